@@ -1,0 +1,210 @@
+"""The one source of truth for API shapes: the official OpenAPI structure, vendored as data.
+
+The catalogue builds tool input schemas from it, the emulator validates requests with it, and
+the tests check responses against it. Nothing here knows about MCP or about the emulator.
+
+``schema(name)`` returns a self-contained JSON Schema (Draft 2020-12 subset) for a component:
+``$ref`` inlined, ``allOf`` flattened, OpenAPI formats mapped to JSON Schema ones, and the
+update-action / draft unions turned into ``oneOf`` members keyed by a ``const`` discriminator.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import orjson
+
+JSON = dict[str, Any]
+
+# Unions that are expanded into their members; every other discriminator is ignored
+# (ResourceIdentifier alone maps to 30+ resource types we never touch).
+UNIONS = {
+    "CustomerUpdateAction": "action",
+    "CustomerGroupUpdateAction": "action",
+    "BusinessUnitUpdateAction": "action",
+    "AssociateRoleUpdateAction": "action",
+    "BusinessUnitDraft": "unitType",
+}
+
+_FORMATS = {"date-only": "date", "datetime": "date-time", "time-only": "time"}
+
+# Where the vendored structure is looser or odder than the API, say what the API does.
+_PATCHES: dict[str, JSON] = {
+    # Custom field values are any JSON value; the vendored pattern-property "required" is bogus.
+    "FieldContainer": {"type": "object", "additionalProperties": True},
+    "CountryCode": {"type": "string", "pattern": "^[A-Z]{2}$"},
+}
+
+# The vendored structure types SearchQuery as a bare object. This is the query language.
+_SEARCH_COMMON = {
+    "field": {"type": "string", "minLength": 1},
+    "boost": {"type": "number"},
+    "fieldType": {"$ref": "#/components/schemas/SearchFieldType"},
+    "language": {"type": "string"},
+}
+
+
+def _simple(extra: JSON, required: list[str]) -> JSON:
+    return {
+        "type": "object",
+        "properties": {**_SEARCH_COMMON, **extra},
+        "required": ["field", *required],
+    }
+
+
+_MUST_MATCH = {"enum": ["all", "any"]}
+_SEARCH_EXPRESSIONS: dict[str, JSON] = {
+    "exact": _simple({"value": {}, "values": {"type": "array"}, "caseInsensitive": {"type": "boolean"}}, []),
+    "prefix": _simple({"value": {}, "caseInsensitive": {"type": "boolean"}}, ["value"]),
+    "wildcard": _simple({"value": {"type": "string"}, "caseInsensitive": {"type": "boolean"}}, ["value"]),
+    "fullText": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
+    "fullTextPrefix": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
+    "fuzzy": _simple({"value": {"type": "string"}, "level": {"type": "integer", "minimum": 0, "maximum": 2},
+                      "mustMatch": _MUST_MATCH}, ["value", "level"]),
+    "range": _simple({"gt": {}, "gte": {}, "lt": {}, "lte": {}}, []),
+    "exists": _simple({}, []),
+}
+SEARCH_COMPOUNDS = ("and", "or", "not", "filter")
+SEARCH_EXPRESSION_KINDS = tuple(_SEARCH_EXPRESSIONS)
+
+
+@cache
+def document() -> JSON:
+    """The vendored OpenAPI document (paths and components)."""
+    raw = resources.files(__package__).joinpath("data/openapi.json").read_bytes()
+    return orjson.loads(raw)
+
+
+def _schemas() -> JSON:
+    return document()["components"]["schemas"]
+
+
+def search_query_schema() -> JSON:
+    """JSON Schema of a SearchQuery: one simple expression or one compound, recursively."""
+    members: list[JSON] = []
+    for kind, body in _SEARCH_EXPRESSIONS.items():
+        members.append({"type": "object", "properties": {kind: body}, "required": [kind],
+                        "additionalProperties": False})
+    for op in SEARCH_COMPOUNDS:
+        members.append({"type": "object", "properties": {op: {"type": "array", "items": {"$ref": "#/$defs/SearchQuery"}}},
+                        "required": [op], "additionalProperties": False})
+    return {"oneOf": members}
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _resolve(node: Any, stack: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_resolve(x, stack) for x in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _named(_ref_name(node["$ref"]), stack)
+    out: JSON = {}
+    for k, v in node.items():
+        if k == "discriminator" or k.startswith("x-"):
+            continue
+        if k == "format":
+            if v in _FORMATS:
+                out[k] = _FORMATS[v]
+            continue
+        if k == "properties":
+            # an expanded reference's "obj" is the whole target resource: do not inline it
+            out[k] = {p: ({"type": "object"} if p == "obj" else _resolve(s, stack)) for p, s in v.items()}
+        elif k == "allOf":
+            continue
+        elif k == "additionalProperties" and isinstance(v, dict):
+            out[k] = _resolve(v, stack)
+        elif k in ("items", "oneOf", "anyOf", "not"):
+            out[k] = _resolve(v, stack)
+        else:
+            out[k] = copy.deepcopy(v)
+    if "allOf" in node:
+        for part in node["allOf"]:
+            base = _resolve_flat(part, stack)
+            props = {**base.get("properties", {}), **out.get("properties", {})}
+            if props:
+                out["properties"] = props
+            req = list(dict.fromkeys([*base.get("required", []), *out.get("required", [])]))
+            if req:
+                out["required"] = req
+            out.setdefault("type", base.get("type", "object"))
+    return out
+
+
+def _resolve_flat(part: JSON, stack: tuple[str, ...]) -> JSON:
+    """An allOf member: its own properties, never its union expansion."""
+    if "$ref" in part:
+        name = _ref_name(part["$ref"])
+        raw = _schemas()[name]
+        return _resolve({k: v for k, v in raw.items() if k != "discriminator"}, (*stack, name))
+    return _resolve(part, stack)
+
+
+def _named(name: str, stack: tuple[str, ...]) -> JSON:
+    if name in _PATCHES:
+        return copy.deepcopy(_PATCHES[name])
+    if name == "SearchQuery":
+        return {"$ref": "#/$defs/SearchQuery"}
+    if name in stack:  # a cycle (Customer -> CreatedBy -> CustomerReference -> Customer): stop here
+        return {"type": "object"}
+    raw = _schemas()[name]
+    stack = (*stack, name)
+    if name in UNIONS:
+        return _union(name, raw, stack)
+    return _resolve(raw, stack)
+
+
+def _union(name: str, raw: JSON, stack: tuple[str, ...]) -> JSON:
+    tag = UNIONS[name]
+    members = []
+    for value, target in sorted(raw["discriminator"]["mapping"].items()):
+        member = _resolve(_schemas()[_ref_name(target)], (*stack, _ref_name(target)))
+        member.setdefault("properties", {})[tag] = {"const": value}
+        member["type"] = "object"
+        member["required"] = [tag, *[r for r in member.get("required", []) if r != tag]]
+        member["title"] = value
+        members.append(member)
+    return {"type": "object", "oneOf": members}
+
+
+def _with_defs(schema: JSON) -> JSON:
+    if '"$ref":"#/$defs/SearchQuery"' in orjson.dumps(schema).decode():
+        q = search_query_schema()
+        schema = {**schema, "$defs": {"SearchQuery": q}}
+        # expressions may carry a fieldType enum
+        ft = _named("SearchFieldType", ())
+        text = orjson.dumps(schema).decode().replace('{"$ref":"#/components/schemas/SearchFieldType"}',
+                                                     orjson.dumps(ft).decode())
+        schema = orjson.loads(text)
+    return schema
+
+
+@cache
+def _schema_cached(name: str) -> bytes:
+    return orjson.dumps(_with_defs(_named(name, ())))
+
+
+def schema(name: str) -> JSON:
+    """A self-contained JSON Schema for the named component (a fresh copy each call)."""
+    return orjson.loads(_schema_cached(name))
+
+
+def union_members(name: str) -> dict[str, JSON]:
+    """The members of an expanded union, by discriminator value (e.g. action name -> schema)."""
+    return {m["title"]: m for m in schema(name)["oneOf"]}
+
+
+def enum(name: str) -> list[str]:
+    """The values of an enum component, e.g. ``enum("Permission")``."""
+    return list(_schemas()[name]["enum"])
+
+
+def operation(path: str, method: str) -> JSON:
+    """The raw OpenAPI operation object for a path template and method."""
+    return document()["paths"][path][method.lower()]

@@ -1,0 +1,103 @@
+"""OAuth2 client-credentials tokens for one connection.
+
+``POST {auth_url}/oauth/token`` with HTTP Basic ``client_id:client_secret`` and the form body
+``grant_type=client_credentials`` (plus ``scope=<space-separated>`` when the connection has scopes).
+The token is cached until ``expires_in`` minus a margin (10 %, at most 5 minutes); concurrent callers share
+one in-flight token request; ``invalidate(token)`` drops a token the API rejected so the next call refreshes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import orjson
+
+from .config import Connection
+
+EXPIRY_MARGIN_MAX = 300.0
+EXPIRY_MARGIN_RATIO = 0.1
+DEFAULT_EXPIRES_IN = 3600.0
+
+
+class AuthError(Exception):
+    """The token endpoint refused to issue a token. Never carries the client secret."""
+
+    def __init__(self, status: int, error: str, description: str, host: str) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        self.host = host
+        text = f"token request to {host} failed with HTTP {status}: {error}"
+        super().__init__(f"{text} ({description})" if description else text)
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    refresh_at: float
+
+
+class TokenProvider:
+    """Fetches and caches the bearer token of one connection, through the given (shared) HTTP client."""
+
+    def __init__(
+        self, connection: Connection, http: httpx2.AsyncClient, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._connection = connection
+        self._http = http
+        self._clock = clock
+        self._token: _Token | None = None
+        self._lock = asyncio.Lock()
+        self.url = f"{connection.auth_url}/oauth/token"
+        self.host = httpx2.URL(self.url).host
+
+    async def get_token(self) -> str:
+        """Return a valid access token, fetching one only when none is cached (single flight)."""
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        async with self._lock:
+            token = self._token
+            if token is None or self._clock() >= token.refresh_at:
+                token = self._token = await self._fetch()
+            return token.value
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` if it is the cached one, so the next ``get_token`` fetches a new one."""
+        if self._token is not None and self._token.value == token:
+            self._token = None
+
+    async def _fetch(self) -> _Token:
+        form = {"grant_type": "client_credentials"}
+        if self._connection.scopes:
+            form["scope"] = " ".join(self._connection.scopes)
+        secret = self._connection.client_secret.get_secret_value()
+        started = self._clock()
+        response = await self._http.post(
+            self.url,
+            data=form,
+            auth=(self._connection.client_id, secret),
+            headers={"Accept": "application/json"},
+        )
+        body = _parse(response.content)
+        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+            error = str(body.get("error") or "invalid_response")
+            description = str(body.get("error_description") or body.get("message") or "")
+            raise AuthError(response.status_code, error, description.replace(secret, "***"), self.host)
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRES_IN
+        margin = min(EXPIRY_MARGIN_MAX, lifetime * EXPIRY_MARGIN_RATIO)
+        return _Token(body["access_token"], started + lifetime - margin)
+
+
+def _parse(content: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {"message": content[:500].decode("utf-8", "replace")}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,224 @@
+"""HTTP client for the commercetools API: token, path encoding, correlation id, retries.
+
+Retry policy (one ``request`` call):
+
+* Retried: network failures (the ``httpx2.TransportError`` family) and HTTP 429/502/503/504, with exponential
+  backoff and full jitter (``uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**n))``). A ``Retry-After`` header in
+  seconds replaces the backoff, capped at ``RETRY_AFTER_CAP``. At most ``connection.max_retries`` retries, and
+  none whose wait would end after ``connection.max_retry_time`` seconds from the first attempt.
+* Only what cannot apply twice is retried. GET/HEAD always are. Other methods follow ``idempotent``
+  (``None`` means DELETE yes, POST no): the MCP layer passes ``True`` for version-carrying updates and
+  deletes, whose duplicate would come back as an honest 409. A non-idempotent write is never retried once the
+  request may have reached the server; a failure before sending (connect error/timeout, pool timeout, token
+  fetch failure) is retried for every method.
+* A 401 from the API drops the token, fetches a new one and retries once, for every method (nothing was applied).
+* 409 and every other status are returned, never retried. HTTP errors are ``ApiResponse``s, not exceptions.
+* Network failures that cannot (or can no longer) be retried raise ``ApiConnectionError``; a refused token
+  request raises ``auth.AuthError``.
+
+Every attempt of one call carries the same ``X-Correlation-ID``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+import orjson
+
+from . import __version__
+from .auth import AuthError, TokenProvider
+from .config import Connection
+
+USER_AGENT = f"commercetools-customers-mcp/{__version__}"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+READ_METHODS = frozenset({"GET", "HEAD"})
+NOT_SENT_ERRORS = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+RETRY_AFTER_CAP = 30.0
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+    correlation_id: str
+    attempts: int
+
+
+class ApiConnectionError(Exception):
+    """The API (or its auth server) could not be reached, after any retries the policy allows."""
+
+    def __init__(self, host: str, detail: str, correlation_id: str, attempts: int = 1) -> None:
+        self.host = host
+        self.detail = detail
+        self.correlation_id = correlation_id
+        self.attempts = attempts
+        plural = "attempt" if attempts == 1 else "attempts"
+        super().__init__(f"could not reach {host}: {detail} (after {attempts} {plural})")
+
+
+def build_path(path_template: str, project_key: str, path_params: Mapping[str, str]) -> str:
+    """Fill ``{projectKey}`` and ``{name}`` placeholders, each value encoded as exactly one path segment."""
+    values = {**path_params, "projectKey": project_key}
+
+    def fill(name: str) -> str:
+        if name not in values:
+            raise ValueError(f"missing path parameter {name!r} for {path_template}")
+        return encode_segment(str(values[name]))
+
+    parts = path_template.split("{")
+    path = [parts[0]]
+    for part in parts[1:]:
+        name, sep, rest = part.partition("}")
+        if not sep:
+            raise ValueError(f"unbalanced braces in path template {path_template}")
+        path.append(fill(name) + rest)
+    return "".join(path)
+
+
+def encode_segment(value: str) -> str:
+    """Percent-encode ``value`` so it is one opaque path segment (``/?#%`` and dot segments included)."""
+    if not value:
+        raise ValueError("a path parameter must not be empty")
+    if value in (".", ".."):
+        return "%2E" * len(value)
+    return quote(value, safe="")
+
+
+def new_correlation_id() -> str:
+    return f"commercetools-customers-mcp/{uuid.uuid4()}"
+
+
+class CommercetoolsClient:
+    """One pooled HTTP client and token cache per connection. ``transport`` serves both auth and API calls."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connection = connection
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx2.AsyncClient(
+            transport=transport,
+            timeout=httpx2.Timeout(connection.timeout, connect=connection.connect_timeout),
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._tokens = TokenProvider(connection, self._http, clock=clock)
+        self._api_host = httpx2.URL(connection.api_url).host
+
+    async def request(
+        self,
+        method: str,
+        path_template: str,
+        *,
+        path_params: Mapping[str, str] = {},
+        params: Sequence[tuple[str, str]] = (),
+        json: Any = None,
+        idempotent: bool | None = None,
+        correlation_id: str | None = None,
+    ) -> ApiResponse:
+        """Send one API request under the retry policy of the module docstring."""
+        method = method.upper()
+        url = self.connection.api_url + build_path(path_template, self.connection.project_key, path_params)
+        content = None if json is None else orjson.dumps(json)
+        cid = correlation_id or new_correlation_id()
+        headers = {"Accept": "application/json", "X-Correlation-ID": cid}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        repeatable = method in READ_METHODS or (idempotent if idempotent is not None else method == "DELETE")
+
+        started = self._clock()
+        attempts = retries = 0
+        refreshed = False
+        while True:
+            attempts += 1
+            host, to_api = self._tokens.host, False
+            try:
+                token = await self._tokens.get_token()
+                host, to_api = self._api_host, True
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=list(params),
+                    content=content,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+            except AuthError as exc:
+                delay = self._delay(retries, None, started) if exc.status in RETRY_STATUSES else None
+                if delay is None:
+                    raise
+            except httpx2.TransportError as exc:
+                may_have_applied = to_api and not isinstance(exc, NOT_SENT_ERRORS)
+                delay = self._delay(retries, None, started) if repeatable or not may_have_applied else None
+                if delay is None:
+                    detail = _describe(exc)
+                    if may_have_applied and not repeatable:
+                        detail += "; the request may have been applied, so it was not retried"
+                    raise ApiConnectionError(host, detail, cid, attempts) from exc
+            else:
+                if response.status_code == 401 and not refreshed:
+                    refreshed = True
+                    self._tokens.invalidate(token)
+                    continue
+                delay = None
+                if response.status_code in RETRY_STATUSES and repeatable:
+                    delay = self._delay(retries, _retry_after(response.headers.get("Retry-After")), started)
+                if delay is None:
+                    return ApiResponse(response.status_code, _body(response), response.headers, cid, attempts)
+            retries += 1
+            await self._sleep(delay)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _delay(self, retries: int, retry_after: float | None, started: float) -> float | None:
+        """Seconds to wait before the next retry, or None when the retry budget is spent."""
+        if retries >= self.connection.max_retries:
+            return None
+        if retry_after is None:
+            delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**retries))
+        else:
+            delay = min(retry_after, RETRY_AFTER_CAP)
+        if self._clock() - started + delay > self.connection.max_retry_time:
+            return None
+        return delay
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _body(response: httpx2.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return {"message": response.text[:500]}
+
+
+def _describe(exc: httpx2.TransportError) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,157 @@
+"""Connections to commercetools projects, from the environment and/or a TOML file.
+
+Sources, both optional and combinable:
+
+1. The environment, only when ``CTP_PROJECT_KEY`` is set: ``CTP_PROJECT_KEY``, ``CTP_CLIENT_ID``,
+   ``CTP_CLIENT_SECRET``, ``CTP_AUTH_URL``, ``CTP_API_URL`` and ``CTP_SCOPES`` (comma- or space-separated)
+   make one connection whose id is ``CTP_PCID`` (default ``"default"``).
+2. A TOML file, given as ``file`` or named by ``CTP_CONNECTIONS_FILE`` (``file`` wins), with one
+   ``[connections.<id>]`` table per connection: ``project_key``, ``client_id``, ``client_secret`` *or*
+   ``client_secret_env`` (the name of an environment variable holding the secret), ``auth_url``, ``api_url``,
+   ``scopes`` (list or string) and optionally ``timeout``, ``connect_timeout``, ``max_retries``,
+   ``max_retry_time``.
+
+Neither source overrides the other: an id defined by both is a ``ConfigError``. Nothing configured gives ``{}``
+(the CLI then uses the embedded emulator). Error messages name fields and variables, never secret values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_AUTH_URL = "https://auth.europe-west1.gcp.commercetools.com"
+DEFAULT_API_URL = "https://api.europe-west1.gcp.commercetools.com"
+DEFAULT_PCID = "default"
+
+
+class ConfigError(Exception):
+    """The connection configuration is unusable. The message never contains a secret."""
+
+
+class Connection(BaseModel):
+    """One commercetools project reached with one API client."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    project_key: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    auth_url: str = DEFAULT_AUTH_URL
+    api_url: str = DEFAULT_API_URL
+    scopes: list[str] = []
+    timeout: float = Field(30.0, gt=0)
+    connect_timeout: float = Field(10.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    max_retry_time: float = Field(30.0, ge=0)
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("auth_url", "api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL with a host and no query or fragment")
+        return value.strip().rstrip("/")
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return split_scopes(value)
+        return value
+
+
+def split_scopes(text: str) -> list[str]:
+    """Split a comma- and/or space-separated scope string."""
+    return [scope for scope in re.split(r"[\s,]+", text) if scope]
+
+
+def load_connections(file: Path | None = None, env: Mapping[str, str] = os.environ) -> dict[str, Connection]:
+    """Load every configured connection, keyed by id (PCID). See the module docstring for the sources."""
+    connections: dict[str, Connection] = {}
+    if env.get("CTP_PROJECT_KEY"):
+        connection = _from_env(env)
+        connections[connection.id] = connection
+    path = file
+    if path is None and env.get("CTP_CONNECTIONS_FILE"):
+        path = Path(env["CTP_CONNECTIONS_FILE"])
+    if path is not None:
+        for connection in _from_file(path, env):
+            if connection.id in connections:
+                raise ConfigError(f"connection {connection.id!r} is defined both in {path} and in the environment")
+            connections[connection.id] = connection
+    return connections
+
+
+def _from_env(env: Mapping[str, str]) -> Connection:
+    missing = [name for name in ("CTP_CLIENT_ID", "CTP_CLIENT_SECRET") if not env.get(name)]
+    if missing:
+        raise ConfigError(f"CTP_PROJECT_KEY is set but {' and '.join(missing)} not")
+    fields: dict[str, Any] = {
+        "id": env.get("CTP_PCID") or DEFAULT_PCID,
+        "project_key": env["CTP_PROJECT_KEY"],
+        "client_id": env["CTP_CLIENT_ID"],
+        "client_secret": env["CTP_CLIENT_SECRET"],
+        "scopes": env.get("CTP_SCOPES", ""),
+    }
+    for name, var in (("auth_url", "CTP_AUTH_URL"), ("api_url", "CTP_API_URL")):
+        if env.get(var):
+            fields[name] = env[var]
+    return _build(fields, "the environment (CTP_*)")
+
+
+def _from_file(path: Path, env: Mapping[str, str]) -> list[Connection]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read connections file {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"connections file {path} is not valid TOML: {exc}") from None
+    tables = data.get("connections")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"connections file {path} has no [connections.<id>] tables")
+    result = []
+    for pcid, table in tables.items():
+        where = f"[connections.{pcid}] in {path}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        fields = {key: value for key, value in table.items() if key != "client_secret_env"}
+        secret_env = table.get("client_secret_env")
+        if secret_env is not None:
+            if "client_secret" in table:
+                raise ConfigError(f"{where}: give client_secret or client_secret_env, not both")
+            if not isinstance(secret_env, str) or not secret_env:
+                raise ConfigError(f"{where}: client_secret_env must name an environment variable")
+            if not env.get(secret_env):
+                raise ConfigError(f"{where}: environment variable {secret_env} (client_secret_env) is not set")
+            fields["client_secret"] = env[secret_env]
+        elif "client_secret" not in table:
+            raise ConfigError(f"{where}: client_secret or client_secret_env is required")
+        result.append(_build({**fields, "id": pcid}, where))
+    return result
+
+
+def _build(fields: dict[str, Any], where: str) -> Connection:
+    try:
+        return Connection.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        raise ConfigError(f"invalid connection in {where}: {problems}") from None

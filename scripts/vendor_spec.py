@@ -1,6 +1,7 @@
 """Vendor the part of the official OpenAPI structure this project uses into the package.
 
-Run from the repository root: ``python scripts/vendor_spec.py ../shared/reference/commercetools-customers.openapi.json``.
+Run from the repository root:
+``python scripts/vendor_spec.py ../shared/reference/commercetools-customers.openapi.json``.
 It keeps the 25 paths and every schema reachable from them (following ``$ref`` and discriminator
 mappings), and drops the x-annotation prose, so the package carries ~200 KB instead of 730 KB.
 """
@@ -13,8 +14,16 @@ from pathlib import Path
 
 OUT = Path("src/commercetools_customers_mcp/spec/data/openapi.json")
 # Unions whose members we need although nothing references them by $ref.
-ROOTS = ["CustomerUpdateAction", "CustomerGroupUpdateAction", "BusinessUnitUpdateAction",
-         "AssociateRoleUpdateAction", "BusinessUnitDraft", "Cart", "CartDraft", "Project"]
+ROOTS = [
+    "CustomerUpdateAction",
+    "CustomerGroupUpdateAction",
+    "BusinessUnitUpdateAction",
+    "AssociateRoleUpdateAction",
+    "BusinessUnitDraft",
+    "Cart",
+    "CartDraft",
+    "Project",
+]
 # Discriminated bases whose mapping we do NOT follow (30+ resource types we never touch).
 NO_FOLLOW = {"ResourceIdentifier", "Reference", "KeyReference", "ErrorObject", "Message", "BaseResource"}
 
@@ -54,11 +63,22 @@ def main(src: str) -> None:
     walk(doc["paths"])
     for r in ROOTS:
         add(r)
-    for name in ("AuthErrorResponse", "ConcurrentModificationError", "DuplicateFieldError",
-                 "ResourceNotFoundError", "InvalidInputError", "InvalidJsonInputError",
-                 "InvalidOperationError", "RequiredFieldError", "ReferencedResourceNotFoundError",
-                 "ReferenceExistsError", "SearchNotReadyError", "InvalidCurrentPasswordError",
-                 "ExpiredCustomerEmailTokenError", "ExpiredCustomerPasswordTokenError"):
+    for name in (
+        "AuthErrorResponse",
+        "ConcurrentModificationError",
+        "DuplicateFieldError",
+        "ResourceNotFoundError",
+        "InvalidInputError",
+        "InvalidJsonInputError",
+        "InvalidOperationError",
+        "RequiredFieldError",
+        "ReferencedResourceNotFoundError",
+        "ReferenceExistsError",
+        "SearchNotReadyError",
+        "InvalidCurrentPasswordError",
+        "ExpiredCustomerEmailTokenError",
+        "ExpiredCustomerPasswordTokenError",
+    ):
         add(name)
 
     def strip(node: object) -> object:

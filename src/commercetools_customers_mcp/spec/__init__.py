@@ -62,8 +62,14 @@ _SEARCH_EXPRESSIONS: dict[str, JSON] = {
     "wildcard": _simple({"value": {"type": "string"}, "caseInsensitive": {"type": "boolean"}}, ["value"]),
     "fullText": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
     "fullTextPrefix": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
-    "fuzzy": _simple({"value": {"type": "string"}, "level": {"type": "integer", "minimum": 0, "maximum": 2},
-                      "mustMatch": _MUST_MATCH}, ["value", "level"]),
+    "fuzzy": _simple(
+        {
+            "value": {"type": "string"},
+            "level": {"type": "integer", "minimum": 0, "maximum": 2},
+            "mustMatch": _MUST_MATCH,
+        },
+        ["value", "level"],
+    ),
     "range": _simple({"gt": {}, "gte": {}, "lt": {}, "lte": {}}, []),
     "exists": _simple({}, []),
 }
@@ -86,11 +92,18 @@ def search_query_schema() -> JSON:
     """JSON Schema of a SearchQuery: one simple expression or one compound, recursively."""
     members: list[JSON] = []
     for kind, body in _SEARCH_EXPRESSIONS.items():
-        members.append({"type": "object", "properties": {kind: body}, "required": [kind],
-                        "additionalProperties": False})
+        members.append(
+            {"type": "object", "properties": {kind: body}, "required": [kind], "additionalProperties": False}
+        )
     for op in SEARCH_COMPOUNDS:
-        members.append({"type": "object", "properties": {op: {"type": "array", "items": {"$ref": "#/$defs/SearchQuery"}}},
-                        "required": [op], "additionalProperties": False})
+        members.append(
+            {
+                "type": "object",
+                "properties": {op: {"type": "array", "items": {"$ref": "#/$defs/SearchQuery"}}},
+                "required": [op],
+                "additionalProperties": False,
+            }
+        )
     return {"oneOf": members}
 
 
@@ -118,9 +131,7 @@ def _resolve(node: Any, stack: tuple[str, ...]) -> Any:
             out[k] = {p: ({"type": "object"} if p == "obj" else _resolve(s, stack)) for p, s in v.items()}
         elif k == "allOf":
             continue
-        elif k == "additionalProperties" and isinstance(v, dict):
-            out[k] = _resolve(v, stack)
-        elif k in ("items", "oneOf", "anyOf", "not"):
+        elif (k == "additionalProperties" and isinstance(v, dict)) or k in ("items", "oneOf", "anyOf", "not"):
             out[k] = _resolve(v, stack)
         else:
             out[k] = copy.deepcopy(v)
@@ -179,8 +190,11 @@ def _with_defs(schema: JSON) -> JSON:
         schema = {**schema, "$defs": {"SearchQuery": q}}
         # expressions may carry a fieldType enum
         ft = _named("SearchFieldType", ())
-        text = orjson.dumps(schema).decode().replace('{"$ref":"#/components/schemas/SearchFieldType"}',
-                                                     orjson.dumps(ft).decode())
+        text = (
+            orjson.dumps(schema)
+            .decode()
+            .replace('{"$ref":"#/components/schemas/SearchFieldType"}', orjson.dumps(ft).decode())
+        )
         schema = orjson.loads(text)
     return schema
 

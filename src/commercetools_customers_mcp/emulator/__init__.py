@@ -1,0 +1,49 @@
+"""The embedded commercetools emulator: a local implementation of the HTTP API (Starlette + SQLite).
+
+It imports nothing from the MCP server; the CLI wires the two together. ``create_app`` gives an ASGI app
+to serve with uvicorn or to call in-process through ``httpx2.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from .app import Emulator, build_app
+from .clock import Clock
+from .store import Store
+
+__all__ = ["Clock", "Emulator", "create_app", "create_emulator"]
+
+DEMO_PROJECT = "demo"
+
+
+def create_emulator(
+    data: str = ":memory:", *, clients: dict[str, str] | None = None, clock: Clock | None = None
+) -> Emulator:
+    from .resources import modules
+
+    emulator = Emulator(Store(data), clock or Clock(), clients)
+    for module in modules():
+        for resource in getattr(module, "RESOURCES", None) or [module.RESOURCE]:
+            emulator.register(resource)
+        if hasattr(module, "install"):
+            module.install(emulator)
+    emulator.finish_routes()
+    return emulator
+
+
+def create_app(
+    data: str = ":memory:",
+    *,
+    clients: dict[str, str] | None = None,
+    demo: bool = True,
+    clock: Clock | None = None,
+    project: str = DEMO_PROJECT,
+) -> Starlette:
+    """The emulator as an ASGI app. An empty database is seeded with demo data unless ``demo`` is false."""
+    emulator = create_emulator(data, clients=clients, clock=clock)
+    if demo:
+        from .demo import seed
+
+        seed(emulator, project)
+    return build_app(emulator)

@@ -1,0 +1,138 @@
+"""Errors in the commercetools shape: ``{statusCode, message, errors: [{code, message, ...}]}``.
+
+One constructor per error code keeps the codes, statuses and extra fields in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error response. ``errors`` share one HTTP status; ``message`` is the first error's."""
+
+    def __init__(self, status: int, errors: list[dict[str, Any]], *, auth: bool = False) -> None:
+        super().__init__(errors[0]["message"])
+        self.status = status
+        self.errors = errors
+        self.auth = auth
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"statusCode": self.status, "message": self.errors[0]["message"], "errors": self.errors}
+        if self.auth:  # AuthErrorResponse carries the OAuth fields too
+            body["error"] = self.errors[0]["code"]
+            body["error_description"] = self.errors[0]["message"]
+        return body
+
+
+def _err(status: int, code: str, message: str, **extra: Any) -> ApiError:
+    return ApiError(status, [{"code": code, "message": message, **extra}])
+
+
+def invalid_input(message: str) -> ApiError:
+    return _err(400, "InvalidInput", message)
+
+
+def invalid_json(detail: str) -> ApiError:
+    return _err(400, "InvalidJsonInput", "Request body does not contain valid JSON.", detailedErrorMessage=detail)
+
+
+def invalid_operation(message: str) -> ApiError:
+    return _err(400, "InvalidOperation", message)
+
+
+def invalid_field(field: str, value: Any, allowed: list[Any] | None = None) -> ApiError:
+    extra: dict[str, Any] = {"field": field, "invalidValue": value}
+    if allowed is not None:
+        extra["allowedValues"] = allowed
+    return _err(400, "InvalidField", f"The value '{value}' is not valid for field '{field}'.", **extra)
+
+
+def required_field(field: str) -> ApiError:
+    return _err(400, "RequiredField", f"A value is required for field {field}.", field=field)
+
+
+def duplicate_field(field: str, value: Any, conflicting: dict[str, str] | None = None) -> ApiError:
+    if conflicting is not None:
+        return _err(
+            400,
+            "DuplicateFieldWithConflictingResource",
+            f"A duplicate value '{value}' exists for field '{field}' on {conflicting['typeId']} '{conflicting['id']}'.",
+            field=field,
+            duplicateValue=value,
+            conflictingResource=conflicting,
+        )
+    return _err(
+        400,
+        "DuplicateField",
+        f"A duplicate value '{value}' exists for field '{field}'.",
+        field=field,
+        duplicateValue=value,
+    )
+
+
+def duplicate_email(email: str) -> ApiError:
+    return _err(
+        400,
+        "DuplicateField",
+        "There is already an existing customer with the provided email.",
+        field="email",
+        duplicateValue=email,
+    )
+
+
+def not_found(message: str = "The Resource was not found.") -> ApiError:
+    return _err(404, "ResourceNotFound", message)
+
+
+def resource_not_found(ident: str, by_key: bool = False) -> ApiError:
+    what = "key" if by_key else "ID"
+    return not_found(f"The Resource with {what} '{ident}' was not found.")
+
+
+def concurrent_modification(expected: int, current: int) -> ApiError:
+    return _err(
+        409,
+        "ConcurrentModification",
+        f"Object version {expected} does not match the current version {current}.",
+        currentVersion=current,
+    )
+
+
+def referenced_not_found(type_id: str, *, id: str | None = None, key: str | None = None) -> ApiError:
+    extra: dict[str, Any] = {"typeId": type_id}
+    if id is not None:
+        extra["id"] = id
+        what = f"with ID '{id}'"
+    else:
+        extra["key"] = key
+        what = f"with key '{key}'"
+    return _err(
+        400,
+        "ReferencedResourceNotFound",
+        f"The referenced object of type '{type_id}' {what} was not found. "
+        "It either doesn't exist, or it can't be accessed from this endpoint.",
+        **extra,
+    )
+
+
+def reference_exists(message: str, referenced_by: str) -> ApiError:
+    return _err(400, "ReferenceExists", message, referencedBy=referenced_by)
+
+
+def search_not_ready(message: str) -> ApiError:
+    return _err(409, "SearchNotReady", message)
+
+
+def auth_error(status: int, code: str, description: str) -> ApiError:
+    return ApiError(status, [{"code": code, "message": description}], auth=True)
+
+
+def invalid_token() -> ApiError:
+    return auth_error(401, "invalid_token", "invalid_token")
+
+
+def insufficient_scope(scopes: list[str]) -> ApiError:
+    return auth_error(
+        403, "insufficient_scope", f"Insufficient scope. One of the following scopes is missing: {', '.join(scopes)}"
+    )

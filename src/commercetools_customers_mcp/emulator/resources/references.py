@@ -1,0 +1,38 @@
+"""Stores and Types: the emulator keeps them only so other resources can reference them.
+
+They have no tools of their own; a minimal create / get / query / delete keeps tests and demo
+data honest about references (a store or type that does not exist is ReferencedResourceNotFound).
+"""
+
+from __future__ import annotations
+
+from ..service import Ctx, Doc, Resource, new_doc
+
+
+def _create_store(ctx: Ctx, draft: Doc) -> Doc:
+    return new_doc(ctx, STORE, {"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name",)}})
+
+
+def _create_type(ctx: Ctx, draft: Doc) -> Doc:
+    fields = {k: draft[k] for k in ("name", "description", "resourceTypeIds", "fieldDefinitions") if k in draft}
+    return new_doc(ctx, TYPE, {"key": draft["key"], **fields})
+
+
+STORE = Resource(
+    type_id="store",
+    endpoint="stores",
+    view_scopes=("view_stores",),
+    manage_scopes=("manage_stores",),
+    create=_create_store,
+    key_required=True,
+)
+TYPE = Resource(
+    type_id="type",
+    endpoint="types",
+    view_scopes=("view_types",),
+    manage_scopes=("manage_types",),
+    create=_create_type,
+    key_required=True,
+)
+
+RESOURCES = [STORE, TYPE]

@@ -1,0 +1,154 @@
+"""SQLite document store: every resource of every project in one ``resources`` table.
+
+``doc`` holds the resource JSON (plus internal fields its module strips when rendering). Writes run in
+``BEGIN IMMEDIATE`` transactions, so a request's version check and write are one atomic step; reads run
+without a thread hop (a get by id takes microseconds). Listeners see every write inside its transaction,
+which is how derived data (the search index) stays in step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+Listener = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    key TEXT,
+    doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS resources_id ON resources(project, type, id);
+CREATE UNIQUE INDEX IF NOT EXISTS resources_key ON resources(project, type, key) WHERE key IS NOT NULL;
+"""
+# Expression indexes on what users filter and sort by most. A top-level `where` field compiles to exactly
+# json_extract(doc, '$.<field>'), which is what lets SQLite use these.
+INDEXED_FIELDS = (
+    "lowercaseEmail",
+    "email",
+    "customerNumber",
+    "firstName",
+    "lastName",
+    "createdAt",
+    "lastModifiedAt",
+    "key",
+    "externalId",
+    "customerId",
+)
+
+
+class Store:
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.executescript(_SCHEMA)
+        for field in INDEXED_FIELDS:
+            self.conn.execute(
+                f"CREATE INDEX IF NOT EXISTS resources_{field} "
+                f"ON resources(project, type, json_extract(doc, '$.{field}'))"
+            )
+        self.listeners: list[Listener] = []
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One atomic write transaction (re-entrant: nested calls join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    # reads
+    def get(self, project: str, type_id: str, id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT doc FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, id)
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def get_by_key(self, project: str, type_id: str, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT doc FROM resources WHERE project = ? AND type = ? AND key = ?", (project, type_id, key)
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def find(
+        self,
+        project: str,
+        type_id: str,
+        where: str = "1",
+        params: Sequence[Any] = (),
+        *,
+        order: str = "seq",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT doc FROM resources WHERE project = ? AND type = ? AND ({where}) ORDER BY {order}"
+        args: list[Any] = [project, type_id, *params]
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
+
+    def count(self, project: str, type_id: str, where: str = "1", params: Sequence[Any] = ()) -> int:
+        sql = f"SELECT count(*) FROM resources WHERE project = ? AND type = ? AND ({where})"
+        return self.conn.execute(sql, [project, type_id, *params]).fetchone()[0]
+
+    def exists(self, project: str, type_id: str, where: str = "1", params: Sequence[Any] = ()) -> bool:
+        sql = f"SELECT 1 FROM resources WHERE project = ? AND type = ? AND ({where}) LIMIT 1"
+        return self.conn.execute(sql, [project, type_id, *params]).fetchone() is not None
+
+    # writes (call inside `write()`)
+    def insert(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO resources(project, type, id, key, doc) VALUES (?, ?, ?, ?, ?)",
+            (project, type_id, doc["id"], doc.get("key"), orjson.dumps(doc).decode()),
+        )
+        self._notify(project, type_id, None, doc)
+
+    def replace(self, project: str, type_id: str, doc: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+        self.conn.execute(
+            "UPDATE resources SET key = ?, doc = ? WHERE project = ? AND type = ? AND id = ?",
+            (doc.get("key"), orjson.dumps(doc).decode(), project, type_id, doc["id"]),
+        )
+        self._notify(project, type_id, before, doc)
+
+    def delete(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
+        self.conn.execute(
+            "DELETE FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, doc["id"])
+        )
+        self._notify(project, type_id, doc, None)
+
+    def _notify(self, project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        for listener in self.listeners:
+            listener(project, type_id, before, after)

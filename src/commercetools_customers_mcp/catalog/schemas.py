@@ -1,0 +1,244 @@
+"""Tool input schemas built from the vendored API structure, and argument validation against them.
+
+A tool's schema lists exactly its parameters: path arguments, its query parameters and the fields of its
+body component (``spec.schema``). Resource identifiers get their one valid ``typeId`` instead of the
+API's 46-value enum. ``compact`` drops per-field descriptions and collapses update-action unions to the
+list of action names (validation still checks each action against its full member schema).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+
+from .. import spec
+from .hints import param_description
+from .tools import PCID, Tool
+
+JSON = dict[str, Any]
+
+_TYPE_IDS = {
+    "customerGroup": "customer-group",
+    "anonymousCart": "cart",
+    "type": "type",
+    "stores": "store",
+    "store": "store",
+    "parentUnit": "business-unit",
+    "businessUnit": "business-unit",
+    "customer": "customer",
+    "associateRole": "associate-role",
+}
+
+_BOUNDS = {
+    ("list", "limit"): (0, 500),
+    ("list", "offset"): (0, 10000),
+    ("search", "limit"): (1, 100),
+    ("search", "offset"): (0, 9900),
+}
+
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_QUERY = {
+    "expand": _STRINGS,
+    "where": _STRINGS,
+    "sort": _STRINGS,
+    "withTotal": {"type": "boolean"},
+    "dataErasure": {"type": "boolean"},
+    "version": {"type": "integer", "minimum": 1},
+}
+
+
+def _narrow(node: Any, name: str = "") -> Any:
+    """Replace the all-types ``typeId`` enum of resource identifiers with the one type the field takes."""
+    if isinstance(node, list):
+        return [_narrow(x, name) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "properties":
+            out[k] = {p: _narrow(s, p) for p, s in v.items()}
+            type_id = v.get("typeId")
+            if isinstance(type_id, dict) and len(type_id.get("enum", ())) > 1:
+                out[k]["typeId"] = {"const": _TYPE_IDS[name]} if name in _TYPE_IDS else {"type": "string"}
+        elif k in ("items", "oneOf", "anyOf", "$defs", "additionalProperties"):
+            out[k] = {d: _narrow(s, d) for d, s in v.items()} if k == "$defs" else _narrow(v, name)
+        else:
+            out[k] = v
+    return out
+
+
+def _body_fields(component: str) -> tuple[JSON, list[str], JSON | None]:
+    """Properties and required names of a body component; a oneOf draft is merged into one flat object."""
+    schema = spec.schema(component)
+    if "oneOf" not in schema:
+        return schema.get("properties", {}), schema.get("required", []), schema.get("$defs")
+    props: JSON = {}
+    required = None
+    for member in schema["oneOf"]:
+        for name, sub in member["properties"].items():
+            props.setdefault(name, sub)
+        req = set(member.get("required", []))
+        required = req if required is None else required & req
+    for name, sub in list(props.items()):
+        if "const" in sub:  # the discriminator (unitType): every member's value
+            props[name] = {"type": "string", "enum": [m["properties"][name]["const"] for m in schema["oneOf"]]}
+    return props, sorted(required or ()), None
+
+
+@cache
+def _actions_union(component: str) -> JSON:
+    return _narrow(spec.schema(component))
+
+
+def _property(tool: Tool, name: str) -> JSON:
+    if name in tool.path_args or name == PCID:
+        return {"type": "string", "minLength": 1}
+    bounds = _BOUNDS.get((tool.kind, name))
+    if bounds:
+        return {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
+    return dict(_QUERY[name])
+
+
+@cache
+def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
+    """The precise input schema of a tool (with descriptions). Cached: do not mutate."""
+    props: JSON = {n: _property(tool, n) for n in tool.path_args}
+    required = list(tool.path_args)
+    defs = None
+    if tool.kind == "update":
+        props["actions"] = {"type": "array", "maxItems": 500, "items": _actions_union(tool.body)}
+        props["version"] = _property(tool, "version")
+        required += ["actions", "version"]
+    elif tool.body:
+        fields, req, defs = _body_fields(tool.body)
+        for name, sub in _narrow({"properties": fields})["properties"].items():
+            bounds = _BOUNDS.get((tool.kind, name))
+            if bounds:
+                sub = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
+            if name == "query":
+                sub = {"type": "object", **sub}
+            props[name] = sub
+        required += req
+    for name in tool.query:
+        props.setdefault(name, _property(tool, name))
+    if "version" in tool.query:
+        required.append("version")
+    props[PCID] = _property(tool, PCID)
+    if pcid_required:
+        required.append(PCID)
+    for name, sub in props.items():
+        props[name] = {**sub, "description": param_description(tool, name)}
+    schema: JSON = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        schema["required"] = list(dict.fromkeys(required))
+    if defs:
+        schema["$defs"] = _narrow(defs)
+    return schema
+
+
+def compact_schema(tool: Tool, pcid_required: bool = False) -> JSON:
+    """The schema without per-field descriptions, with update actions reduced to their names."""
+    full = full_schema(tool, pcid_required)
+    props = {n: {k: v for k, v in s.items() if k != "description"} for n, s in full["properties"].items()}
+    if "actions" in props:
+        names = sorted(action_members(tool.body))
+        props["actions"] = {
+            **props["actions"],
+            "items": {
+                "type": "object",
+                "properties": {"action": {"enum": names}},
+                "required": ["action"],
+                "additionalProperties": True,
+            },
+        }
+    return {**full, "properties": props}
+
+
+def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = False) -> JSON:
+    return compact_schema(tool, pcid_required) if compact else full_schema(tool, pcid_required)
+
+
+def action_members(union: str) -> dict[str, JSON]:
+    return {m["title"]: m for m in _actions_union(union)["oneOf"]}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the arguments: where (a dotted path) and what was expected."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _dotted(parts: Any) -> str:
+    out = "arguments"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+@cache
+def _action_validator(union: str, action: str) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(action_members(union)[action])
+
+
+class ArgumentValidator:
+    """Validates one tool's arguments and reports every problem, precisely."""
+
+    def __init__(self, tool: Tool, pcid_required: bool = False) -> None:
+        self.tool = tool
+        schema = full_schema(tool, pcid_required)
+        self.allowed = tuple(schema["properties"])
+        root = {k: v for k, v in schema.items() if k != "additionalProperties"}
+        if tool.kind == "update":
+            loose = {"type": "object", "properties": {"action": {"type": "string"}}, "required": ["action"]}
+            props = dict(schema["properties"])
+            props["actions"] = {**props["actions"], "items": loose}
+            root["properties"] = props
+        self._root = jsonschema_rs.validator_for(root)
+
+    def problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
+        found: list[Problem] = []
+        unknown = [n for n in arguments if n not in self.allowed]
+        if unknown:
+            found.append(
+                Problem(
+                    "arguments",
+                    f"unknown argument(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(self.allowed)}",
+                )
+            )
+        for error in self._root.iter_errors(dict(arguments)):
+            found.append(Problem(_dotted(error.instance_path), error.message))
+        actions = arguments.get("actions")
+        if self.tool.kind == "update" and isinstance(actions, list):
+            found += self._action_problems(actions)
+        return found
+
+    def _action_problems(self, actions: list[Any]) -> list[Problem]:
+        union = self.tool.body or ""
+        names = action_members(union)
+        found = []
+        for i, item in enumerate(actions):
+            if not isinstance(item, dict) or not isinstance(item.get("action"), str):
+                continue  # already reported by the root schema
+            name = item["action"]
+            if name not in names:
+                near = difflib.get_close_matches(name, names, n=3, cutoff=0.5) or sorted(names)[:3]
+                found.append(
+                    Problem(
+                        _dotted(["actions", i, "action"]),
+                        f"unknown action {name!r}; nearest valid actions: {', '.join(near)}",
+                    )
+                )
+                continue
+            for error in _action_validator(union, name).iter_errors(item):
+                found.append(Problem(_dotted(["actions", i, *error.instance_path]), error.message))
+        return found

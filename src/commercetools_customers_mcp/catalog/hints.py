@@ -19,23 +19,23 @@ API_TEXT = {
     "create_customers": "Allows converting an anonymous Cart to the active Cart of a Customer with cart merge. "
     "Creating a Customer produces the CustomerCreated Message. Simultaneously creating two Customers with the "
     "same email address can return a LockedField error.",
-    "create_customers_email_confirm": "Use this method to verify a global Customer’s email during their email "
+    "create_customers_email_confirm": "Use this method to verify a global Customer\u2019s email during their email "
     "verification process. Verifying the email of the Customer produces the CustomerEmailVerified Message. After "
     "the email is verified, all email tokens issued previously through the email verification flow are "
     "invalidated. This invalidation of tokens is eventually consistent.",
     "create_customers_email_token": "Use this method to create an email token for a global Customer during their "
     "email verification process. Creating an email token for the Customer produces the CustomerEmailTokenCreated "
-    "Message. The Message will include the token’s value, if the token’s validity is 60 minutes or less.",
+    "Message. The Message will include the token\u2019s value, if the token\u2019s validity is 60 minutes or less.",
     "create_customers_password": "Changing the password produces the CustomerPasswordUpdated Message with reset=false.",
-    "create_customers_password_reset": "Use this method to reset a global Customer’s password during their password "
-    "reset process. Resetting the password of the Customer produces the CustomerPasswordUpdated Message with "
+    "create_customers_password_reset": "Use this method to reset a global Customer\u2019s password during their "
+    "password reset process. Resetting the password of the Customer produces the CustomerPasswordUpdated Message with "
     "reset=true. After the password is reset, all password tokens issued previously through the password reset "
     "flow are invalidated. In addition, any access and refresh tokens issued previously through the password flow "
     "and refresh token flow are invalidated. This invalidation of tokens is eventually consistent.",
     "create_customers_password_token": "Use this method to create a password reset token for a global Customer "
     "during their password reset process. Creating a password reset token for the Customer produces the "
-    "CustomerPasswordTokenCreated Message. The Message will include the token’s value, if the token’s validity is "
-    "60 minutes or less.",
+    "CustomerPasswordTokenCreated Message. The Message will include the token\u2019s value, if the token\u2019s "
+    "validity is 60 minutes or less.",
     "create_customers_search": "If the initial indexing is in progress or the feature is inactive, a SearchNotReady "
     "error is returned. If inactive, you can reactivate it.",
     "delete_associate_roles_by_key": "Deleting an AssociateRole generates the AssociateRoleDeleted Message. An "
@@ -48,8 +48,8 @@ API_TEXT = {
     "Business Unit.",
     "list_business_units_search_indexing_status": "Returns the indexing status of the Business Unit Search for a "
     "Project.",
-    "list_customers_email_token_email_token": "Use this method to retrieve a global Customer’s details by using the "
-    "email token during their email verification process.",
+    "list_customers_email_token_email_token": "Use this method to retrieve a global Customer\u2019s details by using "
+    "the email token during their email verification process.",
     "list_customers_password_token_password_token": "Use this method to retrieve the details of a global Customer "
     "by using the password token during their password reset process.",
     "list_customers_search_indexing_status": "Returns the indexing status of the Customer Search for a Project.",

@@ -153,7 +153,11 @@ def _resolve_flat(part: JSON, stack: tuple[str, ...]) -> JSON:
     if "$ref" in part:
         name = _ref_name(part["$ref"])
         raw = _schemas()[name]
-        return _resolve({k: v for k, v in raw.items() if k != "discriminator"}, (*stack, name))
+        flat = _resolve({k: v for k, v in raw.items() if k != "discriminator"}, (*stack, name))
+        if "discriminator" in raw:  # the tag is optional input (ResourceIdentifier.typeId); unions re-add it
+            tag = raw["discriminator"]["propertyName"]
+            flat["required"] = [r for r in flat.get("required", []) if r != tag]
+        return flat
     return _resolve(part, stack)
 
 

@@ -1,0 +1,253 @@
+"""Command line: ``serve`` (stdio or HTTP), ``emulator``, ``tools`` and ``call``.
+
+This is the one place that wires the emulator and the server together: with no connection configured,
+``serve`` and ``call`` run the embedded emulator in process (imported lazily, only then) and reach it through
+the real client over ``httpx2.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import __version__
+
+EMULATOR_PCID = "emulator"
+
+
+def default_data_path() -> str:
+    """The emulator's SQLite file in the per-user data dir (created on demand)."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    folder = base / "commercetools-customers-mcp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "emulator.sqlite3")
+
+
+def build_clients(connections_file: str | None, data: str | None, demo: bool = True) -> dict[str, Any]:
+    """One client per configured connection, or one client of the embedded emulator when none is configured."""
+    from .client import CommercetoolsClient
+    from .config import Connection, load_connections
+
+    connections = load_connections(Path(connections_file) if connections_file else None, os.environ)
+    if connections:
+        return {pcid: CommercetoolsClient(c) for pcid, c in connections.items()}
+    import httpx2
+
+    from .emulator import create_app
+
+    app = create_app(data or default_data_path(), demo=demo)
+    connection = Connection(
+        id=EMULATOR_PCID,
+        project_key="demo",
+        client_id="emulator",
+        client_secret="emulator",
+        auth_url="http://emulator",
+        api_url="http://emulator",
+        scopes=["manage_project:demo"],
+    )
+    return {EMULATOR_PCID: CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))}
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+
+def _clients_or_exit(args: argparse.Namespace) -> dict[str, Any]:
+    from .config import ConfigError
+
+    try:
+        return build_clients(args.connections, args.data, demo=not getattr(args, "no_demo", False))
+    except ConfigError as exc:
+        print(f"commercetools-customers-mcp: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _close(clients: dict[str, Any]) -> None:
+    for client in clients.values():
+        await client.aclose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level)
+    clients = _clients_or_exit(args)
+    from .server import build_server
+    from .transports import http_app, run_http, run_stdio, transport_security
+
+    server = build_server(clients, compact=args.compact_schemas)
+
+    async def serve() -> None:
+        try:
+            if args.transport == "stdio":
+                await run_stdio(server)
+            else:
+                security = transport_security(args.host, args.allowed_host, args.allowed_origin)
+                app = http_app(
+                    server, connection_ids=list(clients), json_response=args.json_response, security=security
+                )
+                logging.getLogger("commercetools_customers_mcp").info(
+                    "serving MCP on http://%s:%s/commercetools-customers and /mcp", args.host, args.port
+                )
+                await run_http(app, args.host, args.port, args.log_level)
+        finally:
+            await _close(clients)
+
+    asyncio.run(serve())
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .emulator import create_app
+
+    _setup_logging(args.log_level)
+    pinned = None
+    if args.client:
+        pinned = {}
+        for pair in args.client:
+            client_id, sep, secret = pair.partition(":")
+            if not sep or not client_id or not secret:
+                print(f"--client expects ID:SECRET, got {pair!r}", file=sys.stderr)
+                return 2
+            pinned[client_id] = secret
+    app = create_app(args.data or default_data_path(), clients=pinned, demo=not args.no_demo)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from .catalog.schemas import input_schema
+    from .catalog.tools import TOOLS
+    from .server import build_server
+
+    if args.json:
+        server_tools = build_server({}, compact=args.compact_schemas)
+        payload = asyncio.run(_list_tools(server_tools))
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    width = max(len(t.name) for t in TOOLS)
+    for tool in TOOLS:
+        required = [r for r in input_schema(tool).get("required", []) if r != "PCID"]
+        print(f"{tool.name:<{width}}  {tool.method:<6}  {tool.path:<58}  {', '.join(required) or '-'}")
+    return 0
+
+
+async def _list_tools(server: Any) -> dict[str, Any]:
+    from mcp import Client
+
+    async with Client(server, cache=None) as client:
+        result = await client.list_tools()
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def parse_arguments(pairs: Sequence[str], json_text: str | None) -> dict[str, Any]:
+    """``--json`` first, then each ``--arg name=value`` (value parsed as JSON when it is valid JSON)."""
+    arguments: dict[str, Any] = {}
+    if json_text:
+        loaded = orjson.loads(json_text)
+        if not isinstance(loaded, dict):
+            raise ValueError("--json must be a JSON object")
+        arguments.update(loaded)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--arg expects name=value, got {pair!r}")
+        try:
+            arguments[name] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            arguments[name] = value
+    return arguments
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level)
+    try:
+        arguments = parse_arguments(args.arg, args.json)
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        print(f"commercetools-customers-mcp: {exc}", file=sys.stderr)
+        return 2
+    if args.pcid:
+        arguments["PCID"] = args.pcid
+    clients = _clients_or_exit(args)
+    from .server import build_server
+
+    server = build_server(clients)
+
+    async def call() -> Any:
+        from mcp import Client
+
+        try:
+            async with Client(server) as client:
+                return await client.call_tool(args.tool, arguments)
+        finally:
+            await _close(clients)
+
+    result = asyncio.run(call())
+    if result.structured_content is not None:
+        out = orjson.dumps(result.structured_content, option=orjson.OPT_INDENT_2).decode()
+    else:
+        out = "\n".join(getattr(c, "text", "") for c in result.content)
+    print(out)
+    return 1 if result.is_error else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--connections", metavar="FILE", help="TOML file with [connections.<id>] tables")
+        p.add_argument("--data", metavar="PATH", help="emulator SQLite file (default: per-user data dir; :memory:)")
+        p.add_argument("--log-level", default="INFO", metavar="LEVEL", help="stderr log level (default INFO)")
+
+    serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    common(serve)
+    serve.add_argument("--no-demo", action="store_true", help="do not seed the embedded emulator with demo data")
+    serve.add_argument("--json-response", action="store_true", help="answer HTTP POSTs with JSON, never SSE")
+    serve.add_argument("--compact-schemas", action="store_true", help="smaller tools/list: no field descriptions")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="H", help="extra allowed Host header")
+    serve.add_argument("--allowed-origin", action="append", default=[], metavar="O", help="extra allowed Origin")
+    serve.set_defaults(func=cmd_serve)
+
+    emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8080)
+    emu.add_argument("--data", metavar="PATH")
+    emu.add_argument("--client", action="append", default=[], metavar="ID:SECRET", help="allowed API client")
+    emu.add_argument("--no-demo", action="store_true")
+    emu.add_argument("--log-level", default="INFO", metavar="LEVEL")
+    emu.set_defaults(func=cmd_emulator)
+
+    tools = sub.add_parser("tools", help="print the tool catalogue")
+    tools.add_argument("--json", action="store_true", help="the tools/list result as JSON")
+    tools.add_argument("--compact-schemas", action="store_true")
+    tools.set_defaults(func=cmd_tools)
+
+    call = sub.add_parser("call", help="run one tool in process and print its result")
+    call.add_argument("tool")
+    call.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE", help="JSON or plain string")
+    call.add_argument("--json", metavar="OBJECT", help="all arguments as one JSON object")
+    call.add_argument("--pcid", metavar="ID")
+    common(call)
+    call.set_defaults(func=cmd_call, log_level="WARNING")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

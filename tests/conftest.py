@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx2
@@ -13,8 +13,6 @@ from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.config import Connection
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.server import build_server
-
-P = "commercetools_customers_"
 
 
 def emulator_connection(pcid: str = "emulator") -> Connection:
@@ -27,6 +25,11 @@ def emulator_connection(pcid: str = "emulator") -> Connection:
         api_url="http://emulator",
         scopes=["manage_project:demo"],
     )
+
+
+@pytest.fixture
+def make_connection() -> Callable[[str], Connection]:
+    return emulator_connection
 
 
 @pytest.fixture

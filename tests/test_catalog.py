@@ -1,0 +1,152 @@
+"""The catalogue against the seed spec, annotations, schemas and argument validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+
+from commercetools_customers_mcp.catalog.hints import api_label, tool_description
+from commercetools_customers_mcp.catalog.schemas import ArgumentValidator, input_schema
+from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, build_request
+
+SEED = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
+SEED_BY_NAME = {t["name"]: t for t in SEED}
+# Deliberate additions beyond the seed: PCID everywhere; a Division cannot be created without parentUnit.
+EXTRA = {"commercetools_customers_create_business_units": {"parentUnit"}}
+P = "commercetools_customers_"
+
+TYPES = {
+    "string": ("string", None),
+    "integer": ("integer", None),
+    "boolean": ("boolean", None),
+    "object": ("object", None),
+    "string[]": ("array", "string"),
+    "object[]": ("array", "object"),
+    "integer[]": ("array", "integer"),
+    "any[]": ("array", None),
+}
+
+
+def test_names_match_the_seed() -> None:
+    assert len(TOOLS) == 45
+    assert {t.name for t in TOOLS} == set(SEED_BY_NAME)
+
+
+@pytest.mark.parametrize("name", sorted(SEED_BY_NAME))
+def test_parameters_types_and_required_match_the_seed(name: str) -> None:
+    seed = SEED_BY_NAME[name]
+    schema = input_schema(BY_NAME[name])
+    props = schema["properties"]
+    assert set(props) == {p["name"] for p in seed["parameters"]} | {"PCID"} | EXTRA.get(name, set())
+    assert set(schema.get("required", [])) == {p["name"] for p in seed["parameters"] if p["required"]}
+    for param in seed["parameters"]:
+        prop = props[param["name"]]
+        kind, item = TYPES[param["type"]]
+        assert prop["type"] == kind, param
+        if item:
+            assert prop["items"].get("type") == item, param
+        assert prop["description"].startswith(api_label(param["name"])), param
+        assert prop["description"].startswith(param["description"]), param
+    assert tool_description(BY_NAME[name]).startswith(seed["description"])
+    jsonschema_rs.meta.validate(schema)
+
+
+def test_pcid_required_only_with_several_connections() -> None:
+    tool = BY_NAME[P + "list_customers"]
+    assert "PCID" not in input_schema(tool).get("required", [])
+    assert "PCID" in input_schema(tool, pcid_required=True)["required"]
+
+
+def test_annotations() -> None:
+    by_kind = {t.name.removeprefix(P): t for t in TOOLS}
+    assert by_kind["create_customers_search"].read_only and by_kind["create_customers_search"].idempotent
+    assert by_kind["list_customers_email_token_email_token"].read_only
+    assert by_kind["list_business_units_search_indexing_status"].read_only
+    for tool in TOOLS:
+        assert tool.destructive == tool.name.startswith(P + "delete_")
+        if tool.name.startswith((P + "get_", P + "list_")):
+            assert tool.read_only and tool.idempotent
+        if tool.name.startswith((P + "update_", P + "delete_")):
+            assert not tool.read_only and tool.idempotent
+    assert not by_kind["create_customers"].idempotent
+    assert not by_kind["create_customers_password_token"].idempotent
+
+
+def test_enums_bounds_and_type_ids() -> None:
+    bu = input_schema(BY_NAME[P + "create_business_units"])["properties"]
+    assert bu["unitType"]["enum"] == ["Company", "Division"]
+    assert bu["stores"]["items"]["properties"]["typeId"] == {"const": "store"}
+    assert set(bu["status"]["enum"]) == {"Active", "Inactive"}
+    role = input_schema(BY_NAME[P + "create_associate_roles"])["properties"]
+    assert "UpdateAssociates" in role["permissions"]["items"]["enum"]
+    listing = input_schema(BY_NAME[P + "list_customers"])["properties"]
+    assert (listing["limit"]["minimum"], listing["limit"]["maximum"]) == (0, 500)
+    assert listing["offset"]["maximum"] == 10000
+    search = input_schema(BY_NAME[P + "create_customers_search"])
+    assert (search["properties"]["limit"]["minimum"], search["properties"]["limit"]["maximum"]) == (1, 100)
+    assert search["properties"]["offset"]["maximum"] == 9900
+    assert "SearchQuery" in search["$defs"]
+
+
+def test_compact_schema_collapses_actions() -> None:
+    tool = BY_NAME[P + "update_customers_by_id"]
+    compact = input_schema(tool, compact=True)
+    items = compact["properties"]["actions"]["items"]
+    assert "setFirstName" in items["properties"]["action"]["enum"]
+    assert all("description" not in p for p in compact["properties"].values())
+    assert len(json.dumps(compact)) < len(json.dumps(input_schema(tool))) / 3
+
+
+def test_request_placement() -> None:
+    req = build_request(
+        BY_NAME[P + "delete_by_key"], {"key": "k/1", "version": 3, "dataErasure": True, "expand": ["a", "b"]}
+    )
+    assert (req.method, req.path, req.json) == ("DELETE", "/{projectKey}/customers/key={key}", None)
+    assert req.path_params == {"key": "k/1"}
+    assert req.params == [("version", "3"), ("dataErasure", "true"), ("expand", "a"), ("expand", "b")]
+    assert req.idempotent
+    req = build_request(BY_NAME[P + "update_customers_by_id"], {"ID": "x", "version": 1, "actions": [], "PCID": "p"})
+    assert req.json == {"version": 1, "actions": []} and req.params == []
+    req = build_request(BY_NAME[P + "create_customers"], {"email": "a@b.c", "expand": ["customer.customerGroup"]})
+    assert req.json == {"email": "a@b.c"} and req.params == [("expand", "customer.customerGroup")]
+    assert not req.idempotent
+
+
+def test_validation_reports_every_problem_with_path_and_expectation() -> None:
+    validator = ArgumentValidator(BY_NAME[P + "update_customers_by_id"])
+    problems = [
+        str(p)
+        for p in validator.problems(
+            {
+                "ID": "x",
+                "version": 0,
+                "bogus": 1,
+                "actions": [
+                    {"action": "setFirstname", "firstName": "A"},
+                    {"action": "addAddress", "address": {"country": "de"}},
+                    {"action": "changeEmail"},
+                ],
+            }
+        )
+    ]
+    assert any("unknown argument(s) 'bogus'" in p and "allowed: ID, actions, version" in p for p in problems)
+    assert "arguments.version: 0 is less than the minimum of 1" in problems
+    assert any(
+        p.startswith("arguments.actions[0].action: unknown action 'setFirstname'") and "setFirstName" in p
+        for p in problems
+    )
+    assert any(p.startswith("arguments.actions[1].address.country:") and "^[A-Z]{2}$" in p for p in problems)
+    assert 'arguments.actions[2]: "email" is a required property' in problems
+    assert not any("oneOf" in p for p in problems)
+
+
+def test_validation_accepts_valid_arguments() -> None:
+    validator = ArgumentValidator(BY_NAME[P + "create_customers_search"])
+    query = {"and": [{"fullText": {"field": "all", "value": "ann"}}, {"exact": {"field": "email", "value": "a"}}]}
+    assert validator.problems({"query": query, "limit": 10, "sort": [{"field": "createdAt", "order": "desc"}]}) == []
+    assert [str(p) for p in validator.problems({"limit": 101})] == [
+        "arguments.limit: 101 is greater than the maximum of 100"
+    ]

@@ -1,0 +1,137 @@
+"""The MCP server in memory, both protocol eras, against the real emulator through the real client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.server import Server
+
+from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.server import build_server, strip_passwords
+
+P = "commercetools_customers_"
+
+MODES = ["legacy", "auto"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_list_and_round_trip(server: Server[Any], mode: str) -> None:
+    async with Client(server, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+        assert len(tools) == 45
+        get = next(t for t in tools if t.name == P + "get_customer_groups_by_id")
+        assert get.annotations.read_only_hint and get.annotations.open_world_hint
+        assert not get.annotations.destructive_hint
+        created = await client.call_tool(P + "create_customer_groups", {"groupName": "VIP", "key": "vip"})
+        assert not created.is_error, created
+        group = created.structured_content
+        assert group["name"] == "VIP" and group["version"] == 1
+        assert created.content[0].text.startswith("{") and '"key":"vip"' in created.content[0].text
+        updated = await client.call_tool(
+            P + "update_customer_groups_by_key",
+            {"key": "vip", "version": 1, "actions": [{"action": "changeName", "name": "Gold"}]},
+        )
+        assert updated.structured_content["name"] == "Gold" and updated.structured_content["version"] == 2
+        stale = await client.call_tool(P + "delete_customer_groups_by_id", {"ID": group["id"], "version": 1})
+        assert stale.is_error
+        assert stale.structured_content["statusCode"] == 409
+        assert stale.structured_content["errors"][0]["code"] == "ConcurrentModification"
+        assert "current version is 2" in stale.structured_content["hint"]
+        assert stale.structured_content["correlationId"]
+        deleted = await client.call_tool(P + "delete_customer_groups_by_id", {"ID": group["id"], "version": 2})
+        assert not deleted.is_error
+
+
+async def test_not_found_hint_names_the_list_tool(server: Server[Any]) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(P + "get_customer_groups_by_key", {"key": "missing"})
+    assert result.is_error and result.structured_content["statusCode"] == 404
+    assert P + "list_customer_groups" in result.structured_content["hint"]
+
+
+async def test_invalid_arguments_never_reach_the_api(server: Server[Any]) -> None:
+    async with Client(server, mode="legacy") as client:
+        result = await client.call_tool(
+            P + "update_customer_groups_by_id",
+            {"ID": "x", "version": "1", "actions": [{"action": "changeNam", "name": "y"}], "nope": True},
+        )
+    assert result.is_error
+    problems = result.structured_content["problems"]
+    assert any("'nope'" in p for p in problems)
+    assert any(p.startswith("arguments.version:") and '"integer"' in p for p in problems)
+    assert any("changeName" in p for p in problems)
+
+
+async def test_unknown_pcid_and_required_pcid(emulator_app: Any, make_connection: Any) -> None:
+    transport = httpx2.ASGITransport(app=emulator_app)
+    clients = {pcid: CommercetoolsClient(make_connection(pcid), transport=transport) for pcid in ("eu", "us")}
+    server = build_server(clients)
+    async with Client(server) as client:
+        unknown = await client.call_tool(P + "list_customer_groups", {"PCID": "asia"})
+        missing = await client.call_tool(P + "list_customer_groups", {})
+        tools = (await client.list_tools()).tools
+    assert unknown.is_error and unknown.structured_content["knownConnections"] == ["eu", "us"]
+    assert "eu, us" in unknown.structured_content["hint"]
+    assert missing.is_error and any("PCID" in p for p in missing.structured_content["problems"])
+    assert all("PCID" in t.input_schema["required"] for t in tools)
+    for client in clients.values():
+        await client.aclose()
+
+
+async def test_without_connections_tools_are_listed_and_calls_explain_setup() -> None:
+    server = build_server({})
+    async with Client(server) as client:
+        assert len((await client.list_tools()).tools) == 45
+        result = await client.call_tool(P + "list_customers", {})
+    assert result.is_error
+    assert "CTP_PROJECT_KEY" in result.structured_content["message"]
+    assert "--connections" in result.structured_content["message"]
+
+
+async def test_unreachable_api_is_an_error_result(make_connection: Any) -> None:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    connection = make_connection("emulator").model_copy(update={"max_retries": 0})
+    client = CommercetoolsClient(connection, transport=httpx2.MockTransport(refuse))
+    async with Client(build_server({"emulator": client})) as mcp_client:
+        result = await mcp_client.call_tool(P + "list_customers", {})
+    await client.aclose()
+    assert result.is_error and "emulator" in result.structured_content["message"]
+    assert result.structured_content["correlationId"]
+
+
+async def test_unexpected_exception_becomes_an_error_result(server: Server[Any], monkeypatch: Any) -> None:
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret detail")
+
+    async with Client(server, mode="legacy") as client:
+        monkeypatch.setattr(CommercetoolsClient, "request", boom)
+        result = await client.call_tool(P + "list_customer_groups", {})
+    assert result.is_error and "secret detail" not in result.content[0].text
+    assert result.structured_content["correlationId"]
+
+
+async def test_customer_password_hash_never_returned(server: Server[Any]) -> None:
+    async with Client(server) as client:
+        created = await client.call_tool(P + "create_customers", {"email": "ann@example.com", "password": "s3cret!"})
+        assert not created.is_error, created
+        customer = created.structured_content["customer"]
+        assert "password" not in customer
+        fetched = await client.call_tool(P + "get_by_id", {"ID": customer["id"]})
+        listed = await client.call_tool(P + "list_customers", {"where": ['lowercaseEmail = "ann@example.com"']})
+    assert "password" not in fetched.structured_content
+    assert listed.structured_content["results"] and "password" not in listed.structured_content["results"][0]
+    assert "s3cret" not in created.content[0].text
+
+
+def test_strip_passwords_everywhere() -> None:
+    customer = {"id": "c", "email": "a", "password": "****", "authenticationMode": "Password"}
+    body = {"customer": customer, "results": [customer], "associates": [{"customer": {"obj": customer}}]}
+    assert "password" not in str(strip_passwords(body))
+    assert strip_passwords({"password": "plain field of a non-customer"}) == {
+        "password": "plain field of a non-customer"
+    }

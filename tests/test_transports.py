@@ -1,0 +1,81 @@
+"""stdio as a subprocess, and streamable HTTP served by uvicorn on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+import uvicorn
+from mcp import Client, StdioServerParameters
+from mcp.server import Server
+
+from commercetools_customers_mcp.transports import http_app
+
+P = "commercetools_customers_"
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def base_url(server: Server[Any]) -> AsyncIterator[str]:
+    port = _free_port()
+    app = http_app(server, connection_ids=["emulator"])
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    await task
+
+
+async def test_stdio_subprocess() -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "commercetools_customers_mcp", "serve", "--data", ":memory:", "--no-demo"]
+    )
+    async with Client(params, mode="legacy") as client:
+        assert len((await client.list_tools()).tools) == 45
+        created = await client.call_tool(P + "create_customer_groups", {"groupName": "Stdio"})
+        assert not created.is_error and created.structured_content["name"] == "Stdio"
+
+
+async def test_http_tools_list_without_initialize_json_and_sse(base_url: str) -> None:
+    async with httpx2.AsyncClient() as http:
+        plain = await http.post(base_url + "/mcp", json=LIST, headers={"Accept": "application/json"})
+        assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
+        assert len(plain.json()["result"]["tools"]) == 45
+        sse = await http.post(
+            base_url + "/commercetools-customers",
+            json=LIST,
+            headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"},
+        )
+        assert sse.status_code == 200 and sse.headers["content-type"].startswith("text/event-stream")
+        data = next(line[5:] for line in sse.text.splitlines() if line.startswith("data:"))
+        assert len(orjson.loads(data)["result"]["tools"]) == 45
+        assert "mcp-session-id" not in sse.headers
+        health = await http.get(base_url + "/healthz")
+        assert health.json() == {"status": "ok", "version": "0.1.0", "connections": ["emulator"]}
+        rebinding = await http.post(
+            base_url + "/mcp", json=LIST, headers={"Accept": "application/json", "Host": "evil.example.com"}
+        )
+        assert rebinding.status_code == 421
+
+
+@pytest.mark.parametrize("path", ["/commercetools-customers", "/mcp"])
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_http_client_on_both_paths(base_url: str, path: str, mode: str) -> None:
+    async with Client(base_url + path, mode=mode) as client:
+        assert len((await client.list_tools()).tools) == 45
+        missing = await client.call_tool(P + "get_customer_groups_by_key", {"key": "missing"})
+        assert missing.is_error and missing.structured_content["statusCode"] == 404

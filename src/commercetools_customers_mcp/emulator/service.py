@@ -17,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
+import orjson
 
 from .. import spec
 from . import errors
@@ -180,6 +181,9 @@ def _describe(err: Any) -> str:
     kind = type(err.kind).__name__
     if kind == "Required":
         return f"Missing required value '{err.kind.property}'"
+    if kind == "Enum":  # name every allowed value, not "A, B or 45 other candidates"
+        allowed = ", ".join(f'"{option}"' for option in err.kind.options)
+        return f"{orjson.dumps(err.instance).decode()} is not one of the allowed values: {allowed}"
     return err.message
 
 

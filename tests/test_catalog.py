@@ -150,3 +150,9 @@ def test_validation_accepts_valid_arguments() -> None:
     assert [str(p) for p in validator.problems({"limit": 101})] == [
         "arguments.limit: 101 is greater than the maximum of 100"
     ]
+
+
+def test_search_query_problem_names_the_query_keys() -> None:
+    validator = ArgumentValidator(BY_NAME[P + "create_business_units_search"])
+    (problem,) = validator.problems({"query": {"match": {"field": "name"}}})
+    assert problem.path == "arguments.query" and "exact, prefix" in problem.message and "filter" in problem.message

@@ -178,6 +178,9 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
+_QUERY_KEYS = ", ".join((*spec.SEARCH_EXPRESSION_KINDS, *spec.SEARCH_COMPOUNDS))
+
+
 def _dotted(parts: Any) -> str:
     out = "arguments"
     for p in parts:
@@ -216,7 +219,10 @@ class ArgumentValidator:
                 )
             )
         for error in self._root.iter_errors(dict(arguments)):
-            found.append(Problem(_dotted(error.instance_path), error.message))
+            message = error.message
+            if self.tool.kind == "search" and "oneOf" in message:
+                message = f"{message}; a search query is an object with exactly one key of: {_QUERY_KEYS}"
+            found.append(Problem(_dotted(error.instance_path), message))
         actions = arguments.get("actions")
         if self.tool.kind == "update" and isinstance(actions, list):
             found += self._action_problems(actions)

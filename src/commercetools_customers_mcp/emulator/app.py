@@ -49,6 +49,7 @@ class Emulator:
     clock: Clock
     clients: dict[str, str] | None = None
     registry: dict[str, Resource] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # behaviour knobs, e.g. indexing_delay_seconds
     routes: list[_Route] = field(default_factory=list)
 
     def register(self, resource: Resource) -> None:

@@ -10,9 +10,10 @@ from starlette.applications import Starlette
 
 from .app import Emulator, build_app
 from .clock import Clock
+from .faults import FaultMiddleware, Faults
 from .store import Store
 
-__all__ = ["Clock", "Emulator", "create_app", "create_emulator"]
+__all__ = ["Clock", "Emulator", "Faults", "create_app", "create_emulator"]
 
 DEMO_PROJECT = "demo"
 
@@ -39,11 +40,19 @@ def create_app(
     demo: bool = True,
     clock: Clock | None = None,
     project: str = DEMO_PROJECT,
+    faults: Faults | None = None,
 ) -> Starlette:
-    """The emulator as an ASGI app. An empty database is seeded with demo data unless ``demo`` is false."""
+    """The emulator as an ASGI app. An empty database is seeded with demo data unless ``demo`` is false.
+
+    ``faults`` (off by default) injects errors, dropped connections, lost responses and latency; see
+    ``emulator.faults``. It is reachable as ``app.state.faults`` (None when off) for its counters."""
     emulator = create_emulator(data, clients=clients, clock=clock)
     if demo:
         from .demo import seed
 
         seed(emulator, project)
-    return build_app(emulator)
+    app = build_app(emulator)
+    app.state.faults = faults
+    if faults is not None and faults.rules:
+        app.add_middleware(FaultMiddleware, faults=faults)
+    return app

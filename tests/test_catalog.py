@@ -14,8 +14,8 @@ from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, build_requ
 
 SEED = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
 SEED_BY_NAME = {t["name"]: t for t in SEED}
-# Deliberate additions beyond the seed: PCID everywhere; a Division cannot be created without parentUnit.
-EXTRA = {"commercetools_customers_create_business_units": {"parentUnit"}}
+# The only addition beyond the seed: PCID everywhere.
+EXTRA: dict[str, set[str]] = {}  # tool name -> parameters beyond the seed
 P = "commercetools_customers_"
 
 TYPES = {

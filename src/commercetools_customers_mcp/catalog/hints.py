@@ -121,8 +121,8 @@ _PARAM_NOTES = {
     "email": "Unique among global customers, compared case-insensitively.",
     "password": "Plain text; stored hashed and never returned. Required unless authenticationMode is ExternalAuth.",
     "stores": 'Store identifiers like {"typeId": "store", "key": "eu"}; none means a global customer.',
-    "unitType": "Company is a top-level unit; a Division needs parentUnit.",
-    "parentUnit": 'The parent business unit, e.g. {"typeId": "business-unit", "key": "acme"}; required for a Division.',
+    "unitType": "Company is a top-level unit. To make a Division, create the unit as a Company, then update it "
+    'with {"action": "setUnitType", "unitType": "Division", "parentUnit": {"key": "<parent key>"}}.',
     "addresses": "Addresses; country (two capital letters) is required in each.",
     "defaultShippingAddress": "Index into addresses.",
     "defaultBillingAddress": "Index into addresses.",

@@ -73,15 +73,21 @@ def _narrow(node: Any, name: str = "") -> Any:
 
 
 def _body_fields(component: str) -> tuple[JSON, list[str], JSON | None]:
-    """Properties and required names of a body component; a oneOf draft is merged into one flat object."""
+    """Properties and required names of a body component.
+
+    A oneOf draft (Company | Division) becomes one flat object with the fields every member accepts, which is
+    exactly the seed's contract; the Division-only ``parentUnit`` is set with ``setUnitType`` after creation.
+    """
     schema = spec.schema(component)
     if "oneOf" not in schema:
         return schema.get("properties", {}), schema.get("required", []), schema.get("$defs")
     props: JSON = {}
     required = None
+    common = set.intersection(*(set(m["properties"]) for m in schema["oneOf"]))
     for member in schema["oneOf"]:
         for name, sub in member["properties"].items():
-            props.setdefault(name, sub)
+            if name in common:
+                props.setdefault(name, sub)
         req = set(member.get("required", []))
         required = req if required is None else required & req
     for name, sub in list(props.items()):

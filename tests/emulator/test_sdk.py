@@ -1,0 +1,119 @@
+"""The official commercetools Python SDK, unmodified, against the standalone emulator served by uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+from commercetools import CommercetoolsError
+from commercetools.platform import Client
+from commercetools.platform.models import (
+    CustomerDraft,
+    CustomerGroupChangeNameAction,
+    CustomerGroupDraft,
+    CustomerGroupResourceIdentifier,
+    CustomerGroupUpdate,
+    CustomerSetCustomerGroupAction,
+    CustomerSetFirstNameAction,
+    CustomerUpdate,
+)
+
+from commercetools_customers_mcp.emulator import create_app
+
+PROJECT = "sdk-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the emulator did not start"
+        time.sleep(0.02)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def project(base_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    client = Client(
+        client_id="sdk",
+        client_secret="sdk-secret",
+        scope=[f"manage_project:{PROJECT}"],
+        url=base_url,
+        token_url=f"{base_url}/oauth/token",
+    )
+    return client.with_project_key(PROJECT)
+
+
+def test_the_server_answers_plain_http(base_url):
+    assert httpx2.get(f"{base_url}/{PROJECT}/customers").status_code == 401
+
+
+def test_customer_lifecycle(project):
+    customers = project.customers()
+    result = customers.post(CustomerDraft(email="Sdk.User@Example.com", password="pw", first_name="Ann", key="sdk-ann"))
+    customer = result.customer
+    assert customer.email == "Sdk.User@Example.com" and customer.version == 1 and customer.first_name == "Ann"
+
+    found = customers.get(where=["lowercaseEmail = :email"], predicate_var={"email": ["sdk.user@example.com"]})
+    assert [c.id for c in found.results] == [customer.id] and found.total == 1
+
+    updated = customers.with_id(customer.id).post(
+        CustomerUpdate(version=1, actions=[CustomerSetFirstNameAction(first_name="Bea")])
+    )
+    assert (updated.first_name, updated.version) == ("Bea", 2)
+
+    with pytest.raises(CommercetoolsError) as info:
+        customers.with_id(customer.id).post(CustomerUpdate(version=1, actions=[CustomerSetFirstNameAction()]))
+    assert info.value.codes == ["ConcurrentModification"]
+    assert info.value.errors[0]["currentVersion"] == 2
+
+    assert customers.with_key("sdk-ann").get().id == customer.id
+    assert customers.with_id("00000000-0000-0000-0000-000000000000").get() is None
+
+    deleted = customers.with_key("sdk-ann").delete(version=2, data_erasure=True)
+    assert deleted.id == customer.id
+    assert customers.with_id(customer.id).get() is None
+
+
+def test_customer_groups_and_group_reference(project):
+    group = project.customer_groups().post(CustomerGroupDraft(group_name="SDK VIP", key="sdk-vip"))
+    renamed = (
+        project.customer_groups()
+        .with_key("sdk-vip")
+        .post(CustomerGroupUpdate(version=group.version, actions=[CustomerGroupChangeNameAction(name="SDK Gold")]))
+    )
+    assert (renamed.name, renamed.version) == ("SDK Gold", 2)
+    assert project.customer_groups().get(where=['name = "SDK Gold"']).results[0].id == group.id
+
+    customer = project.customers().post(CustomerDraft(email="grouped@example.com", password="pw")).customer
+    action = CustomerSetCustomerGroupAction(customer_group=CustomerGroupResourceIdentifier(key="sdk-vip"))
+    updated = project.customers().with_id(customer.id).post(CustomerUpdate(version=1, actions=[action]))
+    assert updated.customer_group.id == group.id
+    expanded = project.customers().with_id(customer.id).get(expand=["customerGroup"])
+    assert expanded.customer_group.obj.name == "SDK Gold"
+
+    project.customers().with_id(customer.id).delete(version=2)
+    assert project.customer_groups().with_id(group.id).delete(version=2).id == group.id
+    assert project.customer_groups().with_id(group.id).get() is None

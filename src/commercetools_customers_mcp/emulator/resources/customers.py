@@ -4,9 +4,11 @@ number set once, group references and assignments, Store key references and the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from .. import addresses, errors, oauth
+from ..clock import iso
 from ..passwords import hash_password
 from ..service import (
     Ctx,
@@ -21,6 +23,7 @@ from ..service import (
     set_custom_type,
 )
 from ..service import set_or_unset as _set
+from . import customer_groups, references
 
 TYPE_ID = "customer"
 GROUP = "customer-group"
@@ -113,7 +116,7 @@ def build(ctx: Ctx, draft: Doc, password_hash: str | None) -> Doc:
     if mode == "Password":
         doc["password"] = password_hash
     doc.update(addresses.from_draft(ctx, draft))
-    doc["isEmailVerified"] = bool(draft.get("isEmailVerified", False))
+    doc["isEmailVerified"] = draft.get("isEmailVerified", False)
     if draft.get("customerGroup") is not None:
         doc["customerGroup"] = _group_ref(ctx, draft["customerGroup"], "customerGroup")
     doc["customerGroupAssignments"] = _assignments(
@@ -355,10 +358,6 @@ def _demo_draft(i: int) -> Doc:
 
 def seed_demo(ctx: Ctx) -> None:
     """Customer groups, Stores, the ``customer-loyalty`` Type and 60 Customers in ten cities."""
-    from datetime import timedelta
-
-    from ..clock import iso
-    from . import customer_groups, references
 
     def insert(resource: Resource, doc: Doc) -> None:
         ctx.store.insert(ctx.project, resource.type_id, doc)

@@ -1,0 +1,496 @@
+"""Customer and Business Unit Search: the search index and the query language compiled to SQL.
+
+The index lives next to the documents, in the same SQLite database, and a store listener keeps it in step
+inside every write transaction:
+
+- ``search_fields`` holds one row per searchable value (array fields give several rows): the value as text,
+  lower-cased text and number, with indexes for exact, prefix, wildcard, range, exists and sorting.
+- ``search_text`` (FTS5, unicode61 tokenizer without diacritics) holds the analysed text of the text fields,
+  keyed by the ``search_fields`` row id, plus one combined row per document for the ``all`` field.
+  ``fullText`` / ``fullTextPrefix`` use FTS5 ``MATCH`` and its ``bm25`` as relevance.
+- ``fuzzy`` takes candidate terms from the FTS5 vocabulary (``fts5vocab``) filtered in SQL by length and in
+  Python by Levenshtein distance (the vocabulary is small next to the documents), then matches them via FTS.
+
+A query compiles to one SQL statement returning ``(id, score)``; nothing scans documents in Python. Scores:
+``bm25`` (sign flipped) for full-text kinds, 1.0 per matched exact/prefix/wildcard/range/exists expression,
+times ``boost``; ``and`` / ``or`` add their children's scores, ``filter`` and ``not`` add nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+
+if TYPE_CHECKING:
+    from .store import Store
+
+MAX_EXPRESSIONS = 50
+MAX_STRING = 256
+TEXT, KEYWORD, DATE, BOOLEAN = "text", "keyword", "date", "boolean"
+NUMERIC_FIELD_TYPES = {"number", "money", "set_number", "set_money"}
+ADDRESS_FIELDS = (
+    "firstName",
+    "lastName",
+    "streetName",
+    "streetNumber",
+    "postalCode",
+    "city",
+    "region",
+    "state",
+    "country",
+    "company",
+    "phone",
+    "mobile",
+    "email",
+)
+_ADDRESSES = {f"addresses.{name}": TEXT for name in ADDRESS_FIELDS}
+_GROUPS = {"customerGroupAssignments.customerGroup.id": KEYWORD}
+_TIMES = {"createdAt": DATE, "lastModifiedAt": DATE}
+
+# Searchable fields per indexed type: field path → kind. Only TEXT fields are analysed for full text / `all`.
+FIELDS: dict[str, dict[str, str]] = {
+    "customer": {
+        "id": KEYWORD,
+        "key": TEXT,
+        "email": TEXT,
+        "firstName": TEXT,
+        "middleName": TEXT,
+        "lastName": TEXT,
+        "fullName": TEXT,
+        "companyName": TEXT,
+        "customerNumber": TEXT,
+        "externalId": TEXT,
+        "dateOfBirth": DATE,
+        "isEmailVerified": BOOLEAN,
+        "stores.key": KEYWORD,
+        "customerGroup.id": KEYWORD,
+        **_GROUPS,
+        **_ADDRESSES,
+        **_TIMES,
+    },
+    "business-unit": {
+        "id": KEYWORD,
+        "key": TEXT,
+        "name": TEXT,
+        "contactEmail": TEXT,
+        "status": KEYWORD,
+        "unitType": KEYWORD,
+        "stores.key": KEYWORD,
+        "associates.customer.id": KEYWORD,
+        "topLevelUnit.key": KEYWORD,
+        "parentUnit.key": KEYWORD,
+        **_GROUPS,
+        **_ADDRESSES,
+        **_TIMES,
+    },
+}
+ALL = "all"
+CUSTOM = "custom."
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_fields (
+    rowid INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value_text TEXT,
+    value_lower TEXT,
+    value_num REAL
+);
+CREATE INDEX IF NOT EXISTS search_fields_text ON search_fields(project, type, field, value_text);
+CREATE INDEX IF NOT EXISTS search_fields_lower ON search_fields(project, type, field, value_lower);
+CREATE INDEX IF NOT EXISTS search_fields_num ON search_fields(project, type, field, value_num);
+CREATE INDEX IF NOT EXISTS search_fields_doc ON search_fields(project, type, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(body, tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search_text, 'row');
+"""
+
+
+# ---------------------------------------------------------------- the index
+
+
+@dataclass
+class _Row:
+    field: str
+    text: str | None
+    num: float | None
+    analysed: str | None  # the text that goes to FTS, if any
+
+
+def _walk(node: Any, steps: list[str]) -> Iterator[Any]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, steps)
+        return
+    if not steps:
+        if node is not None:
+            yield node
+        return
+    if isinstance(node, dict) and steps[0] in node:
+        yield from _walk(node[steps[0]], steps[1:])
+
+
+def _scalar(value: Any) -> tuple[str | None, float | None]:
+    if isinstance(value, bool):
+        return ("true" if value else "false"), None
+    if isinstance(value, int | float):
+        return None, float(value)
+    return str(value), None
+
+
+def _custom_rows(fields: dict[str, Any]) -> Iterator[_Row]:
+    """Custom field values: enum/lenum by key, money by centAmount, reference by id, ltext per language."""
+    for name, raw in fields.items():
+        for value in raw if isinstance(raw, list) else [raw]:
+            path = CUSTOM + name
+            if isinstance(value, dict):
+                if "key" in value and "label" in value:
+                    value = value["key"]
+                elif "centAmount" in value:
+                    value = value["centAmount"]
+                elif "typeId" in value:
+                    value = value.get("id")
+                else:
+                    for lang, text in value.items():
+                        yield _Row(f"{path}.{lang}", str(text), None, str(text))
+                    continue
+            text, num = _scalar(value)
+            yield _Row(path, text, num, text if isinstance(value, str) else None)
+
+
+def _rows(type_id: str, doc: dict[str, Any]) -> list[_Row]:
+    rows = []
+    for field, kind in FIELDS[type_id].items():
+        if field == "fullName":
+            names = [doc.get(n) for n in ("firstName", "middleName", "lastName")]
+            values: list[Any] = [" ".join(n for n in names if n)] if any(names) else []
+        else:
+            values = list(_walk(doc, field.split(".")))
+        for value in values:
+            text, num = _scalar(value)
+            rows.append(_Row(field, text, num, text if kind == TEXT else None))
+    body = " ".join(r.analysed for r in rows if r.analysed and r.field != "fullName")
+    if body:
+        rows.append(_Row(ALL, None, None, body))
+    custom = (doc.get("custom") or {}).get("fields") or {}
+    rows.extend(_custom_rows(custom))
+    return rows
+
+
+def _unindex(store: Store, project: str, type_id: str, doc_id: str | None = None) -> None:
+    where, args = "project = ? AND type = ?", [project, type_id]
+    if doc_id is not None:
+        where, args = where + " AND id = ?", [*args, doc_id]
+    store.conn.execute(f"DELETE FROM search_text WHERE rowid IN (SELECT rowid FROM search_fields WHERE {where})", args)
+    store.conn.execute(f"DELETE FROM search_fields WHERE {where}", args)
+
+
+def _index(store: Store, project: str, type_id: str, doc: dict[str, Any]) -> None:
+    rows = _rows(type_id, doc)
+    start = store.conn.execute("SELECT coalesce(max(rowid), 0) FROM search_fields").fetchone()[0] + 1
+    store.conn.executemany(
+        "INSERT INTO search_fields(rowid, project, type, id, field, value_text, value_lower, value_num) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (start + i, project, type_id, doc["id"], r.field, r.text, r.text.lower() if r.text else None, r.num)
+            for i, r in enumerate(rows)
+        ],
+    )
+    store.conn.executemany(
+        "INSERT INTO search_text(rowid, body) VALUES (?, ?)",
+        [(start + i, r.analysed) for i, r in enumerate(rows) if r.analysed],
+    )
+
+
+def install_index(store: Store) -> None:
+    """Create the index tables and keep them in step with every write of an indexed type."""
+    store.conn.executescript(_SCHEMA)
+
+    def listener(project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if type_id not in FIELDS:
+            return
+        if before is not None:
+            _unindex(store, project, type_id, before["id"])
+        if after is not None:
+            _index(store, project, type_id, after)
+
+    store.listeners.append(listener)
+
+
+def rebuild(store: Store, project: str, type_id: str) -> int:
+    """A full index build for one project and type (call inside a write transaction); returns the count."""
+    _unindex(store, project, type_id)
+    docs = store.find(project, type_id)
+    for doc in docs:
+        _index(store, project, type_id, doc)
+    return len(docs)
+
+
+# ---------------------------------------------------------------- text helpers
+
+
+def terms(value: str) -> list[str]:
+    """Roughly what FTS5's unicode61 tokenizer (remove_diacritics 2) makes of ``value``."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain.lower())
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def fuzzy_level(term: str, level: int) -> int:
+    """The effective edit distance: capped by term length (1-2 chars → 0, 3-5 → 1, longer → 2)."""
+    cap = 0 if len(term) <= 2 else 1 if len(term) <= 5 else 2
+    return max(0, min(level, cap))
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance, giving up (returning limit + 1) once every path exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+# ---------------------------------------------------------------- the compiler
+
+
+@dataclass
+class Compiled:
+    sql: str  # SELECT id, score
+    params: list[Any]
+
+
+class Compiler:
+    """SearchQuery → SQL over the index, for one project and indexed type."""
+
+    def __init__(self, store: Store, project: str, type_id: str) -> None:
+        self.store = store
+        self.project = project
+        self.type_id = type_id
+        self.fields = FIELDS[type_id]
+        self.count = 0
+
+    # fields and values
+    def field(self, expr: dict[str, Any]) -> str:
+        name = expr["field"]
+        if name.startswith(CUSTOM) and len(name) > len(CUSTOM):
+            if "fieldType" not in expr:
+                raise errors.invalid_input(f"The custom field '{name}' needs a 'fieldType'.")
+            language = expr.get("language")
+            return f"{name}.{language}" if expr["fieldType"] in ("ltext", "set_ltext") and language else name
+        if name != ALL and name not in self.fields:
+            searchable = ", ".join([ALL, *self.fields, "custom.<name>"])
+            raise errors.invalid_input(f"The field '{name}' is not searchable. Searchable fields: {searchable}.")
+        return name
+
+    def _check(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise errors.invalid_input(f"Search values can be at most {MAX_STRING} characters long.")
+        if isinstance(value, list):
+            for item in value:
+                self._check(item)
+        return value
+
+    def _string(self, expr: dict[str, Any], kind: str) -> str:
+        value = self._check(expr.get("value"))
+        if not isinstance(value, str):
+            raise errors.invalid_input(f"'{kind}' on field '{expr['field']}' needs a string value.")
+        return value
+
+    # the language
+    def compile(self, query: dict[str, Any] | None) -> Compiled:
+        if query is None:
+            return Compiled("SELECT id, 1.0 AS score FROM resources WHERE project = ? AND type = ?", self.scope())
+        return self.node(query)
+
+    def scope(self) -> list[Any]:
+        return [self.project, self.type_id]
+
+    def node(self, query: dict[str, Any]) -> Compiled:
+        (kind, body), *_ = query.items()
+        if kind in ("and", "or", "not", "filter"):
+            if not body:
+                raise errors.invalid_input(f"The compound expression '{kind}' needs at least one expression.")
+            return getattr(self, f"_{kind}")([self.node(q) for q in body])
+        self.count += 1
+        if self.count > MAX_EXPRESSIONS:
+            raise errors.invalid_input(f"A search query can contain at most {MAX_EXPRESSIONS} expressions.")
+        field = self.field(body)
+        boost = float(body.get("boost", 1.0))
+        if kind in ("fullText", "fullTextPrefix", "fuzzy"):
+            return self._text(kind, field, body, boost)
+        condition, params = getattr(self, f"_{kind}")(body)
+        sql = (
+            f"SELECT id, {boost!r} AS score FROM search_fields "
+            f"WHERE project = ? AND type = ? AND field = ? AND ({condition}) GROUP BY id"
+        )
+        return Compiled(sql, [*self.scope(), field, *params])
+
+    def _union(self, parts: list[Compiled]) -> tuple[str, list[Any]]:
+        sql = " UNION ALL ".join(f"SELECT id, score FROM ({p.sql})" for p in parts)
+        return sql, [x for p in parts for x in p.params]
+
+    def _and(self, parts: list[Compiled], score: str = "sum(score)") -> Compiled:
+        sql, params = self._union(parts)
+        return Compiled(f"SELECT id, {score} AS score FROM ({sql}) GROUP BY id HAVING count(*) = {len(parts)}", params)
+
+    def _filter(self, parts: list[Compiled]) -> Compiled:
+        return self._and(parts, "0.0")
+
+    def _or(self, parts: list[Compiled]) -> Compiled:
+        sql, params = self._union(parts)
+        return Compiled(f"SELECT id, sum(score) AS score FROM ({sql}) GROUP BY id", params)
+
+    def _not(self, parts: list[Compiled]) -> Compiled:
+        sql, params = self._union(parts)
+        return Compiled(
+            "SELECT id, 0.0 AS score FROM resources WHERE project = ? AND type = ? "
+            f"AND id NOT IN (SELECT id FROM ({sql}))",
+            [*self.scope(), *params],
+        )
+
+    # simple expressions: a condition on one search_fields row
+    def _exact(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
+        if ("value" in expr) == ("values" in expr):
+            raise errors.invalid_input(f"'exact' on field '{expr['field']}' needs either 'value' or 'values'.")
+        values = self._check(expr["values"] if "values" in expr else [expr["value"]])
+        column = "value_lower" if expr.get("caseInsensitive") else "value_text"
+        conditions, params = [], []
+        for value in values:
+            text, num = _scalar(value)
+            if num is not None:
+                conditions.append("value_num = ?")
+                params.append(num)
+            else:
+                conditions.append(f"{column} = ?")
+                params.append(text.lower() if expr.get("caseInsensitive") else text)
+        return " OR ".join(conditions) or "0", params
+
+    def _prefix(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
+        value = self._string(expr, "prefix")
+        column, value = ("value_lower", value.lower()) if expr.get("caseInsensitive") else ("value_text", value)
+        return f"{column} >= ? AND {column} < ?", [value, value + "\U0010ffff"]
+
+    def _wildcard(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
+        value = self._string(expr, "wildcard")
+        column, value = ("value_lower", value.lower()) if expr.get("caseInsensitive") else ("value_text", value)
+        pattern = "".join("[[]" if c == "[" else c for c in value)
+        literal = re.split(r"[*?]", value, maxsplit=1)[0]
+        return f"{column} >= ? AND {column} < ? AND {column} GLOB ?", [literal, literal + "\U0010ffff", pattern]
+
+    def _range(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
+        conditions, params = [], []
+        for name, op in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
+            if name not in expr:
+                continue
+            text, num = _scalar(self._check(expr[name]))
+            conditions.append(f"value_num {op} ?" if num is not None else f"value_text {op} ?")
+            params.append(num if num is not None else text)
+        if not conditions:
+            raise errors.invalid_input(f"'range' on field '{expr['field']}' needs one of gt, gte, lt or lte.")
+        return " AND ".join(conditions), params
+
+    def _exists(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
+        return "1", []
+
+    # full text
+    def _text(self, kind: str, field: str, expr: dict[str, Any], boost: float) -> Compiled:
+        words = terms(self._string(expr, kind))
+        joiner = " OR " if expr.get("mustMatch") == "any" else " AND "
+        if kind == "fuzzy":
+            groups = [self._fuzzy_terms(w, fuzzy_level(w, expr["level"])) for w in words]
+            if joiner == " OR ":
+                groups = [g for g in groups if g]
+            clauses = ["(" + " OR ".join(_quote(t) for t in g) + ")" if g else "" for g in groups]
+        else:
+            clauses = [_quote(w) for w in words]
+            if kind == "fullTextPrefix" and clauses:
+                clauses[-1] += " *"
+        if not clauses or not all(clauses):
+            return Compiled("SELECT NULL AS id, 0.0 AS score WHERE 0", [])
+        sql = (
+            f"SELECT f.id AS id, max(-t.rank) * {boost!r} AS score "
+            "FROM (SELECT rowid, rank FROM search_text WHERE search_text MATCH ?) t "
+            "JOIN search_fields f ON f.rowid = t.rowid "
+            "WHERE f.project = ? AND f.type = ? AND f.field = ? GROUP BY f.id"
+        )
+        return Compiled(sql, [joiner.join(clauses), *self.scope(), field])
+
+    def _fuzzy_terms(self, word: str, level: int) -> list[str]:
+        if level == 0:
+            return [word]
+        rows = self.store.conn.execute(
+            "SELECT term FROM search_vocab WHERE length(term) BETWEEN ? AND ?", (len(word) - level, len(word) + level)
+        )
+        return [t for (t,) in rows if levenshtein(word, t, level) <= level]
+
+
+# ---------------------------------------------------------------- running a search
+
+
+def _sort_key(compiler: Compiler, sort: dict[str, Any], params: list[Any]) -> str:
+    order = "DESC" if sort["order"] == "desc" else "ASC"
+    if sort.get("filter") is not None:
+        raise errors.invalid_input("The emulator does not support 'filter' in search sorting.")
+    if sort["field"] == "score":
+        return f"m.score {order}"
+    field = compiler.field(sort)
+    numeric = sort.get("fieldType") in NUMERIC_FIELD_TYPES
+    mode = sort.get("mode") or ("max" if order == "DESC" else "min")
+    if mode in ("avg", "sum") and not numeric:
+        raise errors.invalid_input(f"Sort mode '{mode}' needs a numeric field; '{sort['field']}' is not.")
+    column = "value_num" if numeric else "value_lower"
+    key = (
+        f"(SELECT {mode}({column}) FROM search_fields s "
+        "WHERE s.project = ? AND s.type = ? AND s.id = m.id AND s.field = ?)"
+    )
+    # the key appears twice (missing values last), so its parameters do too
+    params.extend([*compiler.scope(), field] * 2)
+    return f"{key} IS NULL, {key} {order}"
+
+
+def search(
+    store: Store,
+    project: str,
+    type_id: str,
+    query: dict[str, Any] | None,
+    sort: list[dict[str, Any]] | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Run a validated search request; the response body ``{total, offset, limit, results}``."""
+    compiler = Compiler(store, project, type_id)
+    compiled = compiler.compile(query)
+    sort_params: list[Any] = []
+    keys = [_sort_key(compiler, s, sort_params) for s in sort or [{"field": "score", "order": "desc"}]]
+    sql = (
+        f"WITH m(id, score) AS ({compiled.sql}) SELECT m.id, m.score, count(*) OVER () FROM m "
+        f"ORDER BY {', '.join(keys)}, m.id LIMIT ? OFFSET ?"
+    )
+    rows = store.conn.execute(sql, [*compiled.params, *sort_params, limit, offset]).fetchall()
+    if rows:
+        total = rows[0][2]
+    else:
+        count_sql = f"SELECT count(*) FROM ({compiled.sql})"
+        total = store.conn.execute(count_sql, compiled.params).fetchone()[0]
+    return {
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "results": [{"id": doc_id, "relevance": score} for doc_id, score, _ in rows],
+    }

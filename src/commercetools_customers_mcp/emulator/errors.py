@@ -124,6 +124,19 @@ def search_not_ready(message: str) -> ApiError:
     return _err(409, "SearchNotReady", message)
 
 
+def expired_customer_token(kind: str) -> ApiError:
+    """``kind`` is "email" or "password": ExpiredCustomerEmailToken / ExpiredCustomerPasswordToken."""
+    return _err(400, f"ExpiredCustomer{kind.capitalize()}Token", f"The {kind} token has expired.")
+
+
+def invalid_current_password() -> ApiError:
+    return _err(400, "InvalidCurrentPassword", "The given current password does not match.")
+
+
+def invalid_credentials() -> ApiError:
+    return _err(400, "InvalidCredentials", "Account with the given credentials not found.")
+
+
 def auth_error(status: int, code: str, description: str) -> ApiError:
     return ApiError(status, [{"code": code, "message": description}], auth=True)
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx2
 import pytest
+import uvicorn
+from commercetools.platform import Client
 
 from commercetools_customers_mcp.emulator import Clock, create_app, passwords
 
 PROJECT = "test"
+SDK_PROJECT = "sdk-test"
 
 passwords.set_cost(2**4)  # hashing cost is not what these tests are about
 
@@ -61,3 +68,43 @@ async def api() -> AsyncIterator[Api]:
     async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as client:
         client.headers["Authorization"] = f"Bearer {await token(client)}"
         yield Api(client, app, clock)
+
+
+# ---------------------------------------------------------------- the official SDK over a real socket
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the emulator did not start"
+        time.sleep(0.02)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def project(base_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    client = Client(
+        client_id="sdk",
+        client_secret="sdk-secret",
+        scope=[f"manage_project:{SDK_PROJECT}"],
+        url=base_url,
+        token_url=f"{base_url}/oauth/token",
+    )
+    return client.with_project_key(SDK_PROJECT)

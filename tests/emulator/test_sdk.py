@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from typing import Any
-
 import httpx2
 import pytest
-import uvicorn
 from commercetools import CommercetoolsError
-from commercetools.platform import Client
 from commercetools.platform.models import (
     CustomerDraft,
     CustomerGroupChangeNameAction,
@@ -24,46 +16,7 @@ from commercetools.platform.models import (
     CustomerUpdate,
 )
 
-from commercetools_customers_mcp.emulator import create_app
-
-PROJECT = "sdk-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the emulator did not start"
-        time.sleep(0.02)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def project(base_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    client = Client(
-        client_id="sdk",
-        client_secret="sdk-secret",
-        scope=[f"manage_project:{PROJECT}"],
-        url=base_url,
-        token_url=f"{base_url}/oauth/token",
-    )
-    return client.with_project_key(PROJECT)
+from conftest import SDK_PROJECT as PROJECT
 
 
 def test_the_server_answers_plain_http(base_url):

@@ -15,7 +15,7 @@ A ``Faults`` holds rules; each rule matches requests by method and a path regex 
 At most one fault (other than latency) hits a request: one draw from a seeded ``random.Random`` against the
 cumulative probabilities of the matching rules, so the probabilities are exact and a sequential workload is
 reproducible. Every injected response carries ``X-Fault-Injected: <kind>``. ``Faults.stats`` counts requests
-seen and faults injected by kind; ``Faults.log`` keeps the last injections (method, path, kind).
+seen and faults injected by kind; ``Faults.log`` keeps the last injections (method, path, kind, X-Correlation-ID).
 
 Text form, for the command line (``Faults.parse``)::
 
@@ -118,6 +118,7 @@ class Injected:
     method: str
     path: str
     kind: str
+    correlation_id: str | None = None  # the request's X-Correlation-ID, if it had one
 
 
 @dataclass
@@ -209,9 +210,9 @@ class Faults:
                     break
         return delay, kind
 
-    def record(self, method: str, path: str, kind: str) -> None:
+    def record(self, method: str, path: str, kind: str, correlation_id: str | None = None) -> None:
         self.stats[kind] += 1
-        self.log.append(Injected(method, path, kind))
+        self.log.append(Injected(method, path, kind, correlation_id))
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """``app`` behind this fault injector (an ASGI middleware)."""
@@ -241,7 +242,8 @@ class FaultMiddleware:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        faults.record(method, path, kind)
+        cid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), None)
+        faults.record(method, path, kind, cid)
         if kind in STATUS_KINDS:
             await _status(send, kind, faults.retry_after)
         elif kind == "drop":

@@ -1,0 +1,179 @@
+"""Account flows on global Customers: email verification, password reset, password change and sign-in.
+
+Token values are random strings shown once, in the CustomerToken the create call returns. Only their SHA-256 is
+stored, as the ``key`` of an internal ``customer-email-token`` / ``customer-password-token`` document (so a
+lookup by value is one indexed read). A confirm or reset uses the token up: it and every other token of that
+kind for the Customer are deleted, so a second use answers 404 like an unknown token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from .. import errors, oauth
+from ..clock import iso
+from ..passwords import hash_password, verify_password
+from ..service import Ctx, Doc, Req, Resource, Route, validate
+
+CUSTOMER = "customer"
+KINDS = {"email": "customer-email-token", "password": "customer-password-token"}
+PASSWORD_TOKEN_TTL = 1440  # minutes
+VIEW, MANAGE = ("view_customers",), ("manage_customers",)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _customer(ctx: Ctx, customer_id: str) -> Doc:
+    doc = ctx.get(CUSTOMER, customer_id)
+    if doc is None:
+        raise errors.resource_not_found(customer_id)
+    return doc
+
+
+def _check_version(doc: Doc, version: int | None) -> None:
+    if version is not None and version != doc["version"]:
+        raise errors.concurrent_modification(version, doc["version"])
+
+
+def _save(ctx: Ctx, before: Doc, **changes: Any) -> Doc:
+    """The Customer with ``changes``, one version later, stored; returns it rendered."""
+    now = ctx.timestamp()
+    after = {**before, **changes, "version": before["version"] + 1, "lastModifiedAt": now}
+    after.update(versionModifiedAt=now, lastModifiedBy=ctx.logging())
+    ctx.store.replace(ctx.project, CUSTOMER, after, before)
+    return ctx.render(CUSTOMER, after)
+
+
+def _drop_tokens(ctx: Ctx, kind: str, customer_id: str) -> None:
+    where = "json_extract(doc, '$.customerId') = ?"
+    for token in ctx.store.find(ctx.project, KINDS[kind], where, [customer_id]):
+        ctx.store.delete(ctx.project, KINDS[kind], token)
+
+
+def _issue(ctx: Ctx, kind: str, customer: Doc, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
+    if ttl_minutes < 1:
+        raise errors.invalid_input("'ttlMinutes' must be at least 1.")
+    if invalidate_older:
+        _drop_tokens(ctx, kind, customer["id"])
+    value = secrets.token_urlsafe(32)
+    now = ctx.emulator.clock.now()
+    token = {
+        "id": ctx.new_id(),
+        "key": _digest(value),
+        "customerId": customer["id"],
+        "expiresAt": iso(now + timedelta(minutes=ttl_minutes)),
+        "invalidateOlderTokens": invalidate_older,
+        "createdAt": iso(now),
+        "lastModifiedAt": iso(now),
+    }
+    ctx.store.insert(ctx.project, KINDS[kind], token)
+    return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
+
+
+def _redeem(ctx: Ctx, kind: str, value: str) -> tuple[Doc, Doc]:
+    """The token and its Customer; 404 if unknown or used, 400 Expired…Token if expired."""
+    token = ctx.get_by_key(KINDS[kind], _digest(value))
+    customer = token and ctx.get(CUSTOMER, token["customerId"])
+    if token is None or customer is None:
+        raise errors.not_found(f"The {kind} token was not found. It is unknown or has been used already.")
+    if token["expiresAt"] <= ctx.timestamp():
+        raise errors.expired_customer_token(kind)
+    return token, customer
+
+
+# ---------------------------------------------------------------- email verification
+
+
+def create_email_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    validate("CustomerCreateEmailToken", req.body)
+    customer = _customer(ctx, req.body["id"])
+    _check_version(customer, req.body.get("version"))
+    return _issue(ctx, "email", customer, req.body["ttlMinutes"], req.body.get("invalidateOlderTokens", False))
+
+
+def get_by_email_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    return 200, ctx.render(CUSTOMER, _redeem(ctx, "email", req.path["emailToken"])[1])
+
+
+def confirm_email(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    validate("CustomerEmailVerify", req.body)
+    _, customer = _redeem(ctx, "email", req.body["tokenValue"])
+    _check_version(customer, req.body.get("version"))
+    _drop_tokens(ctx, "email", customer["id"])
+    return 200, _save(ctx, customer, isEmailVerified=True)
+
+
+# ---------------------------------------------------------------- password reset and change
+
+
+def create_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    validate("CustomerCreatePasswordResetToken", req.body)
+    customer = oauth.find_customer_by_email(ctx.emulator, ctx.project, req.body["email"])
+    if customer is None:
+        raise errors.not_found(f"The Customer with email '{req.body['email']}' was not found.")
+    ttl = req.body.get("ttlMinutes", PASSWORD_TOKEN_TTL)
+    return _issue(ctx, "password", customer, ttl, req.body.get("invalidateOlderTokens", False))
+
+
+def get_by_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    return 200, ctx.render(CUSTOMER, _redeem(ctx, "password", req.path["passwordToken"])[1])
+
+
+def reset_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    """A new password; every password token and every password-flow access token of the Customer ends."""
+    validate("CustomerResetPassword", req.body)
+    _, customer = _redeem(ctx, "password", req.body["tokenValue"])
+    _check_version(customer, req.body.get("version"))
+    _drop_tokens(ctx, "password", customer["id"])
+    oauth.revoke_customer_tokens(ctx.emulator, ctx.project, customer["id"])
+    return 200, _save(ctx, customer, password=hash_password(req.body["newPassword"]))
+
+
+def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    validate("CustomerChangePassword", req.body)
+    customer = _customer(ctx, req.body["id"])
+    _check_version(customer, req.body["version"])
+    if not verify_password(req.body["currentPassword"], customer.get("password")):
+        raise errors.invalid_current_password()
+    return 200, _save(ctx, customer, password=hash_password(req.body["newPassword"]))
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    """``POST /login`` for a global Customer: CustomerSignInResult, or InvalidCredentials."""
+    body = req.body
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("email"), str)
+        or not isinstance(body.get("password"), str)
+    ):
+        raise errors.invalid_json("Missing required value 'email' or 'password'")
+    customer = oauth.find_customer_by_email(ctx.emulator, ctx.project, body["email"])
+    if customer is None or not verify_password(body["password"], customer.get("password")):
+        raise errors.invalid_credentials()
+    return 200, {"customer": ctx.render(CUSTOMER, customer)}
+
+
+RESOURCE = Resource(
+    type_id="customer-token",
+    endpoint=None,
+    view_scopes=VIEW,
+    manage_scopes=MANAGE,
+    routes=[
+        Route("POST", "/customers/email-token", create_email_token, MANAGE),
+        Route("GET", "/customers/email-token={emailToken}", get_by_email_token, VIEW),
+        Route("POST", "/customers/email/confirm", confirm_email, MANAGE),
+        Route("POST", "/customers/password-token", create_password_token, MANAGE),
+        Route("GET", "/customers/password-token={passwordToken}", get_by_password_token, VIEW),
+        Route("POST", "/customers/password/reset", reset_password, MANAGE),
+        Route("POST", "/customers/password", change_password, MANAGE),
+        Route("POST", "/login", sign_in, MANAGE),
+    ],
+)

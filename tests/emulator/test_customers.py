@@ -511,3 +511,14 @@ async def test_sort_and_paging(api, people):
     assert (names(body), body["count"], body["total"], body["offset"], body["limit"]) == (["Ben", "Clara"], 2, 4, 1, 2)
     assert "total" not in await query(api, withTotal="false")
     assert error(await api.get("/customers", params={"limit": 501}))["code"] == "InvalidInput"
+
+
+async def test_dates_must_be_dates(api):
+    r = await api.post("/customers", json={"email": "d@example.com", "password": "x", "dateOfBirth": "yesterday"})
+    assert r.status_code == 400 and "dateOfBirth" in r.json()["errors"][0]["detailedErrorMessage"]
+    customer = await api.create("customers", {"email": "d@example.com", "password": "x", "dateOfBirth": "1990-02-03"})
+    r = await api.post(
+        f"/customers/{customer['id']}",
+        json={"version": 1, "actions": [{"action": "setDateOfBirth", "dateOfBirth": "03/02/1990"}]},
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "InvalidJsonInput"

@@ -196,7 +196,7 @@ def _dotted(parts: Any) -> str:
 
 @cache
 def _action_validator(union: str, action: str) -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(action_members(union)[action])
+    return jsonschema_rs.validator_for(action_members(union)[action], validate_formats=True)
 
 
 class ArgumentValidator:
@@ -212,7 +212,7 @@ class ArgumentValidator:
             props = dict(schema["properties"])
             props["actions"] = {**props["actions"], "items": loose}
             root["properties"] = props
-        self._root = jsonschema_rs.validator_for(root)
+        self._root = jsonschema_rs.validator_for(root, validate_formats=True)
 
     def problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
         found: list[Problem] = []

@@ -163,12 +163,15 @@ class Ctx:
 
 @cache
 def _validator(name: str) -> Any:
-    return jsonschema_rs.validator_for(spec.schema(name))
+    return jsonschema_rs.validator_for(spec.schema(name), validate_formats=True)
 
 
 @cache
 def _members(union: str) -> dict[str, Any]:
-    return {name: jsonschema_rs.validator_for(member) for name, member in spec.union_members(union).items()}
+    return {
+        name: jsonschema_rs.validator_for(member, validate_formats=True)
+        for name, member in spec.union_members(union).items()
+    }
 
 
 def _path(prefix: str, location: Sequence[Any]) -> str:

@@ -79,8 +79,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
+    """One server for every SDK test module: the SDK caches its token per thread, not per server."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")

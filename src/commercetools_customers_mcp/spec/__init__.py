@@ -38,6 +38,9 @@ _PATCHES: dict[str, JSON] = {
     "CountryCode": {"type": "string", "pattern": "^[A-Z]{2}$"},
 }
 
+# Fields the structure marks required although the API gives them a default (and SDKs omit them).
+_DEFAULTED = {"BusinessUnitChangeAssociateModeAction": {"makeInheritedAssociatesExplicit"}}
+
 # The vendored structure types SearchQuery as a bare object. This is the query language.
 _SEARCH_COMMON = {
     "field": {"type": "string", "minLength": 1},
@@ -172,14 +175,21 @@ def _named(name: str, stack: tuple[str, ...]) -> JSON:
     stack = (*stack, name)
     if name in UNIONS:
         return _union(name, raw, stack)
-    return _resolve(raw, stack)
+    return _without_defaulted(name, _resolve(raw, stack))
+
+
+def _without_defaulted(name: str, schema: JSON) -> JSON:
+    if name in _DEFAULTED:
+        schema["required"] = [r for r in schema.get("required", []) if r not in _DEFAULTED[name]]
+    return schema
 
 
 def _union(name: str, raw: JSON, stack: tuple[str, ...]) -> JSON:
     tag = UNIONS[name]
     members = []
     for value, target in sorted(raw["discriminator"]["mapping"].items()):
-        member = _resolve(_schemas()[_ref_name(target)], (*stack, _ref_name(target)))
+        member_name = _ref_name(target)
+        member = _without_defaulted(member_name, _resolve(_schemas()[member_name], (*stack, member_name)))
         member.setdefault("properties", {})[tag] = {"const": value}
         member["type"] = "object"
         member["required"] = [tag, *[r for r in member.get("required", []) if r != tag]]

@@ -1,4 +1,4 @@
-"""Command line: ``serve`` (stdio or HTTP), ``emulator``, ``tools`` and ``call``.
+"""Command line: ``serve`` (stdio or HTTP), ``emulator``, ``tools``, ``call`` and ``hash-key``.
 
 This is the one place that wires the emulator and the server together: with no connection configured,
 ``serve`` and ``call`` run the embedded emulator in process (imported lazily, only then) and reach it through
@@ -21,6 +21,7 @@ import orjson
 from . import __version__
 
 EMULATOR_PCID = "emulator"
+EMULATOR_URL = "http://emulator"  # the embedded emulator's pseudo-URL, reached in process only
 
 
 def default_data_path() -> str:
@@ -31,29 +32,47 @@ def default_data_path() -> str:
     return str(folder / "emulator.sqlite3")
 
 
-def build_clients(connections_file: str | None, data: str | None, demo: bool = True) -> dict[str, Any]:
-    """One client per configured connection, or one client of the embedded emulator when none is configured."""
+def build_clients(
+    connections_file: str | None, data: str | None, demo: bool = True, faults: str | None = None
+) -> dict[str, Any]:
+    """One client per configured connection, or one client of the embedded emulator when none is configured.
+
+    ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only."""
     from .client import CommercetoolsClient
-    from .config import Connection, load_connections
+    from .config import ConfigError, Connection, load_connections
 
     connections = load_connections(Path(connections_file) if connections_file else None, os.environ)
     if connections:
+        if faults:
+            raise ConfigError("--faults applies to the embedded emulator only, and connections are configured")
         return {pcid: CommercetoolsClient(c) for pcid, c in connections.items()}
     import httpx2
 
     from .emulator import create_app
 
-    app = create_app(data or default_data_path(), demo=demo)
+    app = create_app(data or default_data_path(), demo=demo, faults=_parse_faults(faults))
     connection = Connection(
         id=EMULATOR_PCID,
         project_key="demo",
         client_id="emulator",
         client_secret="emulator",
-        auth_url="http://emulator",
-        api_url="http://emulator",
+        auth_url=EMULATOR_URL,
+        api_url=EMULATOR_URL,
         scopes=["manage_project:demo"],
     )
     return {EMULATOR_PCID: CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))}
+
+
+def _parse_faults(spec: str | None) -> Any:
+    if not spec:
+        return None
+    from .config import ConfigError
+    from .emulator.faults import Faults, FaultSpecError
+
+    try:
+        return Faults.parse(spec)
+    except FaultSpecError as exc:
+        raise ConfigError(f"--faults: {exc}") from None
 
 
 def _setup_logging(level: str) -> None:
@@ -65,10 +84,72 @@ def _clients_or_exit(args: argparse.Namespace) -> dict[str, Any]:
     from .config import ConfigError
 
     try:
-        return build_clients(args.connections, args.data, demo=not getattr(args, "no_demo", False))
+        return build_clients(
+            args.connections,
+            args.data,
+            demo=not getattr(args, "no_demo", False),
+            faults=getattr(args, "faults", None),
+        )
     except ConfigError as exc:
-        print(f"commercetools-customers-mcp: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(str(exc))
+
+
+def _fail(message: str, prefix: str = "configuration error: ") -> Any:
+    print(f"commercetools-customers-mcp: {prefix}{message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from .server import ToolPolicy
+
+    return ToolPolicy(
+        read_only=args.read_only,
+        allow=tuple(args.allow_tools),
+        deny=tuple(args.deny_tools),
+        names=args.tool_names,
+    )
+
+
+async def check_connections(clients: dict[str, Any]) -> list[str]:
+    """Fetch one token per configured connection; one message per connection that cannot get one."""
+    import httpx2
+
+    from .auth import AuthError, TokenProvider
+
+    async def check(pcid: str, client: Any) -> str | None:
+        connection = client.connection
+        timeout = httpx2.Timeout(connection.timeout, connect=connection.connect_timeout)
+        async with httpx2.AsyncClient(timeout=timeout) as http:
+            provider = TokenProvider(connection, http)
+            try:
+                await provider.get_token()
+            except AuthError as exc:
+                detail = f" ({exc.description})" if exc.description else ""
+                refused = f"the auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}"
+                return f"connection {pcid!r}: {refused}"
+            except httpx2.TransportError as exc:
+                return f"connection {pcid!r}: cannot reach the auth URL {provider.url}: {type(exc).__name__}"
+        return None
+
+    found = await asyncio.gather(*(check(pcid, client) for pcid, client in clients.items()))
+    return [problem for problem in found if problem]
+
+
+def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> Any:
+    from .config import ConfigError
+    from .security import ALL_PCIDS, load_api_keys
+
+    try:
+        keys = load_api_keys(Path(args.api_keys) if args.api_keys else None, os.environ)
+    except ConfigError as exc:
+        _fail(str(exc))
+    for key in keys.keys:
+        unknown = sorted(key.pcids - set(pcids) - {ALL_PCIDS})
+        if unknown:
+            _fail(
+                f"API key {key.name!r} names unknown connection(s) {', '.join(unknown)}; configured: {', '.join(pcids)}"
+            )
+    return keys
 
 
 async def _close(clients: dict[str, Any]) -> None:
@@ -78,11 +159,33 @@ async def _close(clients: dict[str, Any]) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level)
+    from .security import is_loopback
+
+    if args.max_body_bytes <= 0:
+        _fail("--max-body-bytes must be a positive number of bytes", prefix="")
     clients = _clients_or_exit(args)
+    keys = _load_keys(args, list(clients))
+    logger = logging.getLogger("commercetools_customers_mcp")
+    if args.transport == "http" and not keys and not is_loopback(args.host) and not args.allow_unauthenticated:
+        asyncio.run(_close(clients))
+        _fail(
+            f"refusing to serve HTTP on the non-loopback address {args.host} without API keys: anyone who can "
+            "reach it could use every configured connection. Configure keys (--api-keys FILE, "
+            "MCP_API_KEYS_FILE or MCP_API_KEY) or pass --allow-unauthenticated.",
+            prefix="",
+        )
+    if args.transport == "stdio" and keys:
+        logger.warning("API keys apply to the HTTP transport only; stdio is not authenticated")
+    remote = {pcid: c for pcid, c in clients.items() if c.connection.auth_url != EMULATOR_URL}
+    if remote and not args.no_check:
+        problems = asyncio.run(check_connections(remote))
+        if problems:
+            asyncio.run(_close(clients))
+            _fail("start-up check failed (use --no-check to skip it):\n  " + "\n  ".join(problems))
     from .server import build_server
     from .transports import http_app, run_http, run_stdio, transport_security
 
-    server = build_server(clients, compact=args.compact_schemas)
+    server = build_server(clients, compact=args.compact_schemas, policy=_policy(args))
 
     async def serve() -> None:
         try:
@@ -91,10 +194,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
             else:
                 security = transport_security(args.host, args.allowed_host, args.allowed_origin)
                 app = http_app(
-                    server, connection_ids=list(clients), json_response=args.json_response, security=security
+                    server,
+                    connection_ids=list(clients),
+                    json_response=args.json_response,
+                    security=security,
+                    keys=keys,
+                    max_body_bytes=args.max_body_bytes,
                 )
-                logging.getLogger("commercetools_customers_mcp").info(
-                    "serving MCP on http://%s:%s/commercetools-customers and /mcp", args.host, args.port
+                logger.info(
+                    "serving MCP on http://%s:%s/commercetools-customers and /mcp (%s)",
+                    args.host,
+                    args.port,
+                    f"{len(keys.keys)} API key(s)" if keys else "no API keys",
                 )
                 await run_http(app, args.host, args.port, args.log_level)
         finally:
@@ -119,7 +230,13 @@ def cmd_emulator(args: argparse.Namespace) -> int:
                 print(f"--client expects ID:SECRET, got {pair!r}", file=sys.stderr)
                 return 2
             pinned[client_id] = secret
-    app = create_app(args.data or default_data_path(), clients=pinned, demo=not args.no_demo)
+    from .config import ConfigError
+
+    try:
+        faults = _parse_faults(args.faults)
+    except ConfigError as exc:
+        _fail(str(exc), prefix="")
+    app = create_app(args.data or default_data_path(), clients=pinned, demo=not args.no_demo, faults=faults)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
 
@@ -129,15 +246,17 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from .catalog.tools import TOOLS
     from .server import build_server
 
+    policy = _policy(args)
     if args.json:
-        server_tools = build_server({}, compact=args.compact_schemas)
+        server_tools = build_server({}, compact=args.compact_schemas, policy=policy)
         payload = asyncio.run(_list_tools(server_tools))
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
-    width = max(len(t.name) for t in TOOLS)
-    for tool in TOOLS:
+    shown = [(policy.published_name(t), t) for t in TOOLS if policy.visible(t)]
+    width = max((len(name) for name, _ in shown), default=0)
+    for name, tool in shown:
         required = [r for r in input_schema(tool).get("required", []) if r != "PCID"]
-        print(f"{tool.name:<{width}}  {tool.method:<6}  {tool.path:<58}  {', '.join(required) or '-'}")
+        print(f"{name:<{width}}  {tool.method:<6}  {tool.path:<58}  {', '.join(required) or '-'}")
     return 0
 
 
@@ -180,7 +299,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     clients = _clients_or_exit(args)
     from .server import build_server
 
-    server = build_server(clients)
+    server = build_server(clients, policy=_policy(args))
 
     async def call() -> Any:
         from mcp import Client
@@ -200,6 +319,22 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 1 if result.is_error else 0
 
 
+def cmd_hash_key(args: argparse.Namespace) -> int:
+    from .security import hash_line
+
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("API key secret: ")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret.strip():
+        print("commercetools-customers-mcp: hash-key: the secret on stdin is empty", file=sys.stderr)
+        return 2
+    print(hash_line(secret))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."
@@ -212,6 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", metavar="PATH", help="emulator SQLite file (default: per-user data dir; :memory:)")
         p.add_argument("--log-level", default="INFO", metavar="LEVEL", help="stderr log level (default INFO)")
 
+    def tool_policy(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--read-only", action="store_true", help="publish only read-only tools")
+        p.add_argument("--allow-tools", action="append", default=[], metavar="PATTERN", help="publish only matches")
+        p.add_argument("--deny-tools", action="append", default=[], metavar="PATTERN", help="hide matching tools")
+        p.add_argument(
+            "--tool-names", choices=["seed", "short"], default="seed", help="short: every tool name <= 64 chars"
+        )
+
     serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
@@ -222,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--compact-schemas", action="store_true", help="smaller tools/list: no field descriptions")
     serve.add_argument("--allowed-host", action="append", default=[], metavar="H", help="extra allowed Host header")
     serve.add_argument("--allowed-origin", action="append", default=[], metavar="O", help="extra allowed Origin")
+    serve.add_argument("--api-keys", metavar="FILE", help="TOML file of bearer API keys (HTTP); $MCP_API_KEYS_FILE")
+    serve.add_argument(
+        "--allow-unauthenticated", action="store_true", help="allow HTTP on a non-loopback host without API keys"
+    )
+    serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, metavar="N", help="HTTP body limit")
+    serve.add_argument("--no-check", action="store_true", help="skip fetching a token per connection at start-up")
+    serve.add_argument("--faults", metavar="SPEC", help="fault injection for the embedded emulator (testing)")
+    tool_policy(serve)
     serve.set_defaults(func=cmd_serve)
 
     emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP")
@@ -231,11 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--client", action="append", default=[], metavar="ID:SECRET", help="allowed API client")
     emu.add_argument("--no-demo", action="store_true")
     emu.add_argument("--log-level", default="INFO", metavar="LEVEL")
+    emu.add_argument("--faults", metavar="SPEC", help="fault injection, e.g. 503:0.1,drop:0.02,seed:7")
     emu.set_defaults(func=cmd_emulator)
 
     tools = sub.add_parser("tools", help="print the tool catalogue")
     tools.add_argument("--json", action="store_true", help="the tools/list result as JSON")
     tools.add_argument("--compact-schemas", action="store_true")
+    tool_policy(tools)
     tools.set_defaults(func=cmd_tools)
 
     call = sub.add_parser("call", help="run one tool in process and print its result")
@@ -244,7 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json", metavar="OBJECT", help="all arguments as one JSON object")
     call.add_argument("--pcid", metavar="ID")
     common(call)
+    tool_policy(call)
     call.set_defaults(func=cmd_call, log_level="WARNING")
+
+    hash_key = sub.add_parser("hash-key", help="print the key-file hash line for an API key secret read from stdin")
+    hash_key.set_defaults(func=cmd_hash_key)
     return parser
 
 

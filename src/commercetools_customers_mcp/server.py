@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
@@ -20,9 +22,11 @@ from mcp.server import Server, ServerRequestContext
 from . import __version__
 from .auth import AuthError
 from .catalog.hints import error_hint, tool_description
+from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import ArgumentValidator, input_schema
 from .catalog.tools import BY_NAME, PCID, TOOLS, Tool, build_request
 from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
+from .security import CURRENT_KEY
 
 SERVER_NAME = "commercetools-customers"
 log = logging.getLogger("commercetools_customers_mcp")
@@ -69,7 +73,55 @@ def strip_passwords(value: Any) -> Any:
     return value
 
 
-def api_result(tool: Tool, response: ApiResponse) -> types.CallToolResult:
+TOOL_NAME_MODES = ("seed", "short")
+
+
+@dataclass(frozen=True)
+class ToolPolicy:
+    """Which tools a server publishes and under which names.
+
+    A tool is hidden (neither listed nor callable) when ``read_only`` is set and it is not read-only, when
+    ``allow`` patterns are given and none matches it, or when a ``deny`` pattern matches it. Patterns are
+    ``fnmatch`` patterns (case-sensitive) tried against both the seed and the short name of each tool.
+    ``names`` is ``"seed"`` (the default) or ``"short"`` (every name ≤ 64 characters, see ``catalog.names``);
+    calls accept both forms either way.
+    """
+
+    read_only: bool = False
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    names: str = "seed"
+
+    def __post_init__(self) -> None:
+        if self.names not in TOOL_NAME_MODES:
+            raise ValueError(f"tool names must be one of {', '.join(TOOL_NAME_MODES)}, not {self.names!r}")
+
+    def visible(self, tool: Tool) -> bool:
+        forms = (tool.name, SHORT_NAMES[tool.name])
+
+        def matches(patterns: Sequence[str]) -> bool:
+            return any(fnmatchcase(form, pattern) for pattern in patterns for form in forms)
+
+        if self.read_only and not tool.read_only:
+            return False
+        if self.allow and not matches(self.allow):
+            return False
+        return not matches(self.deny)
+
+    def published_name(self, tool: Tool) -> str:
+        return SHORT_NAMES[tool.name] if self.names == "short" else tool.name
+
+    def rename_text(self, text: str) -> str:
+        """In short mode, the seed names a text mentions replaced by their short forms."""
+        if self.names != "short":
+            return text
+        for seed, short in sorted(SHORT_NAMES.items(), key=lambda item: -len(item[0])):
+            if seed != short:
+                text = text.replace(seed, short)
+        return text
+
+
+def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = None) -> types.CallToolResult:
     body = strip_passwords(response.body)
     if response.status < 400:
         if isinstance(body, dict):
@@ -83,7 +135,7 @@ def api_result(tool: Tool, response: ApiResponse) -> types.CallToolResult:
         "statusCode": response.status,
         "message": raw.get("message") or f"HTTP {response.status}",
         "errors": errors,
-        "hint": error_hint(tool, response.status, raw, response.attempts),
+        "hint": (policy or ToolPolicy()).rename_text(error_hint(tool, response.status, raw, response.attempts)),
         "correlationId": response.correlation_id,
     }
     return _result(structured, error=True)
@@ -92,15 +144,27 @@ def api_result(tool: Tool, response: ApiResponse) -> types.CallToolResult:
 class ToolServer:
     """The state behind the MCP handlers: connections, published tools and validators."""
 
-    def __init__(self, clients: Mapping[str, CommercetoolsClient], *, compact: bool = False) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, CommercetoolsClient],
+        *,
+        compact: bool = False,
+        policy: ToolPolicy | None = None,
+    ) -> None:
         self.clients = dict(clients)
+        self.policy = policy or ToolPolicy()
         pcid_required = len(self.clients) > 1
-        self.schemas = {t.name: input_schema(t, pcid_required=pcid_required, compact=compact) for t in TOOLS}
+        published = [t for t in TOOLS if self.policy.visible(t)]
+        self.visible = {t.name for t in published}
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for t in published:
+            schema = input_schema(t, pcid_required=pcid_required, compact=compact)
+            self.schemas[t.name] = self.schemas[SHORT_NAMES[t.name]] = schema
         self.tools = [
             types.Tool(
-                name=t.name,
+                name=self.policy.published_name(t),
                 title=t.title,
-                description=tool_description(t),
+                description=self.policy.rename_text(tool_description(t)),
                 input_schema=self.schemas[t.name],
                 annotations=types.ToolAnnotations(
                     title=t.title,
@@ -110,7 +174,7 @@ class ToolServer:
                     open_world_hint=True,
                 ),
             )
-            for t in TOOLS
+            for t in published
         ]
         self._pcid_required = pcid_required
         self._validators: dict[str, ArgumentValidator] = {}
@@ -141,22 +205,29 @@ class ToolServer:
                 "Internal error while running the tool; the server log has details.", correlation_id=correlation_id
             )
         duration = (time.perf_counter() - started) * 1000
+        key = CURRENT_KEY.get()
         log.info(
-            "tool=%s pcid=%s status=%s duration_ms=%.1f correlation_id=%s",
+            "tool=%s pcid=%s status=%s duration_ms=%.1f correlation_id=%s%s",
             params.name,
             self._pcid_label(pcid),
             status,
             duration,
             correlation_id,
+            f" key={key.name}" if key is not None else "",
         )
         return result
 
     async def _call(
         self, name: str, arguments: dict[str, Any], correlation_id: str
     ) -> tuple[types.CallToolResult, str | int]:
-        tool = BY_NAME.get(name)
+        tool = BY_NAME.get(seed_name(name))
         if tool is None:
             return error_result(f"Unknown tool {name!r}.", hint="Call tools/list for the available tools."), "unknown"
+        if tool.name not in self.visible:
+            return error_result(
+                f"Tool {name!r} is disabled on this server (read-only mode or tool allow/deny lists).",
+                hint="Call tools/list for the available tools.",
+            ), "disabled"
         if not self.clients:
             return error_result(NO_CONNECTION), "unconfigured"
         problems = self.validator(tool).problems(arguments)
@@ -164,14 +235,22 @@ class ToolServer:
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
             return error_result(message, hint="Fix the listed arguments and call again.", problems=lines), "invalid"
-        client = self._client(arguments.get(PCID))
+        key = CURRENT_KEY.get()
+        pcid, client = self._client(arguments.get(PCID))
         if client is None:
-            known = ", ".join(sorted(self.clients))
+            allowed = sorted(p for p in self.clients if key is None or key.allows(p))
             return error_result(
                 f"Unknown connection {arguments.get(PCID)!r}." if PCID in arguments else "PCID is required.",
-                hint=f"Pass PCID as one of: {known}.",
-                knownConnections=sorted(self.clients),
+                hint=f"Pass PCID as one of: {', '.join(allowed)}.",
+                knownConnections=allowed,
             ), "unknown-pcid"
+        if key is not None and not key.allows(pcid):
+            allowed = sorted(p for p in self.clients if key.allows(p))
+            return error_result(
+                f"This API key may not use connection {pcid!r}.",
+                hint=f"Connections this key may use: {', '.join(allowed) or 'none'}.",
+                knownConnections=allowed,
+            ), "forbidden"
         req = build_request(tool, arguments)
         try:
             response = await client.request(
@@ -195,22 +274,30 @@ class ToolServer:
                 hint="Check the connection's client id, client secret, scopes and auth_url.",
                 correlation_id=correlation_id,
             ), "auth"
-        return api_result(tool, response), response.status
+        return api_result(tool, response, self.policy), response.status
 
     def _pcid_label(self, pcid: Any) -> str:
         if isinstance(pcid, str) and pcid in self.clients:
             return pcid
         return next(iter(self.clients)) if pcid is None and len(self.clients) == 1 else "-"
 
-    def _client(self, pcid: Any) -> CommercetoolsClient | None:
+    def _client(self, pcid: Any) -> tuple[str, CommercetoolsClient | None]:
         if pcid is None:
-            return next(iter(self.clients.values())) if len(self.clients) == 1 else None
-        return self.clients.get(pcid)
+            if len(self.clients) == 1:
+                return next(iter(self.clients.items()))
+            return "", None
+        if not isinstance(pcid, str):
+            return "", None
+        return pcid, self.clients.get(pcid)
 
 
-def build_server(clients: Mapping[str, CommercetoolsClient], *, compact: bool = False) -> Server[Any]:
-    """The MCP server for these connections (id → client). Serves both protocol eras."""
-    state = ToolServer(clients, compact=compact)
+def build_server(
+    clients: Mapping[str, CommercetoolsClient], *, compact: bool = False, policy: ToolPolicy | None = None
+) -> Server[Any]:
+    """The MCP server for these connections (id → client). Serves both protocol eras.
+
+    ``policy`` hides tools (read-only mode, allow/deny lists) and picks seed or short names."""
+    state = ToolServer(clients, compact=compact, policy=policy)
     server: Server[Any] = Server(
         SERVER_NAME,
         version=__version__,

@@ -4,6 +4,10 @@ HTTP serves the same endpoint at ``/commercetools-customers`` and ``/mcp``, plus
 Every request stands alone (stateless), so ``tools/list`` and ``tools/call`` work without initialize and
 any replica can answer. A POST is answered with one SSE stream (progress and log messages can travel),
 or with plain JSON when the client accepts only ``application/json`` or the server runs ``json_response``.
+
+Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
+``/healthz``), the request body limit (413, in the SDK's transport), and DNS-rebinding protection (Host and
+Origin allow-lists, 421/403, in the SDK's transport).
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
+from .security import AuthMiddleware, KeyRing, is_loopback
 
 MCP_PATHS = ("/commercetools-customers", "/mcp")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 _LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 _LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 
@@ -40,7 +47,7 @@ def transport_security(
     host: str, allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = ()
 ) -> TransportSecuritySettings:
     """DNS-rebinding protection: on for loopback binds (plus extra hosts), elsewhere only when hosts are given."""
-    if host in LOOPBACK:
+    if host in LOOPBACK or is_loopback(host):
         return TransportSecuritySettings(
             allowed_hosts=[*_LOOPBACK_HOSTS, *allowed_hosts], allowed_origins=[*_LOOPBACK_ORIGINS, *allowed_origins]
         )
@@ -72,16 +79,29 @@ def http_app(
     connection_ids: Sequence[str] = (),
     json_response: bool = False,
     security: TransportSecuritySettings | None = None,
+    keys: KeyRing | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """The Starlette app serving MCP at both paths plus /healthz. Its lifespan runs the session managers."""
+    """The app serving MCP at both paths plus /healthz; its lifespan runs the session managers.
+
+    With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
+    /healthz no longer lists the connection ids. Bodies over ``max_body_bytes`` are answered with 413."""
     security = security or transport_security("127.0.0.1")
     managers = [
-        StreamableHTTPSessionManager(app=server, json_response=mode, stateless=True, security_settings=security)
+        StreamableHTTPSessionManager(
+            app=server,
+            json_response=mode,
+            stateless=True,
+            security_settings=security,
+            max_request_body_size=max_body_bytes,
+        )
         for mode in (False, True)
     ]
     endpoint = _Endpoint(managers[0], managers[1], json_response)
 
     async def healthz(request: Request) -> JSONResponse:
+        if keys:
+            return JSONResponse({"status": "ok", "version": __version__})
         return JSONResponse({"status": "ok", "version": __version__, "connections": list(connection_ids)})
 
     @contextlib.asynccontextmanager
@@ -91,9 +111,10 @@ def http_app(
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     routes += [Route(path, endpoint, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(AuthMiddleware, keys=keys)] if keys else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
-async def run_http(app: Starlette, host: str, port: int, log_level: str = "warning") -> None:
+async def run_http(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on")
     await uvicorn.Server(config).serve()

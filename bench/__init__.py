@@ -1,0 +1,1 @@
+"""Benchmarks of commercetools-customers-mcp side by side with its peers; see docs/benchmarks/README.md."""

@@ -1,0 +1,308 @@
+"""Render results.json as docs/benchmarks/report.md and latency.png."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+CHART = "latency.png"
+QUERIES = (
+    ("get_by_id", "GET /customers/{id}"),
+    ("get_by_key", "GET /customers/key={key}"),
+    ("where_email_indexed", 'where lowercaseEmail = "…" (indexed)'),
+    ("where_nested_address", 'where addresses(country = "LU") (nested, 1 %)'),
+    ("where_nonindexed", 'where companyName = "…" (not indexed, 0.1 %)'),
+    ("search_fulltext", "search fullText all = rare last name (0.5 %)"),
+    ("search_prefix", "search prefix email (~0.4 %)"),
+)
+MCP_ROWS = (
+    ("direct_http_get", "direct `GET /customers/{id}` to the emulator (httpx2, no MCP)"),
+    ("floor_echo_stdio", "floor: bare mcp SDK echo tool, stdio"),
+    ("ours_stdio_embedded", "ours, stdio, emulator embedded (`serve --data`)"),
+    ("ours_stdio_emulator_http", "ours, stdio, emulator over HTTP (`CTP_*`)"),
+    ("official_stdio", "official commerce-mcp `read_customers`, stdio, emulator over HTTP"),
+    ("floor_echo_http", "floor: bare mcp SDK echo tool, stateless HTTP"),
+    ("ours_http_embedded", "ours, stateless HTTP, emulator embedded"),
+    ("ours_http_emulator_http", "ours, stateless HTTP, emulator over HTTP"),
+    ("official_http", "official commerce-mcp `read_customers`, stateless HTTP (`--remote --stateless`)"),
+)
+
+
+def _ints(d: dict[Any, Any]) -> dict[int, Any]:
+    return {int(k): v for k, v in d.items()}
+
+
+def _f(x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if a is None or b is None or not a or not b or math.isnan(a) or math.isnan(b):
+        return "—"
+    return f"{a / b:.2f}x"
+
+
+def _p50(series: dict[str, Any] | None) -> float | None:
+    if not series or not series.get("n"):
+        return None
+    return series["p50_ms"]
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def targets(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    emu = r.get("emulator")
+    if emu:
+        cr = emu["creates_result"]
+        ours, mock = cr.get("ours", {}).get("per_s"), cr.get("mock", {}).get("per_s")
+        ok = ours / mock >= 5 if ours and mock else None
+        rows.append(
+            (
+                "emulator creates/s ≥ 5x the peer mock",
+                f"{_f(ours, 0)} vs {_f(mock, 0)}/s = {_ratio(ours, mock)}",
+                _verdict(ok),
+            )
+        )
+        n = str(emu["creates"])
+        o, m = emu["ours"].get(n, {}).get("series", {}), emu["mock"].get(n, {}).get("series", {})
+        for name in ("where_email_indexed", "where_nested_address", "where_nonindexed"):
+            a, b = _p50(o.get(name)), _p50(m.get(name))
+            ok = a <= b / 10 if a and b else None
+            rows.append(
+                (
+                    f"where p50 at {int(n):,} ≤ 1/10 of the peer's: {name}",
+                    f"{_f(a)} ms vs {_f(b)} ms (ours = {_ratio(a, b)} of the peer's)",
+                    _verdict(ok),
+                )
+            )
+        sizes = _ints(emu["ours"])
+        big = max(sizes) if sizes else None
+        if big:
+            s = sizes[big]["series"]
+            for name in ("get_by_id", "get_by_key", "where_email_indexed"):
+                a = _p50(s.get(name))
+                rows.append(
+                    (f"indexed lookup p50 at {big:,} ≤ 5 ms: {name}", f"{_f(a)} ms", _verdict(a <= 5 if a else None))
+                )
+            a = _p50(s.get("search_fulltext"))
+            rows.append((f"fullText search p50 at {big:,} ≤ 50 ms", f"{_f(a)} ms", _verdict(a <= 50 if a else None)))
+    mcp = r.get("mcp", {}).get("series", {})
+    if mcp:
+        ours, floor = mcp.get("ours_stdio_embedded", {}).get("per_s"), mcp.get("floor_echo_stdio", {}).get("per_s")
+        rows.append(
+            (
+                "MCP calls/s over stdio ≥ 0.85x the bare-SDK echo floor",
+                f"{_f(ours, 0)} vs {_f(floor, 0)}/s = {_ratio(ours, floor)}",
+                _verdict(ours / floor >= 0.85 if ours and floor else None),
+            )
+        )
+        off = mcp.get("official_http", {}).get("per_s")
+        for name, label in (
+            ("ours_http_emulator_http", "emulator over HTTP, like the official"),
+            ("ours_http_embedded", "emulator embedded"),
+        ):
+            ours = mcp.get(name, {}).get("per_s")
+            rows.append(
+                (
+                    f"MCP calls/s over stateless HTTP ≥ 2x the official's ({label})",
+                    f"{_f(ours, 0)} vs {_f(off, 0)}/s = {_ratio(ours, off)}",
+                    _verdict(ours / off >= 2 if ours and off else None),
+                )
+            )
+    cold = r.get("cold", {}).get("series", {})
+    if cold:
+        floor = _p50(cold.get("floor: bare mcp echo server"))
+        ours = _p50(cold.get("ours (45 tools)"))
+        delta = ours - floor if ours and floor else None
+        shown = f"{_f(ours, 0)} ms vs {_f(floor, 0)} ms" + (f" ({delta:+,.0f} ms)" if delta is not None else "")
+        ok = delta <= 150 if delta is not None else None
+        rows.append(("cold start within 150 ms of the bare SDK's", shown, _verdict(ok)))
+    return rows
+
+
+def _stat_cells(s: dict[str, Any] | None) -> list[str]:
+    if not s or not s.get("n"):
+        return ["—", "—", "—"]
+    return [_f(s["min_ms"]), _f(s["p50_ms"]), _f(s["p95_ms"])]
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add("# Benchmark report\n")
+    add(
+        f"Generated by `python -m bench{' --quick' if r.get('mode') == 'quick' else ''}` on {r.get('date')} "
+        f"({r.get('seconds', '?')} s). How to run and what each workload means: [README.md](README.md). "
+        "Client and servers share the same cores, and other work ran on the machine: read the absolute numbers "
+        "as noisy and the ratios (measured in the same run, one after the other) as the result.\n"
+    )
+    add("## Machine\n")
+    add("| | |\n|---|---|")
+    for k, v in r.get("machine", {}).items():
+        add(f"| {k} | {v} |")
+    p = r.get("peers", {})
+    add(f"| peer mock | @labdigital/commercetools-mock {p.get('mock') or 'not measured'} |")
+    add(f"| official MCP server | @commercetools/commerce-mcp {p.get('commerce_mcp') or 'not measured'} |")
+    if p.get("note"):
+        add(f"\n{p['note']}")
+    add("")
+
+    add("## Targets\n")
+    add("| target | measured | verdict |\n|---|---|---|")
+    for t, m, v in targets(r):
+        add(f"| {t} | {m} | {v} |")
+    add("")
+
+    emu = r.get("emulator")
+    if emu:
+        add("## 1. Emulator over HTTP (same httpx2 client for both)\n")
+        add(f"### Sequential creates on an empty server ({emu['creates']:,} customers)\n")
+        add("| server | creates/s | min ms | p50 ms | p95 ms | creates/s by quarter |\n|---|---|---|---|---|---|")
+        for kind, label in (("ours", "ours"), ("mock", "peer mock")):
+            s = emu["creates_result"].get(kind)
+            if s:
+                quarters = " / ".join(f"{q:,.0f}" for q in s.get("per_s_by_quarter", []))
+                add(
+                    f"| {label} | {_f(s['per_s'], 0)} | {_f(s['min_ms'])} | {_f(s['p50_ms'])} | "
+                    f"{_f(s['p95_ms'])} | {quarters} |"
+                )
+        add("")
+        ours, mock = _ints(emu["ours"]), _ints(emu["mock"])
+        for size in sorted(ours):
+            how = "created through HTTP above" if size == emu["creates"] else "bulk-loaded"
+            add(f"### {size:,} customers ({how})\n")
+            add("| workload | ours min | ours p50 | ours p95 | peer min | peer p50 | peer p95 | peer p50 / ours p50 |")
+            add("|---|---|---|---|---|---|---|---|")
+            o, m = ours[size]["series"], mock.get(size, {}).get("series", {})
+            for name, label in QUERIES:
+                a, b = o.get(name), m.get(name)
+                add(
+                    f"| {label} | "
+                    + " | ".join(_stat_cells(a))
+                    + " | "
+                    + " | ".join(_stat_cells(b))
+                    + f" | {_ratio(_p50(b), _p50(a))} |"
+                )
+            notes = [f"ours {n}: {o[n]['note']}" for n in o if o[n].get("note")]
+            notes += [f"peer {n}: {m[n]['note']}" for n in m if m[n].get("note")]
+            if size not in mock and emu.get("ours") and mock:
+                notes.append("peer not measured at this size")
+            if notes:
+                add("")
+                for n in sorted(set(notes)):
+                    add(f"- {n}")
+            add("")
+        add("### Server memory (RSS after the workloads)\n")
+        add("| customers | ours MiB | peer MiB |\n|---|---|---|")
+        for size in sorted(ours):
+            add(f"| {size:,} | {_f(ours[size].get('rss_mb'), 0)} | {_f(mock.get(size, {}).get('rss_mb'), 0)} |")
+        add(
+            "\nOur RSS is the uvicorn process; the SQLite file itself lives in the OS page cache, not in RSS "
+            "(SQLite's own page cache is counted). The mock keeps every resource in JavaScript objects.\n"
+        )
+        add(f"![p50 latency against data size]({CHART})\n")
+        for n in emu.get("notes", []):
+            add(f"- {n}")
+
+    mcp = r.get("mcp")
+    if mcp:
+        add("## 2. MCP call cost (`get_by_id` on a 1,000-customer project)\n")
+        s = mcp["series"]
+        floor_s, floor_h = s.get("floor_echo_stdio", {}).get("per_s"), s.get("floor_echo_http", {}).get("per_s")
+        off_h = s.get("official_http", {}).get("per_s")
+        off_s = s.get("official_stdio", {}).get("per_s")
+        add("| path | calls/s | min ms | p50 ms | p95 ms | vs floor (same transport) | vs official (same transport) |")
+        add("|---|---|---|---|---|---|---|")
+        for name, label in MCP_ROWS:
+            row = s.get(name)
+            if not row:
+                continue
+            floor = floor_h if "http" in name and name != "direct_http_get" else floor_s
+            off = off_h if "http" in name and name != "direct_http_get" else off_s
+            vs_floor = "—" if name in ("direct_http_get",) else _ratio(row["per_s"], floor)
+            vs_off = _ratio(row["per_s"], off) if name.startswith("ours") else "—"
+            add(
+                f"| {label} | {_f(row['per_s'], 0)} | {_f(row['min_ms'])} | {_f(row['p50_ms'])} | "
+                f"{_f(row['p95_ms'])} | {vs_floor} | {vs_off} |"
+            )
+        for n in mcp.get("notes", []):
+            add(f"\n- {n}")
+        add("")
+
+    cold = r.get("cold")
+    if cold:
+        add("## 3. Cold start: spawn → initialize → tools/list answered (stdio)\n")
+        s = cold["series"]
+        floor = _p50(s.get("floor: bare mcp echo server"))
+        add("| server | min ms | p50 ms | p95 ms | p50 - floor | tools | tools/list bytes |")
+        add("|---|---|---|---|---|---|---|")
+        for name, row in s.items():
+            delta = f"{row['p50_ms'] - floor:+,.0f} ms" if floor and row.get("n") else "—"
+            add(
+                f"| {name} | {_f(row['min_ms'], 0)} | {_f(row['p50_ms'], 0)} | {_f(row['p95_ms'], 0)} | {delta} | "
+                f"{row.get('tools') or '—'} | {_f(row.get('bytes'), 0) if row.get('bytes') else '—'} |"
+            )
+        for n in cold.get("notes", []):
+            add(f"\n- {n}")
+        add(
+            "\nThe official server fetches a token and reads the project before it answers, so its cold start "
+            "includes two requests to the emulator; ours contacts nothing until a tool is called.\n"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def chart(r: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+
+    emu = r["emulator"]
+    ours, mock = _ints(emu["ours"]), _ints(emu["mock"])
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
+    for ax, (name, label) in zip(axes.flat, QUERIES, strict=False):
+        for kind, data, style in (("ours", ours, "o-"), ("peer mock", mock, "s--")):
+            xs = [n for n in sorted(data) if _p50(data[n]["series"].get(name))]
+            ys = [data[n]["series"][name]["p50_ms"] for n in xs]
+            if xs:
+                ax.plot(xs, ys, style, label=kind)
+        ax.set_title(label, fontsize=9)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(plain)
+        ax.set_xlabel("customers")
+        ax.set_ylabel("p50 ms")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    ax = axes.flat[-1]
+    for kind, data, style in (("ours", ours, "o-"), ("peer mock", mock, "s--")):
+        xs = sorted(n for n in data if not math.isnan(data[n].get("rss_mb", float("nan"))))
+        if xs:
+            ax.plot(xs, [data[n]["rss_mb"] for n in xs], style, label=kind)
+    ax.set_title("server RSS", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlabel("customers")
+    ax.set_ylabel("MiB")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle("commercetools-customers-mcp emulator vs @labdigital/commercetools-mock: p50 latency over HTTP")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    (out / "report.md").write_text(markdown(results))
+    if results.get("emulator"):
+        chart(results, out / CHART)

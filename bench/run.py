@@ -1,0 +1,114 @@
+"""Benchmarks side by side with the peers: ``python -m bench`` (or ``python bench/run.py``).
+
+    python -m bench                       # full run (~10 min): all workloads, sizes 1k, 10k, 100k
+    python -m bench --quick               # < 2 min: sizes 1k and 10k, fewer samples
+    python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
+    python -m bench --report-only         # re-render report.md and the chart from results.json
+
+Writes docs/benchmarks/results.json, report.md and latency.png (``--out`` to change the folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    __package__ = "bench"
+
+import anyio
+import orjson
+
+from bench import emulator_bench, mcp_bench, peers, report
+from bench.util import ROOT, machine
+
+WORKLOADS = ("emulator", "mcp", "cold")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="sizes 1k and 10k, fewer samples (< 2 min)")
+    p.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated subset of {WORKLOADS}")
+    p.add_argument("--sizes", help="customer counts for the scaling workload (default 1000,10000,100000)")
+    p.add_argument("--creates", type=int, help="sequential creates on an empty server (default 2000)")
+    p.add_argument("--no-peers", action="store_true", help="measure ours only")
+    p.add_argument("--no-install", action="store_true", help="do not run npm; use bench/.peers/ as it is")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
+    p.add_argument("--report-only", action="store_true", help="render the report from <out>/results.json")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_file = out / "results.json"
+    if args.report_only:
+        results = orjson.loads(results_file.read_bytes())
+        report.write(results, out)
+        print(f"wrote {out / 'report.md'} and {out / report.CHART}")
+        return 0
+
+    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(chosen) - set(WORKLOADS)
+    if unknown:
+        print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1000, 10000] if args.quick else [1000, 10000, 100000])
+    )
+    creates = args.creates or (400 if args.quick else 2000)
+    emu_plan = (
+        emulator_bench.Plan(reads=100, scans=15, budget=1.5)
+        if args.quick
+        else emulator_bench.Plan(reads=300, scans=40, budget=6.0)
+    )
+    mcp_plan = (
+        mcp_bench.Plan(calls=80, budget=3.0, cold_runs=3)
+        if args.quick
+        else mcp_bench.Plan(calls=400, budget=12.0, cold_runs=7)
+    )
+
+    started = time.perf_counter()
+    if args.no_peers:
+        peer = peers.Peers(None, False, False, "peers not measured (--no-peers)")
+    else:
+        peer = peers.ensure(install=not args.no_install)
+    results: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "peers": {
+            "note": peer.note,
+            "mock": peers.mock_version() if peer.mock else None,
+            "commerce_mcp": peers.commerce_mcp_version() if peer.commerce_mcp else None,
+        },
+        "plans": {"emulator": emu_plan.__dict__, "mcp": mcp_plan.__dict__},
+    }
+    if peer.note:
+        print(peer.note)
+    if "emulator" in chosen:
+        print("workload 1: emulator over HTTP", flush=True)
+        results["emulator"] = emulator_bench.run(sizes, creates, emu_plan, with_mock=peer.mock)
+    if "mcp" in chosen:
+        print("workload 2: MCP call cost", flush=True)
+        results["mcp"] = anyio.run(mcp_bench.run_calls, mcp_plan, peer.commerce_mcp)
+    if "cold" in chosen:
+        print("workload 3: cold start", flush=True)
+        results["cold"] = anyio.run(mcp_bench.run_cold, mcp_plan, peer.commerce_mcp)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load average at end (1/5/15 min)"] = machine()["load average at start (1/5/15 min)"]
+    results_file.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    report.write(orjson.loads(results_file.read_bytes()), out)  # the same (string-keyed) data --report-only reads
+    print(f"done in {results['seconds']:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

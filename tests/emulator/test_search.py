@@ -104,6 +104,26 @@ async def test_indexing_delay_is_observable(api):
     assert (await search(api))["total"] == 1
 
 
+async def later(api, days: int) -> None:
+    """Move the clock on; access tokens live 48 h, so take a fresh one."""
+    api.clock.advance(days=days)
+    api.http.headers["Authorization"] = f"Bearer {await token(api.http)}"
+
+
+async def test_search_deactivates_after_30_idle_days(api):
+    await activate(api)
+    await later(api, 20)
+    await search(api)  # a call resets the idle timer
+    await later(api, 20)
+    assert (await search(api))["total"] == 0
+    await later(api, 31)
+    r = await api.post("/customers/search", json={})
+    assert r.status_code == 409 and r.json()["errors"][0]["code"] == "SearchNotReady"
+    assert (await api.get("/")).json()["searchIndexing"]["customers"]["status"] == "Deactivated"
+    await activate(api)
+    assert (await search(api))["total"] == 0
+
+
 async def test_project_update_checks_version_action_and_scope(api):
     r = await api.post(
         "/", json={"version": 9, "actions": [{"action": "changeCustomerSearchStatus", "status": "Activated"}]}

@@ -3,6 +3,7 @@
 Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. Activation rebuilds the
 index synchronously; the status then stays ``Indexing`` for ``emulator.options["indexing_delay_seconds"]``
 (env ``CTP_EMULATOR_INDEXING_DELAY_SECONDS``, default 0) of emulator-clock time, so tests can observe it.
+After 30 days (emulator clock) without a search call a search deactivates itself, as the API's does.
 A project starts with both searches Deactivated, like the API; the demo project starts Activated.
 The project is stored as an internal ``project`` document (id = project key) once it is first changed.
 """
@@ -19,6 +20,7 @@ from ..service import Ctx, Doc, Req, Resource, Route
 
 TYPE_ID = "project"
 DEACTIVATED, INDEXING, ACTIVATED = "Deactivated", "Indexing", "Activated"
+IDLE_DAYS = 30  # a search nobody calls for this long deactivates itself, as the API does
 # searchIndexing key → (update action, indexed type)
 SEARCHES = {
     "customers": ("changeCustomerSearchStatus", "customer"),
@@ -58,12 +60,25 @@ def _now(ctx: Ctx) -> datetime:
 
 
 def status(ctx: Ctx, name: str, doc: Doc | None = None) -> Doc:
-    """The search's state with Indexing resolved against the clock: ``{status, startedAt?, readyAt?, ...}``."""
+    """The search's state resolved against the clock: Indexing ends at ``readyAt``; Activated ends after
+    ``IDLE_DAYS`` without a search call (``lastUsedAt``)."""
     state = dict((doc or load(ctx))["searchIndexing"][name])
-    if state["status"] == INDEXING and state["readyAt"] <= iso(_now(ctx)):
-        state["status"] = ACTIVATED
-        state["lastModifiedAt"] = state["readyAt"]
+    now = _now(ctx)
+    if state["status"] == INDEXING and state["readyAt"] <= iso(now):
+        state.update(status=ACTIVATED, lastModifiedAt=state["readyAt"])
+    if state["status"] == ACTIVATED:
+        idle_until = datetime.fromisoformat(state.get("lastUsedAt", state["readyAt"])) + timedelta(days=IDLE_DAYS)
+        if idle_until <= now:
+            state = {"status": DEACTIVATED, "lastModifiedAt": iso(idle_until)}
     return state
+
+
+def touch(ctx: Ctx, name: str) -> None:
+    """Record a search call (inside the search's write transaction): it keeps the search from going idle."""
+    doc = ctx.get(TYPE_ID, ctx.project)
+    if doc is not None:
+        doc["searchIndexing"][name]["lastUsedAt"] = ctx.timestamp()
+        ctx.store.replace(ctx.project, TYPE_ID, doc)
 
 
 def render(ctx: Ctx, doc: Doc) -> Doc:

@@ -54,6 +54,7 @@ def _search(endpoint: str) -> Handler:
         body = req.body if req.body is not None else {}
         validate(schema, body)
         _ready(ctx, name, label)
+        projects.touch(ctx, name)
         limit = _int(body, "limit", 20, MAX_LIMIT, 1)
         offset = _int(body, "offset", 0, MAX_OFFSET, 0)
         return 200, search.search(ctx.store, ctx.project, type_id, body.get("query"), body.get("sort"), limit, offset)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,12 +19,13 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import SecretStr
 
 from commercetools_customers_mcp.catalog.names import MAX_NAME, SHORT_NAMES, short_name
 from commercetools_customers_mcp.catalog.tools import TOOLS
 from commercetools_customers_mcp.cli import main
 from commercetools_customers_mcp.client import CommercetoolsClient
-from commercetools_customers_mcp.config import ConfigError
+from commercetools_customers_mcp.config import ConfigError, load_connections
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest, load_api_keys
 from commercetools_customers_mcp.server import ToolPolicy, build_server
@@ -424,3 +427,185 @@ def test_faults_flag(capsys: Any, clean_env: Any, tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["emulator", "--data", ":memory:", "--faults", "503:2"])
     assert info.value.code == 2 and "503" in capsys.readouterr().err
+
+
+# --- Secrets never leak; hashes never reach the model; token values only in their creator's result ----------
+
+
+async def test_known_secrets_appear_in_no_log_error_or_result(
+    tmp_path: Path, caplog: Any, capfd: Any, clean_env: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client_secret, bad_secret, down_secret = "ct-secret-Q7w9e1r3", "ct-wrong-M2n4b6v8", "ct-down-K5j3h1g9"
+    api_key, password, new_password = "mcp-key-Z8x6c4v2", "Pw-known-5531!", "Pw-new-7731!"
+    inline_secret = "ct-inline-T4y6u8i0"
+    secrets = [client_secret, bad_secret, down_secret, api_key, password, new_password, inline_secret]
+    clean_env.setenv("SHOP_SECRET", client_secret)
+    clean_env.setenv("MCP_API_KEY", api_key)
+    results: dict[str, Any] = {}
+    errors: list[str] = []
+    stderr: list[str] = []
+
+    emulator = create_app(":memory:", clients={"cid": client_secret}, demo=False)
+    async with serving(emulator) as ct_base:
+        shop = load_connections(connection_file(tmp_path, ct_base), os.environ)["shop"]  # via client_secret_env
+        bad = shop.model_copy(update={"id": "bad", "client_secret": SecretStr(bad_secret)})
+        down_url = f"http://127.0.0.1:{free_port()}"
+        down = project_connection("down", "shop", down_url, client_secret=down_secret, max_retries=0)
+        clients = {c.id: CommercetoolsClient(c) for c in (shop, bad, down)}
+        keys = load_api_keys(None, os.environ)
+        app = http_app(build_server(clients), connection_ids=list(clients), keys=keys)
+        async with serving(app) as base:
+            async with with_key(base + "/mcp", api_key) as mcp:
+
+                async def call(label: str, tool: str, /, **arguments: Any) -> Any:
+                    result = await mcp.call_tool(P + tool, {"PCID": "shop", **arguments})
+                    results[label] = result
+                    return result.structured_content
+
+                created = await call("create", "create_customers", email="ann@example.com", password=password)
+                customer = created["customer"]
+                await call("get", "get_by_id", ID=customer["id"])
+                await call("list", "list_customers", where=['email = "ann@example.com"'])
+                await call(
+                    "update",
+                    "update_customers_by_id",
+                    ID=customer["id"],
+                    version=customer["version"],
+                    actions=[{"action": "setFirstName", "firstName": "Ann"}],
+                )
+                changed = await call(
+                    "change",
+                    "create_customers_password",
+                    id=customer["id"],
+                    version=customer["version"] + 1,
+                    currentPassword=password,
+                    newPassword=new_password,
+                )
+                reset_token = (await call("pw-token", "create_customers_password_token", email="ann@example.com"))[
+                    "value"
+                ]
+                await call("reset", "create_customers_password_reset", tokenValue=reset_token, newPassword=password)
+                email_token = (await call("em-token", "create_customers_email_token", id=customer["id"], ttlMinutes=5))[
+                    "value"
+                ]
+                await call("confirm", "create_customers_email_confirm", tokenValue=email_token)
+                role = await call("role", "create_associate_roles", key="buyer", buyerAssignable=True, permissions=[])
+                assignment = {"associateRole": {"typeId": "associate-role", "key": role["key"]}}
+                associate = {
+                    "customer": {"typeId": "customer", "id": customer["id"]},
+                    "associateRoleAssignments": [assignment],
+                }
+                unit = await call(
+                    "bu", "create_business_units", key="bu", name="BU", unitType="Company", associates=[associate]
+                )
+                await call("bu-get", "get_business_units_by_id", ID=unit["id"], expand=["associates[*].customer"])
+                await call("api-error", "get_by_id", ID="missing")
+                await call("duplicate", "create_customers", email="ann@example.com", password=password)
+                results["auth-failure"] = await mcp.call_tool(P + "list_customers", {"PCID": "bad"})
+                results["unreachable"] = await mcp.call_tool(P + "list_customers", {"PCID": "down"})
+            async with httpx2.AsyncClient() as http:
+                refused = await http.post(base + "/mcp", json={}, headers={"Authorization": f"Bearer {api_key}x"})
+                errors.append(refused.text + str(refused.headers))
+        path = tmp_path / "inline.toml"
+        path.write_text(
+            f'[connections.x]\nproject_key = "p"\nclient_id = "c"\nclient_secret = "{inline_secret}"\nscopes = 5\n'
+        )
+        with pytest.raises(ConfigError) as info:
+            load_connections(path, {})
+        errors.append(str(info.value))
+        clean_env.setenv("SHOP_SECRET", bad_secret)
+        argv = ["--connections", str(connection_file(tmp_path, ct_base))]
+        code, err = await asyncio.to_thread(serve_exit, argv, capfd)  # also takes all stderr so far
+        assert code == 2
+        errors.append(err)
+        stderr.append(err)
+        await close(clients)
+
+    assert changed["version"] == customer["version"] + 2
+    assert [label for label, r in results.items() if r.is_error] == [
+        "api-error",
+        "duplicate",
+        "auth-failure",
+        "unreachable",
+    ]
+    texts = {label: r.content[0].text + orjson.dumps(r.structured_content).decode() for label, r in results.items()}
+    captured = capfd.readouterr()
+    # Every log record of the process at DEBUG, except the test's own MCP client (it logs what it sends).
+    records = [r for r in caplog.records if not r.name.startswith("mcp.client")]
+    logs = "\n".join([r.getMessage() + (r.exc_text or "") for r in records] + [*stderr, captured.err, captured.out])
+    assert "refused a token" in logs and "tool=" in logs and "key=env" in logs
+    for secret in secrets:
+        assert not any(secret in text for text in texts.values()), secret
+        assert not any(secret in text for text in errors), secret
+        assert secret not in logs, secret
+    for label, text in texts.items():
+        assert "scrypt$" not in text and '"password"' not in text, label
+    assert "customer" in texts["bu-get"] and "ann@example.com" in texts["bu-get"]
+    for token, creator in ((reset_token, "pw-token"), (email_token, "em-token")):
+        assert [label for label, text in texts.items() if token in text] == [creator]
+        assert token not in logs
+
+
+# --- Isolation: a call for one PCID never reaches another connection's project ------------------------------
+
+
+async def assert_isolated(mcp: Client, transport: Counting | None = None) -> None:
+    async def call(pcid: str, tool: str, /, **arguments: Any) -> Any:
+        return await mcp.call_tool(P + tool, {"PCID": pcid, **arguments})
+
+    group = (await call("eu", "create_customer_groups", groupName="Alpha", key="shared")).structured_content
+    assert (await call("us", "list_customer_groups")).structured_content["results"] == []
+    for name, arguments in (
+        ("get_customer_groups_by_key", {"key": "shared"}),
+        ("get_customer_groups_by_id", {"ID": group["id"]}),
+        (
+            "update_customer_groups_by_id",
+            {"ID": group["id"], "version": 1, "actions": [{"action": "changeName", "name": "X"}]},
+        ),
+        ("delete_customer_groups_by_key", {"key": "shared", "version": 1}),
+        ("get_customer_groups_by_key", {"key": "../alpha/customer-groups/key=shared"}),
+        ("get_customer_groups_by_id", {"ID": f"../../alpha/customer-groups/{group['id']}"}),
+    ):
+        result = await call("us", name, **arguments)
+        assert result.is_error and result.structured_content["statusCode"] == 404, (name, result)
+    beta = await call("us", "create_customer_groups", groupName="Beta", key="shared")
+    assert not beta.is_error and beta.structured_content["id"] != group["id"]
+    alpha = (await call("eu", "get_customer_groups_by_key", key="shared")).structured_content
+    assert alpha["name"] == "Alpha" and alpha["version"] == 1
+    if transport is not None:
+        paths = transport.api_calls()
+        assert all(p.startswith("/alpha/") for m, p in paths[:1]) and not any(
+            "/alpha/" in p and "%2F" in p for m, p in paths
+        )
+        assert {p.split("/")[1] for m, p in paths} == {"alpha", "beta"}
+
+
+async def test_two_projects_in_one_emulator_are_isolated() -> None:
+    clients, transport = two_projects()
+    async with Client(build_server(clients)) as mcp:
+        await assert_isolated(mcp, transport)
+    emulator = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    wrong_scope = project_connection("x", "beta").model_copy(update={"scopes": ["manage_project:alpha"]})
+    crossed = CommercetoolsClient(wrong_scope, transport=emulator)
+    async with Client(build_server({"x": crossed})) as mcp:
+        result = await mcp.call_tool(P + "list_customer_groups", {})
+    assert result.is_error and result.structured_content["statusCode"] == 403
+    await close({**clients, "x": crossed})
+
+
+async def test_two_emulator_apps_are_isolated() -> None:
+    first = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    second = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    clients = {
+        "eu": CommercetoolsClient(project_connection("eu", "alpha"), transport=first),
+        "us": CommercetoolsClient(project_connection("us", "alpha"), transport=second),
+    }
+    async with Client(build_server(clients), mode="legacy") as mcp:
+        created = await mcp.call_tool(P + "create_customer_groups", {"PCID": "eu", "groupName": "A", "key": "kk"})
+        assert not created.is_error
+        other = await mcp.call_tool(P + "get_customer_groups_by_key", {"PCID": "us", "key": "kk"})
+        assert other.is_error and other.structured_content["statusCode"] == 404
+        listed = await mcp.call_tool(P + "list_customer_groups", {"PCID": "us"})
+        assert listed.structured_content["results"] == []
+    await close(clients)

@@ -289,6 +289,7 @@ async def test_limits_and_unknown_fields(people):
     assert err["code"] == "InvalidJsonInput"
     err = await error(api, {"query": {"matches": {"field": "key", "value": "x"}}})
     assert err["code"] == "InvalidJsonInput"
+    assert (await error(api, {"query": {"exact": {"field": "key", "value": None}}}))["code"] == "InvalidInput"
     err = await error(api, {"query": {"exact": {"field": "custom.tier", "value": "gold"}}})
     assert "fieldType" in err["message"]
 

@@ -375,6 +375,10 @@ class Compiler:
         column = "value_lower" if expr.get("caseInsensitive") else "value_text"
         conditions, params = [], []
         for value in values:
+            if not isinstance(value, str | int | float):
+                raise errors.invalid_input(
+                    f"'exact' on field '{expr['field']}': values must be strings, numbers or booleans."
+                )
             text, num = _scalar(value)
             if num is not None:
                 conditions.append("value_num = ?")

@@ -74,7 +74,7 @@ async def measure(count: int) -> None:
         started = time.perf_counter()
         r = await client.post("/bench", json={"version": 1, "actions": activate})
         assert r.status_code == 200, r.text
-        print(f"activation (full rebuild): {time.perf_counter() - started:.1f} s")
+        print(f"activation (index catch-up): {time.perf_counter() - started:.1f} s")
         for name, make in QUERIES.items():
             times, totals = [], []
             for _ in range(30):

@@ -223,13 +223,29 @@ def install_index(store: Store) -> None:
     store.listeners.append(listener)
 
 
-def rebuild(store: Store, project: str, type_id: str) -> int:
-    """A full index build for one project and type (call inside a write transaction); returns the count."""
-    _unindex(store, project, type_id)
-    docs = store.find(project, type_id)
-    for doc in docs:
+def catch_up(store: Store, project: str, type_id: str) -> int:
+    """Bring one project's index up to date with its documents (call inside a write transaction).
+
+    The listener keeps the index in step with every write, so this only finds work for data written without
+    it (an older data file): documents missing from the index are indexed, entries without a document
+    dropped. Returns how many documents it indexed.
+    """
+    stale = store.conn.execute(
+        "SELECT DISTINCT id FROM search_fields s WHERE project = ? AND type = ? AND NOT EXISTS "
+        "(SELECT 1 FROM resources r WHERE r.project = s.project AND r.type = s.type AND r.id = s.id)",
+        (project, type_id),
+    ).fetchall()
+    for (doc_id,) in stale:
+        _unindex(store, project, type_id, doc_id)
+    missing = store.find(
+        project,
+        type_id,
+        "NOT EXISTS (SELECT 1 FROM search_fields s WHERE s.project = resources.project "
+        "AND s.type = resources.type AND s.id = resources.id)",
+    )
+    for doc in missing:
         _index(store, project, type_id, doc)
-    return len(docs)
+    return len(missing)
 
 
 # ---------------------------------------------------------------- text helpers
@@ -441,9 +457,12 @@ class Compiler:
     def _fuzzy_terms(self, word: str, level: int) -> list[str]:
         if level == 0:
             return [word]
-        rows = self.store.conn.execute(
-            "SELECT term FROM search_vocab WHERE length(term) BETWEEN ? AND ?", (len(word) - level, len(word) + level)
-        )
+        sql = "SELECT term FROM search_vocab WHERE length(term) BETWEEN ? AND ?"
+        # a word with more than `level` non-digits is further than `level` edits from any all-digit term
+        # (postal codes, numbers): skipping those in SQL keeps the Python distance check to the real candidates
+        if sum(not c.isdigit() for c in word) > level:
+            sql += " AND term GLOB '*[^0-9]*'"
+        rows = self.store.conn.execute(sql, (len(word) - level, len(word) + level))
         return [t for (t,) in rows if levenshtein(word, t, level) <= level]
 
 

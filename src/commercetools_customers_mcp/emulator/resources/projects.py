@@ -1,8 +1,9 @@
 """The Project endpoint (``GET``/``POST /{projectKey}``): only what search needs — the index status machine.
 
-Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. Activation rebuilds the
-index synchronously; the status then stays ``Indexing`` for ``emulator.options["indexing_delay_seconds"]``
-(env ``CTP_EMULATOR_INDEXING_DELAY_SECONDS``, default 0) of emulator-clock time, so tests can observe it.
+Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. The index is kept in step
+with every write regardless; activation synchronously indexes whatever it is missing (``search.catch_up``).
+The status then stays ``Indexing`` for ``emulator.options["indexing_delay_seconds"]`` (env
+``CTP_EMULATOR_INDEXING_DELAY_SECONDS``, default 0) of emulator-clock time, so tests can observe it.
 After 30 days (emulator clock) without a search call a search deactivates itself, as the API's does.
 A project starts with both searches Deactivated, like the API; the demo project starts Activated.
 The project is stored as an internal ``project`` document (id = project key) once it is first changed.
@@ -108,7 +109,7 @@ def _change_search_status(ctx: Ctx, doc: Doc, action: Doc) -> None:
     if current != DEACTIVATED:
         return
     now = _now(ctx)
-    search.rebuild(ctx.store, ctx.project, SEARCHES[name][1])
+    search.catch_up(ctx.store, ctx.project, SEARCHES[name][1])
     state = {"startedAt": iso(now), "lastModifiedAt": iso(now), "readyAt": iso(now + timedelta(seconds=_delay(ctx)))}
     doc["searchIndexing"][name] = {"status": INDEXING if _delay(ctx) > 0 else ACTIVATED, **state}
 

@@ -22,6 +22,7 @@ from .store import Store
 
 log = logging.getLogger("commercetools_customers_mcp.emulator")
 MAX_BODY = 16 * 1024 * 1024
+MAX_DEPTH = 64  # the API's documents are nowhere near this deep
 Endpoint = Callable[[Ctx, Req], tuple[int, Any]]
 
 
@@ -109,9 +110,25 @@ async def _read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise errors.invalid_json(f"Malformed JSON: {exc}") from None
+    if _depth(body) > MAX_DEPTH:
+        raise errors.invalid_json(f"The JSON document is nested more than {MAX_DEPTH} levels deep.")
+    return body
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def _has_scope(granted: list[str], project: str, needed: tuple[str, ...]) -> bool:
@@ -181,6 +198,17 @@ def build_app(emulator: Emulator) -> Starlette:
         StarletteRoute("/{project}", api, methods=methods),
         StarletteRoute("/{project}/{rest:path}", api, methods=methods),
     ]
-    app = Starlette(routes=routes)
+
+    async def no_route(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        if status == 405:
+            error = errors.ApiError(
+                405, [{"code": "MethodNotAllowed", "message": f"Method {request.method} not allowed."}]
+            )
+        else:
+            error = errors.not_found(f"The endpoint '{request.method} {request.url.path}' does not exist.")
+        return _error_response(error)
+
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.state.emulator = emulator
     return app

@@ -19,7 +19,7 @@ from commercetools_customers_mcp import __version__
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest
 from commercetools_customers_mcp.server import SERVER_NAME
 from commercetools_customers_mcp.transports import http_app
-from conftest import serving
+from mcp_helpers import serving
 
 P = "commercetools_customers_"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"

@@ -30,7 +30,7 @@ from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest, load_api_keys
 from commercetools_customers_mcp.server import ToolPolicy, build_server
 from commercetools_customers_mcp.transports import http_app
-from conftest import free_port, project_connection, serving
+from mcp_helpers import free_port, project_connection, serving
 
 P = "commercetools_customers_"
 ALICE = "alice-secret-key-1"

@@ -1,0 +1,51 @@
+"""Helpers shared by the MCP-side tests (imported by module name: ``conftest`` is ambiguous in this tree)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+
+from commercetools_customers_mcp.config import Connection
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        uv.should_exit = True
+        await task
+
+
+def project_connection(pcid: str, project: str, url: str = "http://emulator", **extra: Any) -> Connection:
+    """A connection to one project of an emulator, with a token scoped to that project only."""
+    fields: dict[str, Any] = {
+        "id": pcid,
+        "project_key": project,
+        "client_id": "emulator",
+        "client_secret": "emulator",
+        "auth_url": url,
+        "api_url": url,
+        "scopes": [f"manage_project:{project}"],
+        **extra,
+    }
+    return Connection.model_validate(fields)

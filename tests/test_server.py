@@ -10,6 +10,8 @@ from mcp import Client
 from mcp.server import Server
 
 from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.emulator import create_app
+from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.server import build_server, strip_passwords
 
 P = "commercetools_customers_"
@@ -135,3 +137,21 @@ def test_strip_passwords_everywhere() -> None:
     assert strip_passwords({"password": "plain field of a non-customer"}) == {
         "password": "plain field of a non-customer"
     }
+
+
+async def test_lost_create_response_warns_it_may_have_been_applied(make_connection: Any) -> None:
+    """A gateway error after a create committed: the hint must not invite a blind retry."""
+
+    app = create_app(":memory:", demo=False, faults=Faults.parse("after:1@POST /customer-groups$"))
+    client = CommercetoolsClient(make_connection("emulator"), transport=httpx2.ASGITransport(app=app))
+    async with Client(build_server({"emulator": client})) as mcp:
+        result = await mcp.call_tool(
+            "commercetools_customers_create_customer_groups", {"groupName": "Gold", "key": "gold"}
+        )
+        assert result.is_error
+        assert "may have been applied" in result.structured_content["hint"]
+        assert "list_customer_groups" in result.structured_content["hint"]
+        # and indeed it was: exactly one group exists
+        found = await mcp.call_tool("commercetools_customers_get_customer_groups_by_key", {"key": "gold"})
+        assert not found.is_error and found.structured_content["name"] == "Gold"
+    await client.aclose()

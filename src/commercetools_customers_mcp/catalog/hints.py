@@ -223,6 +223,13 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
         return f"The connection's API client lacks a scope for this call: {first.get('message', code)}"
     if code == "LockedField":
         return "Another request is changing a customer with the same email right now; retry shortly."
-    if status >= 500:
-        return f"The API failed with {status} after {attempts} attempt(s); try again later."
+    if status >= 500 or status == 429:
+        failed = f"The API answered {status} after {attempts} attempt(s)"
+        if not tool.idempotent and status in (500, 502, 504):
+            # a gateway error can come after the write committed: a blind retry may create a second resource
+            return (
+                f"{failed}, and the request may have been applied. Before retrying, look for the {noun} "
+                f"(e.g. by key or email with {_tool_for(tool.resource, 'list')})."
+            )
+        return f"{failed}; try again later."
     return first.get("message") or "The API rejected the request."

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import token
-
 PEOPLE = [
     # key, email, first, last, company, city, date of birth, verified
     ("p-anna", "Anna.Schmidt@example.com", "Anna", "Schmidt", "Acme GmbH", "Berlin", "1980-04-01", True),
@@ -14,6 +12,12 @@ PEOPLE = [
     ("p-joan", "joan.smythe@example.org", "Joan", "Smythe", "Initech", "Leeds", "1990-01-30", False),
     ("p-jon", "jon.schmitt@example.net", "Jon", "Schmitt", "Acme Corp", "Munich", "2001-12-24", True),
 ]
+
+
+async def token(client, scope: str = "manage_project:test") -> str:
+    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "scope": scope}, auth=("c", "s"))
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
 
 
 async def activate(api, name: str = "customers", status: str = "Activated") -> dict:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import addresses, errors
+from ..assignments import group_assignment_actions, group_assignments, store_refs
 from ..service import (
     Ctx,
     Doc,
@@ -145,15 +146,6 @@ def _after_write(ctx: Ctx, before: Doc | None, after: Doc | None) -> None:
 # ---------------------------------------------------------------- drafts
 
 
-def _store_refs(ctx: Ctx, idents: list[Doc], field_name: str) -> list[Doc]:
-    out: list[Doc] = []
-    for ident in idents:
-        ref = ctx.key_reference("store", ctx.resolve("store", ident, field_name))
-        if ref not in out:
-            out.append(ref)
-    return out
-
-
 def _customer_ref(ctx: Ctx, ident: Doc, field_name: str) -> Doc:
     return ctx.reference("customer", ctx.resolve("customer", ident, field_name))
 
@@ -195,16 +187,6 @@ def _ensure_new_associate(associates: list[Doc], customer_id: str) -> None:
         raise errors.invalid_operation(f"The customer '{customer_id}' is already an associate of this business unit.")
 
 
-def _group_assignments(ctx: Ctx, drafts: list[Doc], field_name: str) -> list[Doc]:
-    out: list[Doc] = []
-    for draft in drafts:
-        group = ctx.resolve("customer-group", draft["customerGroup"], f"{field_name} -> customerGroup")
-        if any(a["customerGroup"]["id"] == group["id"] for a in out):
-            raise errors.invalid_input(f"{field_name}: the customer group '{group['id']}' is assigned more than once.")
-        out.append({"customerGroup": ctx.reference("customer-group", group)})
-    return out
-
-
 def _check_company_modes(doc: Doc, error: Callable[[str], errors.ApiError]) -> None:
     for mode, inheriting in INHERITING.items():
         if doc.get(mode) == inheriting:
@@ -239,12 +221,12 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
     else:
         _attach(ctx, doc, draft["parentUnit"], "parentUnit")
     if doc["storeMode"] == "Explicit":
-        doc["stores"] = _store_refs(ctx, draft.get("stores") or [], "stores")
+        doc["stores"] = store_refs(ctx, draft.get("stores") or [], "stores")
     elif draft.get("stores"):
         raise errors.invalid_input("stores can only be set with storeMode 'Explicit'; this unit inherits its stores.")
     _set(doc, "contactEmail", draft.get("contactEmail"))
     if draft.get("customerGroupAssignments") is not None:
-        doc["customerGroupAssignments"] = _group_assignments(
+        doc["customerGroupAssignments"] = group_assignments(
             ctx, draft["customerGroupAssignments"], "customerGroupAssignments"
         )
     if draft.get("custom") is not None:
@@ -301,7 +283,7 @@ def _mode_setter(mode: str, then: Handler | None = None) -> Handler:
 def _store_mode(ctx: Ctx, doc: Doc, action: Doc) -> None:
     if action["storeMode"] == "Explicit":
         if action.get("stores") is not None or doc["storeMode"] != "Explicit":
-            doc["stores"] = _store_refs(ctx, action.get("stores") or [], "stores")
+            doc["stores"] = store_refs(ctx, action.get("stores") or [], "stores")
     elif action.get("stores"):
         raise errors.invalid_operation("stores can only be given with storeMode 'Explicit'.")
     else:
@@ -319,7 +301,7 @@ def _explicit_stores(doc: Doc) -> list[Doc]:
 
 def _add_store(ctx: Ctx, doc: Doc, action: Doc) -> None:
     stores = _explicit_stores(doc)
-    (ref,) = _store_refs(ctx, [action["store"]], "store")
+    (ref,) = store_refs(ctx, [action["store"]], "store")
     if ref in stores:
         raise errors.invalid_operation(f"The store '{ref['key']}' is already assigned to this business unit.")
     stores.append(ref)
@@ -336,7 +318,7 @@ def _remove_store(ctx: Ctx, doc: Doc, action: Doc) -> None:
 
 def _set_stores(ctx: Ctx, doc: Doc, action: Doc) -> None:
     _explicit_stores(doc)
-    doc["stores"] = _store_refs(ctx, action["stores"], "stores")
+    doc["stores"] = store_refs(ctx, action["stores"], "stores")
 
 
 def _make_inherited_explicit(ctx: Ctx, doc: Doc, action: Doc) -> None:
@@ -385,35 +367,6 @@ def _remove_associate(ctx: Ctx, doc: Doc, action: Doc) -> None:
     del doc["associates"][_associate_index(ctx, doc, action["customer"], "customer")]
 
 
-def _add_group_assignment(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    (assignment,) = _group_assignments(ctx, [action["customerGroupAssignment"]], "customerGroupAssignment")
-    current = doc.setdefault("customerGroupAssignments", [])
-    if assignment in current:
-        raise errors.invalid_operation(
-            f"The customer group '{assignment['customerGroup']['id']}' is already assigned to this business unit."
-        )
-    current.append(assignment)
-
-
-def _remove_group_assignment(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    ident = action["customerGroup"]
-    group_id = ident.get("id") or ctx.resolve("customer-group", ident, "customerGroup")["id"]
-    current = doc.get("customerGroupAssignments", [])
-    kept = [a for a in current if a["customerGroup"]["id"] != group_id]
-    if len(kept) == len(current):
-        raise errors.invalid_operation(f"The customer group '{group_id}' is not assigned to this business unit.")
-    doc["customerGroupAssignments"] = kept
-
-
-def _set_group_assignments(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    drafts = action.get("customerGroupAssignments")
-    _set(
-        doc,
-        "customerGroupAssignments",
-        None if drafts is None else _group_assignments(ctx, drafts, "customerGroupAssignments"),
-    )
-
-
 ACTIONS: dict[str, Handler] = {
     **addresses.ACTIONS,
     "changeName": lambda ctx, doc, a: doc.update(name=a["name"]),
@@ -433,9 +386,7 @@ ACTIONS: dict[str, Handler] = {
     "setAssociates": lambda ctx, doc, a: doc.update(associates=_associates(ctx, a["associates"])),
     "setCustomType": set_custom_type,
     "setCustomField": set_custom_field,
-    "addCustomerGroupAssignment": _add_group_assignment,
-    "removeCustomerGroupAssignment": _remove_group_assignment,
-    "setCustomerGroupAssignments": _set_group_assignments,
+    **group_assignment_actions("Business Unit"),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .. import addresses, errors, oauth
+from ..assignments import group_assignment_actions, group_assignments, group_ref, store_refs
 from ..clock import iso
 from ..passwords import hash_password
 from ..service import (
@@ -27,7 +28,6 @@ from . import customer_groups, references
 
 TYPE_ID = "customer"
 GROUP = "customer-group"
-MAX_GROUP_ASSIGNMENTS = 500
 INTERNAL = ("lowercaseEmail",)  # stored for uniqueness checks and `where`, never rendered
 _COPIED = (
     "key",
@@ -71,33 +71,6 @@ def _ensure_unique_number(ctx: Ctx, doc: Doc) -> None:
             raise errors.duplicate_field("customerNumber", number)
 
 
-def _group_ref(ctx: Ctx, ident: Doc, field_name: str) -> Doc:
-    return ctx.reference(GROUP, ctx.resolve(GROUP, ident, field_name))
-
-
-def _assignments(ctx: Ctx, drafts: list[Doc], field_name: str) -> list[Doc]:
-    if len(drafts) > MAX_GROUP_ASSIGNMENTS:
-        raise errors.invalid_input(
-            f"{field_name}: a Customer can have at most {MAX_GROUP_ASSIGNMENTS} Customer Groups."
-        )
-    out: list[Doc] = []
-    for draft in drafts:
-        ref = _group_ref(ctx, draft["customerGroup"], f"{field_name} -> customerGroup")
-        if any(a["customerGroup"]["id"] == ref["id"] for a in out):
-            raise errors.invalid_input(f"{field_name}: the Customer Group '{ref['id']}' is assigned more than once.")
-        out.append({"customerGroup": ref})
-    return out
-
-
-def _store_refs(ctx: Ctx, idents: list[Doc], field_name: str = "stores") -> list[Doc]:
-    out: list[Doc] = []
-    for ident in idents:
-        ref = ctx.key_reference("store", ctx.resolve("store", ident, field_name))
-        if ref not in out:
-            out.append(ref)
-    return out
-
-
 def _required_password(password: str | None) -> str:
     if password is None:
         raise errors.required_field("password")
@@ -118,13 +91,13 @@ def build(ctx: Ctx, draft: Doc, password_hash: str | None) -> Doc:
     doc.update(addresses.from_draft(ctx, draft))
     doc["isEmailVerified"] = draft.get("isEmailVerified", False)
     if draft.get("customerGroup") is not None:
-        doc["customerGroup"] = _group_ref(ctx, draft["customerGroup"], "customerGroup")
-    doc["customerGroupAssignments"] = _assignments(
+        doc["customerGroup"] = group_ref(ctx, draft["customerGroup"], "customerGroup")
+    doc["customerGroupAssignments"] = group_assignments(
         ctx, draft.get("customerGroupAssignments") or [], "customerGroupAssignments"
     )
     if draft.get("custom") is not None:
         doc["custom"] = custom_fields_from_draft(ctx, draft["custom"])
-    doc["stores"] = _store_refs(ctx, draft.get("stores") or [])
+    doc["stores"] = store_refs(ctx, draft.get("stores") or [])
     doc["authenticationMode"] = mode
     _ensure_unique_email(ctx, doc)
     _ensure_unique_number(ctx, doc)
@@ -179,32 +152,7 @@ def _set_customer_number(ctx: Ctx, doc: Doc, action: Doc) -> None:
 
 def _set_customer_group(ctx: Ctx, doc: Doc, action: Doc) -> None:
     ident = action.get("customerGroup")
-    _set(doc, "customerGroup", None if ident is None else _group_ref(ctx, ident, "customerGroup"))
-
-
-def _add_group_assignment(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    ref = _group_ref(ctx, action["customerGroupAssignment"]["customerGroup"], "customerGroupAssignment")
-    current = doc.setdefault("customerGroupAssignments", [])
-    if any(a["customerGroup"]["id"] == ref["id"] for a in current):
-        raise errors.invalid_operation(f"The Customer is already assigned to the Customer Group '{ref['id']}'.")
-    if len(current) >= MAX_GROUP_ASSIGNMENTS:
-        raise errors.invalid_operation(f"A Customer can have at most {MAX_GROUP_ASSIGNMENTS} Customer Groups.")
-    current.append({"customerGroup": ref})
-
-
-def _remove_group_assignment(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    ident = action["customerGroup"]
-    # by id a dangling assignment (its group deleted) can still be removed
-    group_id = ident.get("id") or ctx.resolve(GROUP, ident, "customerGroup")["id"]
-    current = doc.get("customerGroupAssignments", [])
-    kept = [a for a in current if a["customerGroup"]["id"] != group_id]
-    if len(kept) == len(current):
-        raise errors.invalid_operation(f"The Customer is not assigned to the Customer Group '{group_id}'.")
-    doc["customerGroupAssignments"] = kept
-
-
-def _set_group_assignments(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    doc["customerGroupAssignments"] = _assignments(ctx, action["customerGroupAssignments"], "customerGroupAssignments")
+    _set(doc, "customerGroup", None if ident is None else group_ref(ctx, ident, "customerGroup"))
 
 
 def _set_store_list(ctx: Ctx, doc: Doc, stores: list[Doc]) -> None:
@@ -213,7 +161,7 @@ def _set_store_list(ctx: Ctx, doc: Doc, stores: list[Doc]) -> None:
 
 
 def _add_store(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    (ref,) = _store_refs(ctx, [action["store"]], "store")
+    (ref,) = store_refs(ctx, [action["store"]], "store")
     if ref not in doc.get("stores", []):
         _set_store_list(ctx, doc, [*doc.get("stores", []), ref])
 
@@ -227,7 +175,7 @@ def _remove_store(ctx: Ctx, doc: Doc, action: Doc) -> None:
 
 
 def _set_stores(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    _set_store_list(ctx, doc, _store_refs(ctx, action["stores"]))
+    _set_store_list(ctx, doc, store_refs(ctx, action["stores"]))
 
 
 def _set_authentication_mode(ctx: Ctx, doc: Doc, action: Doc) -> None:
@@ -262,9 +210,7 @@ ACTIONS: dict[str, Handler] = {
     },
     "setCustomerNumber": _set_customer_number,
     "setCustomerGroup": _set_customer_group,
-    "addCustomerGroupAssignment": _add_group_assignment,
-    "removeCustomerGroupAssignment": _remove_group_assignment,
-    "setCustomerGroupAssignments": _set_group_assignments,
+    **group_assignment_actions("Customer"),
     "setCustomType": set_custom_type,
     "setCustomField": set_custom_field,
     "addStore": _add_store,

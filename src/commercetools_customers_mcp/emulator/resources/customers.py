@@ -27,7 +27,6 @@ from ..service import set_or_unset as _set
 from . import customer_groups, references
 
 TYPE_ID = "customer"
-GROUP = "customer-group"
 INTERNAL = ("lowercaseEmail",)  # stored for uniqueness checks and `where`, never rendered
 _COPIED = (
     "key",

@@ -46,9 +46,10 @@ CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 
 @dataclass
 class Plan:
-    calls: int = 300
+    calls: int = 300  # per series and round
     budget: float = 15.0
     cold_runs: int = 5
+    rounds: int = 1
 
 
 def _base_env() -> dict[str, str]:
@@ -116,6 +117,13 @@ async def _series(call: Callable[[], Awaitable[Any]], plan: Plan, warmup: int = 
     return stats
 
 
+def _describe(exc: BaseException) -> str:
+    """The innermost exception of a task-group failure, in one line."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
 def _checked(result: Any) -> Any:
     if getattr(result, "is_error", False):
         text = " ".join(getattr(c, "text", "") for c in result.content)[:200]
@@ -148,20 +156,28 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
     token = emulator.client.headers["Authorization"]
     py, node = sys.executable, shutil.which("node") or "node"
 
-    def record(name: str, stats: Stats) -> None:
-        out["series"][name] = stats.summary()
-        print(
-            f"    {name:<34} {stats.rate:8.0f} calls/s  p50 {stats.median * 1000:7.2f} ms  "
-            f"p95 {stats.p95 * 1000:7.2f} ms  n={stats.n} {stats.note}",
-            flush=True,
-        )
+    merged: dict[str, Stats] = {}
+    entries: list[tuple[str, Callable[[], Awaitable[Stats]]]] = []
 
-    async def guarded(name: str, body: Callable[[], Awaitable[Stats]]) -> None:
-        try:
-            record(name, await body())
-        except Exception as exc:  # one failing series must not lose the others
-            out["notes"].append(f"{name}: failed: {type(exc).__name__}: {str(exc)[:200]}")
-            print(f"    {name:<34} FAILED {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+    def guarded(name: str, body: Callable[[], Awaitable[Stats]]) -> None:
+        entries.append((name, body))
+
+    async def run_round(number: int) -> None:
+        for name, body in entries:
+            try:
+                stats = await body()
+            except Exception as exc:  # one failing series must not lose the others
+                out["notes"].append(f"{name} (round {number}): failed: {_describe(exc)}")
+                print(f"    {name:<34} FAILED {_describe(exc)}", flush=True)
+                continue
+            total = merged.setdefault(name, Stats())
+            total.samples += stats.samples
+            total.note = total.note or stats.note
+            print(
+                f"    r{number} {name:<31} {stats.rate:8.0f} calls/s  p50 {stats.median * 1000:7.2f} ms  "
+                f"p95 {stats.p95 * 1000:7.2f} ms  n={stats.n} {stats.note}",
+                flush=True,
+            )
 
     try:
         # direct HTTP GET, the same async client stack the MCP server uses
@@ -173,7 +189,7 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
 
                 return await _series(get, plan)
 
-        await guarded("direct_http_get", direct)
+        guarded("direct_http_get", direct)
 
         echo = {"msg": "hello"}
         get_args = {"ID": customer_id}
@@ -189,9 +205,9 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
             async with _stdio(CLI, args, _ours_env(emulator_url if remote else None)) as c:
                 return await _calls(c, TOOL, get_args, plan)
 
-        await guarded("floor_echo_stdio", floor_stdio)
-        await guarded("ours_stdio_embedded", lambda: ours_stdio(False))
-        await guarded("ours_stdio_emulator_http", lambda: ours_stdio(True))
+        guarded("floor_echo_stdio", floor_stdio)
+        guarded("ours_stdio_embedded", lambda: ours_stdio(False))
+        guarded("ours_stdio_emulator_http", lambda: ours_stdio(True))
 
         async def over_http(
             args: list[str],
@@ -210,16 +226,16 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
             finally:
                 child.stop()
 
-        await guarded(
+        guarded(
             "floor_echo_http",
             lambda: over_http([py, "-m", "bench.echo_server", "http", "{port}"], _base_env(), "echo", "echo", echo),
         )
         serve_http = [CLI, "serve", "--transport", "http", "--host", HOST, "--port", "{port}", "--log-level", "WARNING"]
-        await guarded(
+        guarded(
             "ours_http_embedded",
             lambda: over_http([*serve_http, "--data", db, "--no-demo"], _ours_env(None), "ours", TOOL, get_args),
         )
-        await guarded(
+        guarded(
             "ours_http_emulator_http", lambda: over_http(serve_http, _ours_env(emulator_url), "ours", TOOL, get_args)
         )
 
@@ -230,8 +246,8 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
                 async with _stdio(node, _official_args(emulator_url), _base_env()) as c:
                     return await _calls(c, "read_customers", official_args, plan)
 
-            await guarded("official_stdio", official_stdio)
-            await guarded(
+            guarded("official_stdio", official_stdio)
+            guarded(
                 "official_http",
                 lambda: over_http(
                     [
@@ -251,6 +267,10 @@ async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
             )
         else:
             out["notes"].append("@commercetools/commerce-mcp not available: its rows are skipped")
+        for number in range(1, plan.rounds + 1):  # rounds spread the machine's noise over every series
+            await run_round(number)
+        out["series"] = {name: stats.summary() for name, stats in merged.items()}
+        out["rounds"] = plan.rounds
     finally:
         emulator.close()
         for path in workdir.iterdir():
@@ -274,8 +294,8 @@ async def run_cold(plan: Plan, with_official: bool) -> dict[str, Any]:
     db = str(workdir / "cold.sqlite3")
     data.load_ours(db, 0, 10, project=PROJECT)
     py, node = sys.executable, shutil.which("node") or "node"
-    # The official server fetches a token and checks the project while it starts, so it needs a live API;
-    # ours contacts nothing until a tool is called.
+    # The official server does not start without a reachable API (it contacts it while starting), so it gets a
+    # live emulator; ours contacts nothing until a tool is called.
     emulator = start_ours(db, project=PROJECT) if with_official else None
     url = f"http://{HOST}:{emulator.port}" if emulator else ""
     targets: list[tuple[str, str, list[str], dict[str, str]]] = [
@@ -306,13 +326,18 @@ async def run_cold(plan: Plan, with_official: bool) -> dict[str, Any]:
                     stats.add(time.perf_counter() - start)
                 out["series"][name] = {**stats.summary(), "bytes": None, "tools": None}
                 continue
-            stats, size, count = Stats(), 0, 0
-            try:
-                for _ in range(plan.cold_runs):
+            stats, size, count, failures = Stats(), 0, 0, []
+            for _ in range(plan.cold_runs + 2):  # up to two failed spawns are retried, and reported
+                if stats.n == plan.cold_runs:
+                    break
+                try:
                     elapsed, size, count = await _cold(command, args, env)
                     stats.add(elapsed)
-            except Exception as exc:
-                out["notes"].append(f"{name}: failed: {type(exc).__name__}: {str(exc)[:200]}")
+                except Exception as exc:
+                    failures.append(_describe(exc))
+            if failures:
+                out["notes"].append(f"{name}: {len(failures)} failed start(s): {failures[0]}")
+            if not stats.n:
                 continue
             out["series"][name] = {**stats.summary(), "bytes": size, "tools": count}
             print(

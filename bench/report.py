@@ -16,16 +16,16 @@ QUERIES = (
     ("search_fulltext", "search fullText all = rare last name (0.5 %)"),
     ("search_prefix", "search prefix email (~0.4 %)"),
 )
-MCP_ROWS = (
-    ("direct_http_get", "direct `GET /customers/{id}` to the emulator (httpx2, no MCP)"),
-    ("floor_echo_stdio", "floor: bare mcp SDK echo tool, stdio"),
-    ("ours_stdio_embedded", "ours, stdio, emulator embedded (`serve --data`)"),
-    ("ours_stdio_emulator_http", "ours, stdio, emulator over HTTP (`CTP_*`)"),
-    ("official_stdio", "official commerce-mcp `read_customers`, stdio, emulator over HTTP"),
-    ("floor_echo_http", "floor: bare mcp SDK echo tool, stateless HTTP"),
-    ("ours_http_embedded", "ours, stateless HTTP, emulator embedded"),
-    ("ours_http_emulator_http", "ours, stateless HTTP, emulator over HTTP"),
-    ("official_http", "official commerce-mcp `read_customers`, stateless HTTP (`--remote --stateless`)"),
+MCP_ROWS = (  # (series, label, transport)
+    ("direct_http_get", "direct `GET /customers/{id}` to the emulator (httpx2, no MCP)", ""),
+    ("floor_echo_stdio", "floor: bare mcp SDK echo tool, stdio", "stdio"),
+    ("ours_stdio_embedded", "ours, stdio, emulator embedded (`serve --data`)", "stdio"),
+    ("ours_stdio_emulator_http", "ours, stdio, emulator over HTTP (`CTP_*`)", "stdio"),
+    ("official_stdio", "official commerce-mcp `read_customers`, stdio, emulator over HTTP", "stdio"),
+    ("floor_echo_http", "floor: bare mcp SDK echo tool, stateless HTTP", "http"),
+    ("ours_http_embedded", "ours, stateless HTTP, emulator embedded", "http"),
+    ("ours_http_emulator_http", "ours, stateless HTTP, emulator over HTTP", "http"),
+    ("official_http", "official commerce-mcp `read_customers`, stateless HTTP (`--remote --stateless`)", "http"),
 )
 
 
@@ -212,21 +212,24 @@ def markdown(r: dict[str, Any]) -> str:
 
     mcp = r.get("mcp")
     if mcp:
+        rounds = mcp.get("rounds", 1)
         add("## 2. MCP call cost (`get_by_id` on a 1,000-customer project)\n")
+        if rounds > 1:
+            add(f"Every series ran in {rounds} rounds (all series, then all again); the samples are pooled.\n")
         s = mcp["series"]
         floor_s, floor_h = s.get("floor_echo_stdio", {}).get("per_s"), s.get("floor_echo_http", {}).get("per_s")
         off_h = s.get("official_http", {}).get("per_s")
         off_s = s.get("official_stdio", {}).get("per_s")
         add("| path | calls/s | min ms | p50 ms | p95 ms | vs floor (same transport) | vs official (same transport) |")
         add("|---|---|---|---|---|---|---|")
-        for name, label in MCP_ROWS:
+        floors = {"stdio": floor_s, "http": floor_h}
+        officials = {"stdio": off_s, "http": off_h}
+        for name, label, transport in MCP_ROWS:
             row = s.get(name)
             if not row:
                 continue
-            floor = floor_h if "http" in name and name != "direct_http_get" else floor_s
-            off = off_h if "http" in name and name != "direct_http_get" else off_s
-            vs_floor = "—" if name in ("direct_http_get",) else _ratio(row["per_s"], floor)
-            vs_off = _ratio(row["per_s"], off) if name.startswith("ours") else "—"
+            vs_floor = _ratio(row["per_s"], floors.get(transport)) if transport else "—"
+            vs_off = _ratio(row["per_s"], officials.get(transport)) if name.startswith("ours") else "—"
             add(
                 f"| {label} | {_f(row['per_s'], 0)} | {_f(row['min_ms'])} | {_f(row['p50_ms'])} | "
                 f"{_f(row['p95_ms'])} | {vs_floor} | {vs_off} |"
@@ -251,8 +254,8 @@ def markdown(r: dict[str, Any]) -> str:
         for n in cold.get("notes", []):
             add(f"\n- {n}")
         add(
-            "\nThe official server fetches a token and reads the project before it answers, so its cold start "
-            "includes two requests to the emulator; ours contacts nothing until a tool is called.\n"
+            "\nThe official server needs the API while it starts (it does not start when the API is unreachable), "
+            "so it runs against a live emulator here; ours contacts nothing until a tool is called.\n"
         )
     return "\n".join(lines) + "\n"
 
@@ -270,16 +273,21 @@ def chart(r: dict[str, Any], path: Path) -> None:
     ours, mock = _ints(emu["ours"]), _ints(emu["mock"])
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
     for ax, (name, label) in zip(axes.flat, QUERIES, strict=False):
+        values: list[float] = []
         for kind, data, style in (("ours", ours, "o-"), ("peer mock", mock, "s--")):
             xs = [n for n in sorted(data) if _p50(data[n]["series"].get(name))]
             ys = [data[n]["series"][name]["p50_ms"] for n in xs]
+            values += ys
             if xs:
                 ax.plot(xs, ys, style, label=kind)
         ax.set_title(label, fontsize=9)
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if values and max(values) / min(values) > 10:  # log only when the range spans decades
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(0, max(values or [1]) * 1.2)
         ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_formatter(plain)
         ax.set_xlabel("customers")
         ax.set_ylabel("p50 ms")
@@ -292,6 +300,7 @@ def chart(r: dict[str, Any], path: Path) -> None:
             ax.plot(xs, [data[n]["rss_mb"] for n in xs], style, label=kind)
     ax.set_title("server RSS", fontsize=9)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plain)
     ax.set_xlabel("customers")
     ax.set_ylabel("MiB")
     ax.grid(True, which="both", alpha=0.3)

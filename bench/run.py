@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         else emulator_bench.Plan(reads=300, scans=40, budget=6.0)
     )
     mcp_plan = (
-        mcp_bench.Plan(calls=80, budget=3.0, cold_runs=3)
+        mcp_bench.Plan(calls=80, budget=3.0, cold_runs=3, rounds=1)
         if args.quick
-        else mcp_bench.Plan(calls=400, budget=12.0, cold_runs=7)
+        else mcp_bench.Plan(calls=250, budget=8.0, cold_runs=7, rounds=2)
     )
 
     started = time.perf_counter()

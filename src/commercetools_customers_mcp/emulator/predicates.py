@@ -40,6 +40,7 @@ from importlib import resources
 from typing import Any
 
 import lark
+import orjson
 
 from .. import spec
 
@@ -482,7 +483,34 @@ def compile_where(
 def _compile(trees: Sequence[Any], column: str) -> tuple[str, list[Any]]:
     compiler = _Compiler(column)
     frags = [compiler.node(tree, None) for tree in trees]
-    return frags[0] if len(frags) == 1 else _join("AND", frags)
+    sql, params = frags[0] if len(frags) == 1 else _join("AND", frags)
+    clauses = [clause for tree in trees for clause in _needles(tree)][:_MAX_NEEDLE_CLAUSES]
+    if not clauses:
+        return sql, params
+    # A cheap necessary condition first: a document can only match `field = "v"` if the JSON text of "v"
+    # occurs in it. instr() over the stored text rejects most rows before any JSON is parsed.
+    prefilter = " AND ".join("(" + " OR ".join(f"instr({column}, ?)" for _ in clause) + ")" for clause in clauses)
+    return f"{prefilter} AND ({sql})", [n for clause in clauses for n in clause] + params
+
+
+_MAX_NEEDLE_CLAUSES = 4
+
+
+def _needles(node: Any) -> list[tuple[str, ...]]:
+    """Clauses of strings the stored JSON must contain (one of each clause) for `node` to match."""
+    if isinstance(node, Compare):
+        if node.op in ("=", "in") and node.cands and all(kind == "text" for kind, _ in node.cands):
+            return [tuple(orjson.dumps(value).decode() for _, value in node.cands)]
+        return []
+    if isinstance(node, Nested):
+        return _needles(node.inner)
+    if isinstance(node, And):
+        return [clause for item in node.items for clause in _needles(item)]
+    if isinstance(node, Or):
+        firsts = [_needles(item) for item in node.items]
+        if all(firsts):
+            return [tuple(dict.fromkeys(n for clauses in firsts for n in clauses[0]))]
+    return []  # Not, Defined, Empty: no necessary text
 
 
 def _check_sqlite_accepts(sql: str, params: list[Any]) -> None:

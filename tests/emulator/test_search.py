@@ -393,3 +393,20 @@ async def test_business_unit_search(api):
     assert await bu({"exact": {"field": "id", "value": company["id"]}}) == ["acme"]
     err = await error(api, {"query": {"exact": {"field": "email", "value": "x"}}}, "business-units")
     assert "'email'" in err["message"]
+
+
+async def test_activation_indexes_what_was_written_while_search_was_off(api):
+    await api.create("customers", {"key": "early", "email": "early@example.com", "password": "x"})
+    await activate(api)
+    assert await keys(api, {"exact": {"field": "email", "value": "early@example.com"}}) == ["early"]
+    # switched off, the index is dropped; changes made meanwhile are found after reactivation
+    await activate(api, status="Deactivated")
+    customer = (await api.get("/customers/key=early")).json()
+    r = await api.post(
+        f"/customers/{customer['id']}",
+        json={"version": customer["version"], "actions": [{"action": "changeEmail", "email": "later@example.com"}]},
+    )
+    assert r.status_code == 200
+    await activate(api)
+    assert await keys(api, {"exact": {"field": "email", "value": "later@example.com"}}) == ["early"]
+    assert await keys(api, {"exact": {"field": "email", "value": "early@example.com"}}) == []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -191,61 +191,56 @@ def _unindex(store: Store, project: str, type_id: str, doc_id: str | None = None
     store.conn.execute(f"DELETE FROM search_fields WHERE {where}", args)
 
 
-def _index(store: Store, project: str, type_id: str, doc: dict[str, Any]) -> None:
-    rows = _rows(type_id, doc)
+def _index(store: Store, project: str, type_id: str, docs: Iterable[dict[str, Any]]) -> None:
+    """Index documents with two bulk inserts (one for the values, one for the analysed text)."""
     start = store.conn.execute("SELECT coalesce(max(rowid), 0) FROM search_fields").fetchone()[0] + 1
+    fields, texts = [], []
+    for doc in docs:
+        for r in _rows(type_id, doc):
+            fields.append(
+                (start, project, type_id, doc["id"], r.field, r.text, r.text.lower() if r.text else None, r.num)
+            )
+            if r.analysed:
+                texts.append((start, r.analysed))
+            start += 1
     store.conn.executemany(
         "INSERT INTO search_fields(rowid, project, type, id, field, value_text, value_lower, value_num) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (start + i, project, type_id, doc["id"], r.field, r.text, r.text.lower() if r.text else None, r.num)
-            for i, r in enumerate(rows)
-        ],
+        fields,
     )
-    store.conn.executemany(
-        "INSERT INTO search_text(rowid, body) VALUES (?, ?)",
-        [(start + i, r.analysed) for i, r in enumerate(rows) if r.analysed],
-    )
+    store.conn.executemany("INSERT INTO search_text(rowid, body) VALUES (?, ?)", texts)
 
 
-def install_index(store: Store) -> None:
-    """Create the index tables and keep them in step with every write of an indexed type."""
+def install_index(store: Store, active: Callable[[str, str], bool] = lambda project, type_id: True) -> None:
+    """Create the index tables and keep them in step with every write of an indexed type.
+
+    ``active(project, type_id)`` says whether that search is switched on: like the API, an inactive search
+    keeps no index (writes stay cheap) and activation builds it afresh (``rebuild``).
+    """
     store.conn.executescript(_SCHEMA)
 
     def listener(project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if type_id not in FIELDS:
+        if type_id not in FIELDS or not active(project, type_id):
             return
         if before is not None:
             _unindex(store, project, type_id, before["id"])
         if after is not None:
-            _index(store, project, type_id, after)
+            _index(store, project, type_id, [after])
 
     store.listeners.append(listener)
 
 
-def catch_up(store: Store, project: str, type_id: str) -> int:
-    """Bring one project's index up to date with its documents (call inside a write transaction).
+def drop(store: Store, project: str, type_id: str) -> None:
+    """Forget one project's index of one type (call inside a write transaction)."""
+    _unindex(store, project, type_id)
 
-    The listener keeps the index in step with every write, so this only finds work for data written without
-    it (an older data file): documents missing from the index are indexed, entries without a document
-    dropped. Returns how many documents it indexed.
-    """
-    stale = store.conn.execute(
-        "SELECT DISTINCT id FROM search_fields s WHERE project = ? AND type = ? AND NOT EXISTS "
-        "(SELECT 1 FROM resources r WHERE r.project = s.project AND r.type = s.type AND r.id = s.id)",
-        (project, type_id),
-    ).fetchall()
-    for (doc_id,) in stale:
-        _unindex(store, project, type_id, doc_id)
-    missing = store.find(
-        project,
-        type_id,
-        "NOT EXISTS (SELECT 1 FROM search_fields s WHERE s.project = resources.project "
-        "AND s.type = resources.type AND s.id = resources.id)",
-    )
-    for doc in missing:
-        _index(store, project, type_id, doc)
-    return len(missing)
+
+def rebuild(store: Store, project: str, type_id: str) -> int:
+    """Index every document of one project and type afresh (call inside a write transaction)."""
+    _unindex(store, project, type_id)
+    docs = store.find(project, type_id)
+    _index(store, project, type_id, docs)
+    return len(docs)
 
 
 # ---------------------------------------------------------------- text helpers

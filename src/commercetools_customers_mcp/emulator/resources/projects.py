@@ -1,7 +1,7 @@
 """The Project endpoint (``GET``/``POST /{projectKey}``): only what search needs — the index status machine.
 
 Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. The index is kept in step
-with every write regardless; activation synchronously indexes whatever it is missing (``search.catch_up``).
+only while the search is on; activation synchronously builds the index afresh (``search.rebuild``).
 The status then stays ``Indexing`` for ``emulator.options["indexing_delay_seconds"]`` (env
 ``CTP_EMULATOR_INDEXING_DELAY_SECONDS``, default 0) of emulator-clock time, so tests can observe it.
 After 30 days (emulator clock) without a search call a search deactivates itself, as the API's does.
@@ -105,11 +105,12 @@ def _change_search_status(ctx: Ctx, doc: Doc, action: Doc) -> None:
     if wanted == DEACTIVATED:
         if current != DEACTIVATED:
             doc["searchIndexing"][name] = {"status": DEACTIVATED, "lastModifiedAt": ctx.timestamp()}
+            search.drop(ctx.store, ctx.project, SEARCHES[name][1])
         return
     if current != DEACTIVATED:
         return
     now = _now(ctx)
-    search.catch_up(ctx.store, ctx.project, SEARCHES[name][1])
+    search.rebuild(ctx.store, ctx.project, SEARCHES[name][1])
     state = {"startedAt": iso(now), "lastModifiedAt": iso(now), "readyAt": iso(now + timedelta(seconds=_delay(ctx)))}
     doc["searchIndexing"][name] = {"status": INDEXING if _delay(ctx) > 0 else ACTIVATED, **state}
 

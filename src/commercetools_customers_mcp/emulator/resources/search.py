@@ -90,7 +90,12 @@ def _indexing_status(endpoint: str) -> Handler:
 
 
 def install(emulator: Emulator) -> None:
-    search.install_index(emulator.store)
+    searches = {type_id: name for name, (_, type_id) in projects.SEARCHES.items()}
+
+    def active(project: str, type_id: str) -> bool:
+        return projects.status(Ctx(emulator, project), searches[type_id])["status"] != projects.DEACTIVATED
+
+    search.install_index(emulator.store, active)
 
 
 RESOURCE = Resource(

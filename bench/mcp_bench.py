@@ -317,33 +317,36 @@ async def run_cold(plan: Plan, with_official: bool) -> dict[str, Any]:
     else:
         out["notes"].append("@commercetools/commerce-mcp not available: its rows are skipped")
     try:
-        for name, command, args, env in targets:
-            if name.startswith("python -c"):
-                stats = Stats()
-                for _ in range(plan.cold_runs):
-                    start = time.perf_counter()
-                    await anyio.run_process([command, *args])
-                    stats.add(time.perf_counter() - start)
-                out["series"][name] = {**stats.summary(), "bytes": None, "tools": None}
+        # Interleaved: one start of every server per pass, so the machine's noise hits all of them alike.
+        stats = {name: Stats() for name, *_ in targets}
+        shape: dict[str, tuple[int | None, int | None]] = {}
+        failures: dict[str, list[str]] = {}
+        for _ in range(plan.cold_runs):
+            for name, command, args, env in targets:
+                for _attempt in range(2):  # one failed spawn is retried, and reported
+                    try:
+                        if name.startswith("python -c"):
+                            start = time.perf_counter()
+                            await anyio.run_process([command, *args])
+                            stats[name].add(time.perf_counter() - start)
+                            shape[name] = (None, None)
+                        else:
+                            elapsed, size, count = await _cold(command, args, env)
+                            stats[name].add(elapsed)
+                            shape[name] = (size, count)
+                        break
+                    except Exception as exc:
+                        failures.setdefault(name, []).append(_describe(exc))
+        for name, *_ in targets:
+            if failures.get(name):
+                out["notes"].append(f"{name}: {len(failures[name])} failed start(s): {failures[name][0]}")
+            if not stats[name].n:
                 continue
-            stats, size, count, failures = Stats(), 0, 0, []
-            for _ in range(plan.cold_runs + 2):  # up to two failed spawns are retried, and reported
-                if stats.n == plan.cold_runs:
-                    break
-                try:
-                    elapsed, size, count = await _cold(command, args, env)
-                    stats.add(elapsed)
-                except Exception as exc:
-                    failures.append(_describe(exc))
-            if failures:
-                out["notes"].append(f"{name}: {len(failures)} failed start(s): {failures[0]}")
-            if not stats.n:
-                continue
-            out["series"][name] = {**stats.summary(), "bytes": size, "tools": count}
-            print(
-                f"    {name:<36} p50 {stats.median * 1000:7.0f} ms  tools/list {size:>8,} bytes ({count} tools)",
-                flush=True,
-            )
+            size, count = shape[name]
+            out["series"][name] = {**stats[name].summary(), "bytes": size, "tools": count}
+            listed = f"tools/list {size:>8,} bytes ({count} tools)" if size else ""
+            took = stats[name]
+            print(f"    {name:<36} p50 {took.median * 1000:7.0f} ms  min {took.min * 1000:7.0f} ms  {listed}")
     finally:
         if emulator is not None:
             emulator.close()

@@ -241,6 +241,7 @@ def markdown(r: dict[str, Any]) -> str:
     cold = r.get("cold")
     if cold:
         add("## 3. Cold start: spawn → initialize → tools/list answered (stdio)\n")
+        add("The servers are started in turn, one start of each per pass, so that noise hits all of them alike.\n")
         s = cold["series"]
         floor = _p50(s.get("floor: bare mcp echo server"))
         add("| server | min ms | p50 ms | p95 ms | p50 - floor | tools | tools/list bytes |")

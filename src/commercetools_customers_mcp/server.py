@@ -63,13 +63,15 @@ def error_result(
 
 
 def strip_passwords(value: Any) -> Any:
-    """Drop the ``password`` hash from every customer object (any dict with ``authenticationMode``)."""
-    if isinstance(value, list):
-        return [strip_passwords(v) for v in value]
-    if isinstance(value, dict):
-        return {
-            k: strip_passwords(v) for k, v in value.items() if not (k == "password" and "authenticationMode" in value)
-        }
+    """Drop the ``password`` hash from every customer object (any dict with ``authenticationMode``), in place:
+    the value is a freshly parsed response body, and rebuilding it cost more than the rest of a call's work."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        if isinstance(node, dict) and "password" in node and "authenticationMode" in node:
+            del node["password"]
+        stack.extend(child for child in children if isinstance(child, dict | list))
     return value
 
 

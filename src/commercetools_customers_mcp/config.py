@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -115,31 +115,42 @@ def _from_env(env: Mapping[str, str]) -> Connection:
     return _build(fields, "the environment (CTP_*)")
 
 
-def _from_file(path: Path, env: Mapping[str, str]) -> list[Connection]:
+def read_tables(path: Path, section: str, what: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each ``[section.<name>]`` table of a TOML file, with a label naming it for error messages."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read connections file {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"connections file {path} is not valid TOML: {exc}") from None
-    tables = data.get("connections")
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+    tables = data.get(section)
     if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"connections file {path} has no [connections.<id>] tables")
-    result = []
-    for pcid, table in tables.items():
-        where = f"[connections.{pcid}] in {path}"
+        raise ConfigError(f"{what} {path} has no [{section}.<name>] tables")
+    for name, table in tables.items():
+        where = f"[{section}.{name}] in {path}"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
+        yield name, table, where
+
+
+def secret_from_env(env: Mapping[str, str], variable: Any, field: str, where: str) -> str:
+    """The secret held by the environment variable a config field names (never echoed in errors)."""
+    if not isinstance(variable, str) or not variable:
+        raise ConfigError(f"{where}: {field} must name an environment variable")
+    if not env.get(variable):
+        raise ConfigError(f"{where}: environment variable {variable} ({field}) is not set")
+    return env[variable]
+
+
+def _from_file(path: Path, env: Mapping[str, str]) -> list[Connection]:
+    result = []
+    for pcid, table, where in read_tables(path, "connections", "connections file"):
         fields = {key: value for key, value in table.items() if key != "client_secret_env"}
         secret_env = table.get("client_secret_env")
         if secret_env is not None:
             if "client_secret" in table:
                 raise ConfigError(f"{where}: give client_secret or client_secret_env, not both")
-            if not isinstance(secret_env, str) or not secret_env:
-                raise ConfigError(f"{where}: client_secret_env must name an environment variable")
-            if not env.get(secret_env):
-                raise ConfigError(f"{where}: environment variable {secret_env} (client_secret_env) is not set")
-            fields["client_secret"] = env[secret_env]
+            fields["client_secret"] = secret_from_env(env, secret_env, "client_secret_env", where)
         elif "client_secret" not in table:
             raise ConfigError(f"{where}: client_secret or client_secret_env is required")
         result.append(_build({**fields, "id": pcid}, where))

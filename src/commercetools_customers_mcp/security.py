@@ -26,7 +26,6 @@ import hmac
 import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import ConfigError
+from .config import ConfigError, read_tables, secret_from_env
 
 ALL_PCIDS = "*"
 ENV_KEY_NAME = "env"
@@ -104,20 +103,8 @@ def load_api_keys(file: Path | None = None, env: Mapping[str, str] = os.environ)
 
 
 def _from_file(path: Path, env: Mapping[str, str]) -> list[ApiKey]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read API keys file {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"API keys file {path} is not valid TOML: {exc}") from None
-    tables = data.get("keys")
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"API keys file {path} has no [keys.<name>] tables")
     keys = []
-    for name, table in tables.items():
-        where = f"[keys.{name}] in {path}"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where} must be a table")
+    for name, table, where in read_tables(path, "keys", "API keys file"):
         unknown = sorted(set(table) - {"hash", "secret_env", "pcids"})
         if unknown:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: hash, secret_env, pcids")
@@ -129,12 +116,7 @@ def _from_file(path: Path, env: Mapping[str, str]) -> list[ApiKey]:
                 raise ConfigError(f'{where}: hash must be "sha256:" followed by 64 hex digits (see `hash-key`)')
             key_digest = bytes.fromhex(match.group(1))
         else:
-            variable = table["secret_env"]
-            if not isinstance(variable, str) or not variable:
-                raise ConfigError(f"{where}: secret_env must name an environment variable")
-            if not env.get(variable):
-                raise ConfigError(f"{where}: environment variable {variable} (secret_env) is not set")
-            key_digest = digest(env[variable])
+            key_digest = digest(secret_from_env(env, table["secret_env"], "secret_env", where))
         pcids = table.get("pcids")
         if not isinstance(pcids, list) or not pcids or not all(isinstance(p, str) and p for p in pcids):
             raise ConfigError(f'{where}: pcids must be a non-empty list of connection ids, or ["*"]')

@@ -420,11 +420,15 @@ def query(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
         order = compile_sort(req.query.getlist("sort"))
     except SortError as exc:
         raise errors.invalid_input(str(exc)) from None
-    docs = ctx.store.find(ctx.project, resource.type_id, where, params, order=order, limit=limit, offset=offset)
+    store, type_id = ctx.store, resource.type_id
+    if with_total and where != "1":  # filtered: one pass finds the page and counts
+        docs, total = store.page(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
+    else:  # unfiltered: the page stops early and the count comes from an index
+        docs = store.find(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
+        total = store.count(ctx.project, type_id) if with_total else 0
     body: Doc = {"limit": limit, "offset": offset, "count": len(docs)}
     if with_total:
-        total = ctx.store.count(ctx.project, resource.type_id, where, params)
-        body["total"] = min(total, MAX_OFFSET) if req.query.getlist("where") else total
+        body["total"] = min(total, MAX_OFFSET) if where != "1" else total
     body["results"] = [output(ctx, resource, doc, req) for doc in docs]
     return 200, body
 

@@ -120,6 +120,25 @@ class Store:
             args += [limit, offset]
         return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
 
+    def page(
+        self, project: str, type_id: str, where: str, params: Sequence[Any], *, order: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of matches and the total, evaluating the filter once: a filter that is not answered by an
+        index parses every document, so a second pass just to count would double the cost."""
+        sql = (
+            f"SELECT seq, count(*) OVER () FROM resources WHERE project = ? AND type = ? AND ({where}) "
+            f"ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        rows = self.conn.execute(sql, [project, type_id, *params, max(limit, 1), offset]).fetchall()
+        if not rows:
+            return [], self.count(project, type_id, where, params) if offset else 0
+        total = rows[0][1]
+        seqs = [seq for seq, _ in rows[:limit]]
+        found = dict(
+            self.conn.execute(f"SELECT seq, doc FROM resources WHERE seq IN ({', '.join('?' * len(seqs))})", seqs)
+        )
+        return [orjson.loads(found[seq]) for seq in seqs], total
+
     def count(self, project: str, type_id: str, where: str = "1", params: Sequence[Any] = ()) -> int:
         sql = f"SELECT count(*) FROM resources WHERE project = ? AND type = ? AND ({where})"
         return self.conn.execute(sql, [project, type_id, *params]).fetchone()[0]

@@ -116,5 +116,7 @@ def http_app(
 
 
 async def run_http(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> None:
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on")
+    # h11, not httptools: httptools keeps the surrounding whitespace of header values, and MCP requires
+    # `Mcp-Name: " x "` to match the body's name (the conformance suite's sep-2243 check).
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on", http="h11")
     await uvicorn.Server(config).serve()

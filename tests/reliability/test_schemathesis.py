@@ -101,6 +101,7 @@ def test_no_server_errors_and_conforming_responses(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=240,
+            cwd=tmp_path,  # schemathesis writes a .schemathesis/ folder where it runs
         )
         summary = "\n".join(run.stdout.splitlines()[-15:])
         print(summary)

@@ -155,3 +155,10 @@ async def test_lost_create_response_warns_it_may_have_been_applied(make_connecti
         found = await mcp.call_tool("commercetools_customers_get_customer_groups_by_key", {"key": "gold"})
         assert not found.is_error and found.structured_content["name"] == "Gold"
     await client.aclose()
+
+
+async def test_password_token_for_an_unknown_email_says_what_to_check(server: Server[Any]) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(P + "create_customers_password_token", {"email": "nobody@example.com"})
+    assert result.is_error and result.structured_content["statusCode"] == 404
+    assert "No global customer has that email" in result.structured_content["hint"]

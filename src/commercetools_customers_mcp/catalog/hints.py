@@ -194,6 +194,11 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
         again = " (an earlier attempt of this call may already have applied)" if attempts > 1 else ""
         return f"The current version is {current}; re-read and retry with version {current}{again}."
     if code == "ResourceNotFound":
+        if tool.path.endswith("/password-token"):
+            return (
+                "No global customer has that email (the match ignores case; customers assigned to stores are not "
+                'global). Check it with list_customers, e.g. where lowercaseEmail = "<email in lower case>".'
+            )
         if tool.kind in ("search", "status") or "token" in tool.path:
             return "Nothing matched; check the token value (tokens expire and are invalidated when used)."
         finder = _tool_for(tool.resource, "list")

@@ -115,7 +115,7 @@ def create_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
     validate("CustomerCreatePasswordResetToken", req.body)
     customer = oauth.find_customer_by_email(ctx.emulator, ctx.project, req.body["email"])
     if customer is None:
-        raise errors.not_found(f"The Customer with email '{req.body['email']}' was not found.")
+        raise errors.not_found(f"There is no global Customer with the email '{req.body['email']}'.")
     ttl = req.body.get("ttlMinutes", PASSWORD_TOKEN_TTL)
     return _issue(ctx, "password", customer, ttl, req.body.get("invalidateOlderTokens", False))
 

@@ -210,6 +210,12 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
         )
     if code in ("InvalidJsonInput", "InvalidInput", "InvalidField", "RequiredField", "InvalidOperation"):
         detail = first.get("detailedErrorMessage") or first.get("message") or ""
+        if tool.resource == "business-units" and tool.kind == "create" and "parentUnit" in detail:
+            return (
+                f"The request was rejected: {detail}. This tool takes no parentUnit: create the unit with "
+                'unitType "Company", then update it with {"action": "setUnitType", "unitType": "Division", '
+                '"parentUnit": {"key": "<parent key>"}}.'
+            )
         return f"The request was rejected: {detail}".strip()
     if code == "ReferencedResourceNotFound":
         return (

@@ -214,10 +214,6 @@ class Faults:
         self.stats[kind] += 1
         self.log.append(Injected(method, path, kind, correlation_id))
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """``app`` behind this fault injector (an ASGI middleware)."""
-        return FaultMiddleware(app, self)
-
 
 class FaultMiddleware:
     """ASGI middleware applying a ``Faults`` config to HTTP requests (lifespan and others pass through)."""

@@ -71,7 +71,6 @@ class Route:
     path: str
     handler: Callable[[Ctx, Req], tuple[int, Any]]
     scopes: tuple[str, ...]
-    body_schema: str | None = None
 
 
 @dataclass

@@ -231,8 +231,3 @@ def union_members(name: str) -> dict[str, JSON]:
 def enum(name: str) -> list[str]:
     """The values of an enum component, e.g. ``enum("Permission")``."""
     return list(_schemas()[name]["enum"])
-
-
-def operation(path: str, method: str) -> JSON:
-    """The raw OpenAPI operation object for a path template and method."""
-    return document()["paths"][path][method.lower()]

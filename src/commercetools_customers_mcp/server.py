@@ -21,6 +21,7 @@ from mcp.server import Server, ServerRequestContext
 
 from . import __version__
 from .auth import AuthError
+from .catalog.filters import hidden_field_problems
 from .catalog.hints import error_hint, tool_description
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import ArgumentValidator, input_schema
@@ -232,7 +233,7 @@ class ToolServer:
             ), "disabled"
         if not self.clients:
             return error_result(NO_CONNECTION), "unconfigured"
-        problems = self.validator(tool).problems(arguments)
+        problems = self.validator(tool).problems(arguments) or hidden_field_problems(tool, arguments)
         if problems:
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)

@@ -1,0 +1,109 @@
+"""The fields a call filters or sorts on, and the rule that a field hidden from results is off limits.
+
+A field the server hides from results can be neither filtered nor sorted on: otherwise a range predicate such
+as ``password >= "scrypt$16384$d"`` answers one bit of the hidden value per call. A customer's ``password``
+(its hash) is always hidden, at any depth and in any letter case; an output policy may hide more (any object
+with a ``hides(path) -> bool`` method).
+
+Field paths come from ``where`` predicates (parsed with the API's own grammar, ``querylang``), ``sort``
+expressions, and the ``field`` of every search expression and search sort. A predicate that does not parse
+is refused here too: what it filters on cannot be known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..querylang.sort import SortError, parse_sort
+from ..querylang.where import PredicateError, field_paths
+from .tools import Tool
+
+ALWAYS_HIDDEN = frozenset({"password"})
+Path = tuple[str, ...]
+
+
+class Hides(Protocol):
+    def hides(self, path: Path) -> bool: ...
+
+
+class _AlwaysHidden:
+    def hides(self, path: Path) -> bool:
+        return any(part.lower() in ALWAYS_HIDDEN for part in path)
+
+
+ALWAYS = _AlwaysHidden()
+
+
+@dataclass(frozen=True)
+class FieldUse:
+    """One field path a call names, and the argument it came from (``where[0]``, ``query.and[1].exact``)."""
+
+    argument: str
+    path: Path
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+class FilterSyntaxError(ValueError):
+    """A ``where`` or ``sort`` value that does not parse; ``argument`` names it."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+def _search_fields(query: Any, label: str) -> Iterator[FieldUse]:
+    stack = [(query, label)]
+    while stack:
+        node, where = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for kind, body in node.items():
+            if isinstance(body, list):  # and / or / not / filter
+                stack.extend((child, f"{where}.{kind}[{i}]") for i, child in reversed(list(enumerate(body))))
+            elif isinstance(body, dict) and isinstance(body.get("field"), str):
+                yield FieldUse(f"{where}.{kind}", tuple(body["field"].split(".")))
+
+
+def field_uses(tool: Tool, arguments: Mapping[str, Any]) -> list[FieldUse]:
+    """Every field path the call filters or sorts on. Raises `FilterSyntaxError` for an unparsable value."""
+    uses: list[FieldUse] = []
+    if tool.kind == "search":
+        uses += _search_fields(arguments.get("query"), "query")
+        for i, item in enumerate(arguments.get("sort") or ()):
+            if isinstance(item, dict) and isinstance(item.get("field"), str):
+                uses.append(FieldUse(f"sort[{i}]", tuple(item["field"].split("."))))
+        return uses
+    for i, predicate in enumerate(arguments.get("where") or ()):
+        try:
+            uses += (FieldUse(f"where[{i}]", path) for path in field_paths(predicate))
+        except PredicateError as exc:
+            raise FilterSyntaxError(f"where[{i}]", str(exc)) from None
+    for i, sort in enumerate(arguments.get("sort") or ()):
+        try:
+            uses.append(FieldUse(f"sort[{i}]", parse_sort(sort)[0]))
+        except SortError as exc:
+            raise FilterSyntaxError(f"sort[{i}]", str(exc)) from None
+    return uses
+
+
+def hidden_field_problems(tool: Tool, arguments: Mapping[str, Any], hidden: Hides | None = None) -> list[str]:
+    """One line per argument that filters or sorts on a hidden field, or that does not parse."""
+    if not ({"where", "sort", "query"} & arguments.keys()):
+        return []
+    try:
+        uses = field_uses(tool, arguments)
+    except FilterSyntaxError as exc:
+        return [f"arguments.{exc}"]
+    problems = []
+    for use in uses:
+        if ALWAYS.hides(use.path) or (hidden is not None and hidden.hides(use.path)):
+            problems.append(
+                f"arguments.{use.argument}: the field '{use.dotted}' is hidden by this server, so it can be "
+                "neither filtered nor sorted on"
+            )
+    return problems

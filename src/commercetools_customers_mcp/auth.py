@@ -9,10 +9,12 @@ one in-flight token request; ``invalidate(token)`` drops a token the API rejecte
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx2
 import orjson
@@ -86,13 +88,30 @@ class TokenProvider:
         )
         body = _parse(response.content)
         if response.status_code != 200 or not isinstance(body.get("access_token"), str):
-            error = str(body.get("error") or "invalid_response")
-            description = str(body.get("error_description") or body.get("message") or "")
-            raise AuthError(response.status_code, error, description.replace(secret, "***"), self.host)
+            error = str(body.get("error") or "invalid_response")[:200]
+            description = str(body.get("error_description") or body.get("message") or "")[:500]
+            hide = secret_forms(self._connection.client_id, secret)
+            raise AuthError(response.status_code, mask(error, hide), mask(description, hide), self.host)
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRES_IN
         margin = min(EXPIRY_MARGIN_MAX, lifetime * EXPIRY_MARGIN_RATIO)
         return _Token(body["access_token"], started + lifetime - margin)
+
+
+def secret_forms(client_id: str, secret: str) -> list[str]:
+    """The secret as a server might reflect it: plain, percent- or form-encoded, and inside the Basic header
+    (base64 of ``id:secret``, standard or URL-safe alphabet, with or without padding), longest first."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for raw in (f"{client_id}:{secret}".encode(), secret.encode()):
+        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            forms |= {encoded.decode(), encoded.decode().rstrip("=")}
+    return sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
+
+
+def mask(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, "***")
+    return text
 
 
 def _parse(content: bytes) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from .auth import AuthError
 from .catalog.filters import hidden_field_problems
 from .catalog.hints import error_hint, tool_description
 from .catalog.names import SHORT_NAMES, seed_name
-from .catalog.schemas import ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, PCID, TOOLS, Tool, build_request
+from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
+from .catalog.tools import BY_NAME, PCID, TOOLS, Tool, build_request, query_string_length
 from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
 from .security import CURRENT_KEY
 
@@ -74,6 +74,15 @@ def strip_passwords(value: Any) -> Any:
             del node["password"]
         stack.extend(child for child in children if isinstance(child, dict | list))
     return value
+
+
+def loggable_name(name: Any) -> str:
+    """A tool name as logs and messages may show it: a known name as is, anything else escaped and bounded,
+    so a caller can neither forge log lines (a newline in the name) nor bloat the log."""
+    if isinstance(name, str) and seed_name(name) in BY_NAME:
+        return name
+    text = repr(name[:64] if isinstance(name, str) else type(name).__name__)
+    return f"unknown:{text}" + ("…" if isinstance(name, str) and len(name) > 64 else "")
 
 
 TOOL_NAME_MODES = ("seed", "short")
@@ -203,7 +212,7 @@ class ToolServer:
         try:
             result, status = await self._call(params.name, arguments, correlation_id)
         except Exception:
-            log.exception("tool %s failed unexpectedly (correlation id %s)", params.name, correlation_id)
+            log.exception("tool %s failed unexpectedly (correlation id %s)", loggable_name(params.name), correlation_id)
             result = error_result(
                 "Internal error while running the tool; the server log has details.", correlation_id=correlation_id
             )
@@ -211,7 +220,7 @@ class ToolServer:
         key = CURRENT_KEY.get()
         log.info(
             "tool=%s pcid=%s status=%s duration_ms=%.1f correlation_id=%s%s",
-            params.name,
+            loggable_name(params.name),
             self._pcid_label(pcid),
             status,
             duration,
@@ -225,7 +234,9 @@ class ToolServer:
     ) -> tuple[types.CallToolResult, str | int]:
         tool = BY_NAME.get(seed_name(name))
         if tool is None:
-            return error_result(f"Unknown tool {name!r}.", hint="Call tools/list for the available tools."), "unknown"
+            return error_result(
+                f"Unknown tool {loggable_name(name)}.", hint="Call tools/list for the available tools."
+            ), "unknown"
         if tool.name not in self.visible:
             return error_result(
                 f"Tool {name!r} is disabled on this server (read-only mode or tool allow/deny lists).",
@@ -255,6 +266,12 @@ class ToolServer:
                 knownConnections=allowed,
             ), "forbidden"
         req = build_request(tool, arguments)
+        if query_string_length(req) > MAX_QUERY_STRING:
+            return error_result(
+                f"Invalid arguments for {name}: the where/sort/expand values make the URL longer than "
+                f"{MAX_QUERY_STRING} characters.",
+                hint="Send shorter or fewer where/sort/expand values.",
+            ), "invalid"
         try:
             response = await client.request(
                 req.method,

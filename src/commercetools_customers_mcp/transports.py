@@ -7,7 +7,7 @@ or with plain JSON when the client accepts only ``application/json`` or the serv
 
 Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
 ``/healthz``), the request body limit (413, in the SDK's transport), and DNS-rebinding protection (Host and
-Origin allow-lists, 421/403, in the SDK's transport).
+Origin allow-lists, 421/403, in the SDK's transport; ``/healthz`` applies the same checks).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import uvicorn
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -99,7 +99,12 @@ def http_app(
     ]
     endpoint = _Endpoint(managers[0], managers[1], json_response)
 
-    async def healthz(request: Request) -> JSONResponse:
+    checks = TransportSecurityMiddleware(security)
+
+    async def healthz(request: Request) -> Response:
+        refused = await checks.validate_request(request)  # the MCP paths' Host/Origin checks (DNS rebinding)
+        if refused is not None:
+            return refused
         if keys:
             return JSONResponse({"status": "ok", "version": __version__})
         return JSONResponse({"status": "ok", "version": __version__, "connections": list(connection_ids)})

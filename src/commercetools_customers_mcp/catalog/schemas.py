@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema_rs
 
 from .. import spec
+from ..querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .hints import param_description
 from .tools import PCID, Tool
 
@@ -41,14 +42,25 @@ _BOUNDS = {
     ("search", "offset"): (0, 9900),
 }
 
-_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+# Bounds on what a caller can send, so oversized input is refused before any work (a million `expand` items
+# once stalled the event loop): counts and lengths of the repeated query parameters, identifier lengths, and
+# a budget on the number of values in all arguments together.
+MAX_IDENTIFIER = 256  # ids, keys, token values, PCIDs
+MAX_VALUES = 50_000  # JSON values (objects, arrays, strings, numbers…) in one call's arguments
+MAX_QUERY_STRING = 60_000  # encoded query string; HTTP clients refuse URLs over 64 KiB
+
+
+def _strings(items: int, length: int) -> JSON:
+    return {"type": "array", "maxItems": items, "items": {"type": "string", "minLength": 1, "maxLength": length}}
+
+
 _QUERY = {
-    "expand": _STRINGS,
-    "where": _STRINGS,
-    "sort": _STRINGS,
+    "expand": _strings(16, 256),
+    "where": _strings(16, 5_000),
+    "sort": _strings(MAX_SORTS, MAX_PATH_LENGTH + len(" desc")),
     "withTotal": {"type": "boolean"},
     "dataErasure": {"type": "boolean"},
-    "version": {"type": "integer", "minimum": 1},
+    "version": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
 }
 
 
@@ -103,7 +115,7 @@ def _actions_union(component: str) -> JSON:
 
 def _property(tool: Tool, name: str) -> JSON:
     if name in tool.path_args or name == PCID:
-        return {"type": "string", "minLength": 1}
+        return {"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER}
     bounds = _BOUNDS.get((tool.kind, name))
     if bounds:
         return {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
@@ -173,12 +185,20 @@ def action_members(union: str) -> dict[str, JSON]:
     return {m["title"]: m for m in _actions_union(union)["oneOf"]}
 
 
+MAX_MESSAGE = 300
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the arguments: where (a dotted path) and what was expected."""
+    """One thing wrong with the arguments: where (a dotted path) and what was expected (bounded: a message
+    quoting a huge value keeps its start and its end)."""
 
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", f"{self.message[:100]} … {self.message[-(MAX_MESSAGE - 103) :]}")
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -194,6 +214,66 @@ def _dotted(parts: Any) -> str:
     return out
 
 
+def _too_many_values(arguments: Mapping[str, Any]) -> bool:
+    """More than ``MAX_VALUES`` JSON values, counted without recursion and stopping at the limit."""
+    count, stack = 0, [arguments]
+    while stack:
+        node = stack.pop()
+        count += len(node)
+        if count > MAX_VALUES:
+            return True
+        stack.extend(v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, dict | list))
+    return False
+
+
+@cache
+def _expression_validators() -> dict[str, jsonschema_rs.Validator]:
+    """One validator per search query key: the simple expressions' bodies, and the compounds' arrays."""
+    members = spec.schema("CustomerSearchRequest")["$defs"]["SearchQuery"]["oneOf"]
+    out = {}
+    for member in members:
+        ((kind, body),) = member["properties"].items()
+        if kind in spec.SEARCH_COMPOUNDS:
+            body = {**body, "items": {}}  # the items are checked one by one
+        out[kind] = jsonschema_rs.validator_for(body, validate_formats=True)
+    return out
+
+
+def _query_problems(query: Mapping[str, Any]) -> list[Problem]:
+    """A search query checked node by node: each an object with exactly one known key, whose value is checked
+    against that key's schema; at most ``MAX_SEARCH_EXPRESSIONS`` expressions in all."""
+    validators = _expression_validators()
+    found: list[Problem] = []
+    count = 0
+    stack: list[tuple[Any, list[Any]]] = [(query, ["query"])]
+    while stack:
+        node, path = stack.pop()
+        count += 1
+        keys = list(node) if isinstance(node, dict) else []
+        if len(keys) != 1 or keys[0] not in validators:
+            got = (
+                f"keys {', '.join(map(repr, keys))}"
+                if keys
+                else "no key"
+                if isinstance(node, dict)
+                else "not an object"
+            )
+            found.append(
+                Problem(_dotted(path), f"{got}; a search query is an object with exactly one key of: {_QUERY_KEYS}")
+            )
+            continue
+        kind = keys[0]
+        for error in validators[kind].iter_errors(node[kind]):
+            found.append(Problem(_dotted([*path, kind, *error.instance_path]), error.message))
+        if kind in spec.SEARCH_COMPOUNDS and isinstance(node[kind], list):
+            stack.extend((child, [*path, kind, i]) for i, child in reversed(list(enumerate(node[kind]))))
+    if count > spec.MAX_SEARCH_EXPRESSIONS:
+        found.append(
+            Problem("arguments.query", f"{count} expressions; at most {spec.MAX_SEARCH_EXPRESSIONS} per query")
+        )
+    return found
+
+
 @cache
 def _action_validator(union: str, action: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(action_members(union)[action], validate_formats=True)
@@ -207,14 +287,20 @@ class ArgumentValidator:
         schema = full_schema(tool, pcid_required)
         self.allowed = tuple(schema["properties"])
         root = {k: v for k, v in schema.items() if k != "additionalProperties"}
+        # Unions are checked member by member below, so that a value is judged by the member it selects (its
+        # `action`, or its one search-expression key) instead of a bare "not valid under any of oneOf".
+        props = dict(schema["properties"])
         if tool.kind == "update":
             loose = {"type": "object", "properties": {"action": {"type": "string"}}, "required": ["action"]}
-            props = dict(schema["properties"])
             props["actions"] = {**props["actions"], "items": loose}
-            root["properties"] = props
+        if tool.kind == "search":
+            props["query"] = {"type": "object"}
+        root["properties"] = props
         self._root = jsonschema_rs.validator_for(root, validate_formats=True)
 
     def problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
+        if _too_many_values(arguments):
+            return [Problem("arguments", f"more than {MAX_VALUES} values in all; send less per call")]
         found: list[Problem] = []
         unknown = [n for n in arguments if n not in self.allowed]
         if unknown:
@@ -225,13 +311,13 @@ class ArgumentValidator:
                 )
             )
         for error in self._root.iter_errors(dict(arguments)):
-            message = error.message
-            if self.tool.kind == "search" and "oneOf" in message:
-                message = f"{message}; a search query is an object with exactly one key of: {_QUERY_KEYS}"
-            found.append(Problem(_dotted(error.instance_path), message))
+            found.append(Problem(_dotted(error.instance_path), error.message))
         actions = arguments.get("actions")
         if self.tool.kind == "update" and isinstance(actions, list):
             found += self._action_problems(actions)
+        query = arguments.get("query")
+        if self.tool.kind == "search" and isinstance(query, dict):
+            found += _query_problems(query)
         return found
 
     def _action_problems(self, actions: list[Any]) -> list[Problem]:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 PREFIX = "commercetools_customers_"
 PCID = "PCID"
@@ -85,6 +86,11 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def query_string_length(request: Request) -> int:
+    """Length of the request's encoded query string."""
+    return sum(len(quote(name, safe="")) + len(quote(value, safe="")) + 2 for name, value in request.params)
 
 
 def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:

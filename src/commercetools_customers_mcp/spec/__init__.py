@@ -30,6 +30,9 @@ UNIONS = {
 }
 
 _FORMATS = {"date-only": "date", "datetime": "date-time", "time-only": "time"}
+# Integer formats become ranges: a value outside them is refused before any work (and JSON encoders fail on
+# integers beyond 64 bits).
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 # Where the vendored structure is looser or odder than the API, say what the API does.
 _PATCHES: dict[str, JSON] = {
@@ -42,11 +45,16 @@ _PATCHES: dict[str, JSON] = {
 _DEFAULTED = {"BusinessUnitChangeAssociateModeAction": {"makeInheritedAssociatesExplicit"}}
 
 # The vendored structure types SearchQuery as a bare object. This is the query language.
+# The documented limits: at most 50 expressions per query, string values of at most 256 characters.
+MAX_SEARCH_EXPRESSIONS = 50
+MAX_SEARCH_STRING = 256
+MAX_SEARCH_VALUES = 100  # undocumented; one exact expression with more values is refused
+_TEXT = {"type": "string", "maxLength": MAX_SEARCH_STRING}
 _SEARCH_COMMON = {
-    "field": {"type": "string", "minLength": 1},
+    "field": {"type": "string", "minLength": 1, "maxLength": MAX_SEARCH_STRING},
     "boost": {"type": "number"},
     "fieldType": {"$ref": "#/components/schemas/SearchFieldType"},
-    "language": {"type": "string"},
+    "language": {"type": "string", "maxLength": 16},
 }
 
 
@@ -59,21 +67,29 @@ def _simple(extra: JSON, required: list[str]) -> JSON:
 
 
 _MUST_MATCH = {"enum": ["all", "any"]}
+_ANY = {"maxLength": MAX_SEARCH_STRING}  # a string, number or boolean; strings at most 256 characters
 _SEARCH_EXPRESSIONS: dict[str, JSON] = {
-    "exact": _simple({"value": {}, "values": {"type": "array"}, "caseInsensitive": {"type": "boolean"}}, []),
-    "prefix": _simple({"value": {}, "caseInsensitive": {"type": "boolean"}}, ["value"]),
-    "wildcard": _simple({"value": {"type": "string"}, "caseInsensitive": {"type": "boolean"}}, ["value"]),
-    "fullText": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
-    "fullTextPrefix": _simple({"value": {"type": "string"}, "mustMatch": _MUST_MATCH}, ["value"]),
+    "exact": _simple(
+        {
+            "value": _ANY,
+            "values": {"type": "array", "maxItems": MAX_SEARCH_VALUES, "items": _ANY},
+            "caseInsensitive": {"type": "boolean"},
+        },
+        [],
+    ),
+    "prefix": _simple({"value": _ANY, "caseInsensitive": {"type": "boolean"}}, ["value"]),
+    "wildcard": _simple({"value": _TEXT, "caseInsensitive": {"type": "boolean"}}, ["value"]),
+    "fullText": _simple({"value": _TEXT, "mustMatch": _MUST_MATCH}, ["value"]),
+    "fullTextPrefix": _simple({"value": _TEXT, "mustMatch": _MUST_MATCH}, ["value"]),
     "fuzzy": _simple(
         {
-            "value": {"type": "string"},
+            "value": _TEXT,
             "level": {"type": "integer", "minimum": 0, "maximum": 2},
             "mustMatch": _MUST_MATCH,
         },
         ["value", "level"],
     ),
-    "range": _simple({"gt": {}, "gte": {}, "lt": {}, "lte": {}}, []),
+    "range": _simple({"gt": _ANY, "gte": _ANY, "lt": _ANY, "lte": _ANY}, []),
     "exists": _simple({}, []),
 }
 SEARCH_COMPOUNDS = ("and", "or", "not", "filter")
@@ -102,7 +118,9 @@ def search_query_schema() -> JSON:
         members.append(
             {
                 "type": "object",
-                "properties": {op: {"type": "array", "items": {"$ref": "#/$defs/SearchQuery"}}},
+                "properties": {
+                    op: {"type": "array", "maxItems": MAX_SEARCH_EXPRESSIONS, "items": {"$ref": "#/$defs/SearchQuery"}}
+                },
                 "required": [op],
                 "additionalProperties": False,
             }
@@ -128,6 +146,9 @@ def _resolve(node: Any, stack: tuple[str, ...]) -> Any:
         if k == "format":
             if v in _FORMATS:
                 out[k] = _FORMATS[v]
+            elif v in _INT_RANGES and node.get("type") == "integer":
+                out.setdefault("minimum", _INT_RANGES[v][0])
+                out.setdefault("maximum", _INT_RANGES[v][1])
             continue
         if k == "properties":
             # an expanded reference's "obj" is the whole target resource: do not inline it

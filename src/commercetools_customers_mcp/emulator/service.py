@@ -183,18 +183,44 @@ def _describe(err: Any) -> str:
     kind = type(err.kind).__name__
     if kind == "Required":
         return f"Missing required value '{err.kind.property}'"
+    if kind in _LIMITS:  # without quoting the (possibly huge) value
+        return _LIMITS[kind].format(err.kind.limit)
     if kind == "Enum":  # name every allowed value, not "A, B or 45 other candidates"
         allowed = ", ".join(f'"{option}"' for option in err.kind.options)
         return f"{orjson.dumps(err.instance).decode()} is not one of the allowed values: {allowed}"
     return err.message
 
 
+# Schema errors that are a value breaking a documented limit, which the API answers with InvalidInput.
+_LIMITS = {
+    "MaxItems": "has more than {} items",
+    "MinItems": "has fewer than {} items",
+    "MaxLength": "is longer than {} characters",
+    "MinLength": "is shorter than {} characters",
+    "Maximum": "is greater than the maximum of {}",
+    "Minimum": "is less than the minimum of {}",
+}
+
+
+def _selected(errors: list[Any]) -> list[Any]:
+    """A failed ``oneOf`` replaced by the errors of the member the value comes closest to (fewest errors)."""
+    out: list[Any] = []
+    for err in errors:
+        context = getattr(err.kind, "context", None) if type(err.kind).__name__ == "OneOfNotValid" else None
+        out += _selected(min(context, key=len)) if context else [err]
+    return out
+
+
 def validate(name: str, value: Any, prefix: str = "") -> None:
-    """Validate ``value`` against the named API component; 400 InvalidJsonInput naming every problem."""
+    """Validate ``value`` against the named API component; 400 naming every problem: InvalidInput when every
+    problem is a value over a limit (the API's code for that), InvalidJsonInput otherwise."""
+    found = _selected(list(_validator(name).iter_errors(value)))
     problems = [
         f"{_path(prefix, e.instance_path)}: {_describe(e)}" if (prefix or e.instance_path) else _describe(e)
-        for e in _validator(name).iter_errors(value)
+        for e in found
     ]
+    if problems and all(type(e.kind).__name__ in _LIMITS for e in found):
+        raise errors.invalid_input("; ".join(problems[:20]))
     if problems:
         raise errors.invalid_json("; ".join(problems[:20]))
 

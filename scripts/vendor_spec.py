@@ -12,18 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from commercetools_customers_mcp.catalog.tools import FAMILIES  # noqa: E402
+
 OUT = Path("src/commercetools_customers_mcp/spec/data/openapi.json")
-# Unions whose members we need although nothing references them by $ref.
-ROOTS = [
-    "CustomerUpdateAction",
-    "CustomerGroupUpdateAction",
-    "BusinessUnitUpdateAction",
-    "AssociateRoleUpdateAction",
-    "BusinessUnitDraft",
-    "Cart",
-    "CartDraft",
-    "Project",
-]
+# Components we need although no kept path references them by $ref: every family's resource, draft and
+# update-action union (from the catalogue), and what the emulator keeps beside them.
+EMULATOR_ROOTS = ["Cart", "CartDraft", "Project"]
+ROOTS = [name for f in FAMILIES for name in (f.schema, f.draft, f.updates) if name] + EMULATOR_ROOTS
 # Discriminated bases whose mapping we do NOT follow (30+ resource types we never touch).
 NO_FOLLOW = {"ResourceIdentifier", "Reference", "KeyReference", "ErrorObject", "Message", "BaseResource"}
 

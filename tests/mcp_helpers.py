@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from commercetools_customers_mcp.config import Connection
+
+SEED_TOOLS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
+"""The seed's catalogue (a copy of ../shared/seed/tools.json): the tools published by default."""
+SEED_COUNT = len(SEED_TOOLS)
 
 
 def free_port() -> int:

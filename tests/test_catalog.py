@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema_rs
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from commercetools_customers_mcp.catalog.hints import api_label, tool_description
 from commercetools_customers_mcp.catalog.schemas import ArgumentValidator, input_schema
 from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, build_request
+from mcp_helpers import SEED_COUNT, SEED_TOOLS
 
-SEED = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
+SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
 # The only addition beyond the seed: PCID everywhere.
 EXTRA: dict[str, set[str]] = {}  # tool name -> parameters beyond the seed
@@ -31,7 +31,7 @@ TYPES = {
 
 
 def test_names_match_the_seed() -> None:
-    assert len(TOOLS) == 45
+    assert len(TOOLS) == SEED_COUNT
     assert {t.name for t in TOOLS} == set(SEED_BY_NAME)
 
 

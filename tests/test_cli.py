@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from commercetools_customers_mcp.cli import main, parse_arguments
+from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"
 
@@ -25,10 +26,10 @@ def test_version(capsys: Any) -> None:
 def test_tools_table_and_json(capsys: Any) -> None:
     assert main(["tools"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 45
+    assert len(table) == SEED_COUNT
     assert any(line.startswith(P + "get_by_key") and "GET" in line and "key" in line for line in table)
     assert main(["tools", "--json", "--compact-schemas"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["tools"]) == 45
+    assert len(json.loads(capsys.readouterr().out)["tools"]) == SEED_COUNT
 
 
 def test_parse_arguments() -> None:

@@ -19,7 +19,7 @@ from commercetools_customers_mcp import __version__
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest
 from commercetools_customers_mcp.server import SERVER_NAME
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import serving
+from mcp_helpers import SEED_COUNT, serving
 
 P = "commercetools_customers_"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
@@ -68,7 +68,7 @@ async def test_inspector_over_stdio(tmp_path: Path) -> None:
     code, listed, err = await inspector(tmp_path, *SERVE, "--method", "tools/list")
     assert code == 0, err
     tools = listed["tools"]
-    assert len(tools) == 45 and all(t["description"] for t in tools)
+    assert len(tools) == SEED_COUNT and all(t["description"] for t in tools)
     assert all(t["inputSchema"]["type"] == "object" for t in tools)
     code, init, err = await inspector(tmp_path, *SERVE, "--method", "initialize")
     assert code == 0, err
@@ -94,7 +94,7 @@ async def test_inspector_over_http_with_an_api_key(server: Server[Any], tmp_path
         auth = ["--transport", "http", "--header", f"Authorization: Bearer {KEY}"]
         code, listed, err = await inspector(tmp_path, url, *auth, "--method", "tools/list")
         assert code == 0, err
-        assert len(listed["tools"]) == 45
+        assert len(listed["tools"]) == SEED_COUNT
         call = ["--method", "tools/call", "--tool-name", P + "create_customer_groups", "--tool-arg", "groupName=Http"]
         code, created, err = await inspector(tmp_path, url, *auth, *call)
         assert code == 0 and created["structuredContent"]["name"] == "Http", err

@@ -30,7 +30,7 @@ from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest, load_api_keys
 from commercetools_customers_mcp.server import ToolPolicy, build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import free_port, project_connection, serving
+from mcp_helpers import SEED_COUNT, free_port, project_connection, serving
 
 P = "commercetools_customers_"
 ALICE = "alice-secret-key-1"
@@ -157,7 +157,7 @@ async def test_http_requires_a_key_before_mcp() -> None:
         health = await http.get(base + "/healthz")
         assert health.status_code == 200 and "connections" not in health.json()
         ok = await http.post(base + "/mcp", json=body, headers={**accept, "Authorization": f"Bearer {ALICE}"})
-        assert ok.status_code == 200 and len(ok.json()["result"]["tools"]) == 45
+        assert ok.status_code == 200 and len(ok.json()["result"]["tools"]) == SEED_COUNT
         big = {**body, "params": {"padding": "x" * 4096}}
         too_big = await http.post(base + "/mcp", json=big, headers={**accept, "Authorization": f"Bearer {ALICE}"})
         assert too_big.status_code == 413
@@ -344,7 +344,7 @@ async def test_short_mode_lists_short_names_and_accepts_both(server: Any, ct_cli
         tools = (await client.list_tools()).tools
         seed = await client.call_tool(P + "list_business_units_search_indexing_status", {})
         short = await client.call_tool(P + "list_bu_search_status", {})
-    assert len(tools) == 45 and max(len(t.name) for t in tools) <= MAX_NAME
+    assert len(tools) == SEED_COUNT and max(len(t.name) for t in tools) <= MAX_NAME
     assert all(len(word) <= MAX_NAME for t in tools for word in (t.description or "").split())
     assert same_result(seed, short)
     async with Client(server, mode=mode) as client:

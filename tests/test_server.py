@@ -13,6 +13,7 @@ from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.server import build_server, strip_passwords
+from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"
 
@@ -23,7 +24,7 @@ MODES = ["legacy", "auto"]
 async def test_list_and_round_trip(server: Server[Any], mode: str) -> None:
     async with Client(server, mode=mode) as client:
         tools = (await client.list_tools()).tools
-        assert len(tools) == 45
+        assert len(tools) == SEED_COUNT
         get = next(t for t in tools if t.name == P + "get_customer_groups_by_id")
         assert get.annotations.read_only_hint and get.annotations.open_world_hint
         assert not get.annotations.destructive_hint
@@ -86,7 +87,7 @@ async def test_unknown_pcid_and_required_pcid(emulator_app: Any, make_connection
 async def test_without_connections_tools_are_listed_and_calls_explain_setup() -> None:
     server = build_server({})
     async with Client(server) as client:
-        assert len((await client.list_tools()).tools) == 45
+        assert len((await client.list_tools()).tools) == SEED_COUNT
         result = await client.call_tool(P + "list_customers", {})
     assert result.is_error
     assert "CTP_PROJECT_KEY" in result.structured_content["message"]

@@ -16,6 +16,7 @@ from mcp import Client, StdioServerParameters
 from mcp.server import Server
 
 from commercetools_customers_mcp.transports import http_app
+from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -45,7 +46,7 @@ async def test_stdio_subprocess() -> None:
         command=sys.executable, args=["-m", "commercetools_customers_mcp", "serve", "--data", ":memory:", "--no-demo"]
     )
     async with Client(params, mode="legacy") as client:
-        assert len((await client.list_tools()).tools) == 45
+        assert len((await client.list_tools()).tools) == SEED_COUNT
         created = await client.call_tool(P + "create_customer_groups", {"groupName": "Stdio"})
         assert not created.is_error and created.structured_content["name"] == "Stdio"
 
@@ -54,7 +55,7 @@ async def test_http_tools_list_without_initialize_json_and_sse(base_url: str) ->
     async with httpx2.AsyncClient() as http:
         plain = await http.post(base_url + "/mcp", json=LIST, headers={"Accept": "application/json"})
         assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
-        assert len(plain.json()["result"]["tools"]) == 45
+        assert len(plain.json()["result"]["tools"]) == SEED_COUNT
         sse = await http.post(
             base_url + "/commercetools-customers",
             json=LIST,
@@ -62,7 +63,7 @@ async def test_http_tools_list_without_initialize_json_and_sse(base_url: str) ->
         )
         assert sse.status_code == 200 and sse.headers["content-type"].startswith("text/event-stream")
         data = next(line[5:] for line in sse.text.splitlines() if line.startswith("data:"))
-        assert len(orjson.loads(data)["result"]["tools"]) == 45
+        assert len(orjson.loads(data)["result"]["tools"]) == SEED_COUNT
         assert "mcp-session-id" not in sse.headers
         health = await http.get(base_url + "/healthz")
         assert health.json() == {"status": "ok", "version": "0.1.0", "connections": ["emulator"]}
@@ -76,6 +77,6 @@ async def test_http_tools_list_without_initialize_json_and_sse(base_url: str) ->
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_http_client_on_both_paths(base_url: str, path: str, mode: str) -> None:
     async with Client(base_url + path, mode=mode) as client:
-        assert len((await client.list_tools()).tools) == 45
+        assert len((await client.list_tools()).tools) == SEED_COUNT
         missing = await client.call_tool(P + "get_customer_groups_by_key", {"key": "missing"})
         assert missing.is_error and missing.structured_content["statusCode"] == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .tools import PREFIX, Tool
+from .tools import BUSINESS_UNITS, PREFIX, Tool, tool_of
 
 # The catalogue spec's description where it is more than "METHOD /path".
 API_TEXT = {
@@ -59,12 +59,6 @@ API_TEXT = {
     "LockedField error.",
 }
 
-NOUNS = {
-    "customers": "customer",
-    "customer-groups": "customer group",
-    "business-units": "business unit",
-    "associate-roles": "associate role",
-}
 
 _KIND_PURPOSE = {
     "list": "Lists {n}s page by page; filter with `where` predicates and page with limit/offset.",
@@ -160,7 +154,7 @@ def api_label(name: str) -> str:
 def tool_description(tool: Tool) -> str:
     suffix = tool.name.removeprefix(PREFIX)
     head = API_TEXT.get(suffix, f"{tool.method} {tool.path.removeprefix('/{projectKey}')}")
-    purpose = _TOOL_PURPOSE.get(suffix) or _KIND_PURPOSE[tool.kind].format(n=NOUNS[tool.resource])
+    purpose = _TOOL_PURPOSE.get(suffix) or _KIND_PURPOSE[tool.kind].format(n=tool.family.noun)
     return f"{head} {purpose}"
 
 
@@ -170,15 +164,9 @@ def param_description(tool: Tool, name: str) -> str:
     return f"{label}. {note}" if note else label
 
 
-def _tool_for(resource: str, kind: str) -> str:
-    return PREFIX + {
-        ("customers", "list"): "list_customers",
-        ("customers", "search"): "create_customers_search",
-        ("customer-groups", "list"): "list_customer_groups",
-        ("business-units", "list"): "list_business_units",
-        ("business-units", "search"): "create_business_units_search",
-        ("associate-roles", "list"): "list_associate_roles",
-    }.get((resource, kind), f"list_{resource.replace('-', '_')}")
+def _list_tool(tool: Tool) -> str:
+    found = tool_of(tool.family, "list")
+    return found.name if found else "the list tool"
 
 
 def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
@@ -186,7 +174,7 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first.get("code") or (body.get("error") if isinstance(body, dict) else None) or ""
-    noun = NOUNS[tool.resource]
+    noun = tool.family.noun
     if code == "ConcurrentModification":
         current = first.get("currentVersion")
         if current is None:
@@ -201,7 +189,7 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
             )
         if tool.kind in ("search", "status") or "token" in tool.path:
             return "Nothing matched; check the token value (tokens expire and are invalidated when used)."
-        finder = _tool_for(tool.resource, "list")
+        finder = _list_tool(tool)
         return f"No {noun} with that id or key; check it, or find it with {finder}."
     if code in ("DuplicateField", "DuplicateFieldWithConflictingResource"):
         return (
@@ -210,7 +198,7 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
         )
     if code in ("InvalidJsonInput", "InvalidInput", "InvalidField", "RequiredField", "InvalidOperation"):
         detail = first.get("detailedErrorMessage") or first.get("message") or ""
-        if tool.resource == "business-units" and tool.kind == "create" and "parentUnit" in detail:
+        if tool.family is BUSINESS_UNITS and tool.kind == "create" and "parentUnit" in detail:
             return (
                 f"The request was rejected: {detail}. This tool takes no parentUnit: create the unit with "
                 'unitType "Company", then update it with {"action": "setUnitType", "unitType": "Division", '
@@ -240,7 +228,7 @@ def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
             # a gateway error can come after the write committed: a blind retry may create a second resource
             return (
                 f"{failed}, and the request may have been applied. Before retrying, look for the {noun} "
-                f"(e.g. by key or email with {_tool_for(tool.resource, 'list')})."
+                f"(e.g. by key or email with {_list_tool(tool)})."
             )
         return f"{failed}; try again later."
     return first.get("message") or "The API rejected the request."

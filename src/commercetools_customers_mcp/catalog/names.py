@@ -12,17 +12,16 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .tools import TOOLS
+from .tools import FAMILIES, TOOLS
 
 MAX_NAME = 64
 
+# Each family's own word (``Family.short``) first, then the words of individual tool names.
 ABBREVIATIONS: tuple[tuple[str, str], ...] = (
     ("business_unit_id", "bu_id"),
-    ("business_units", "bu"),
-    ("associate_roles", "assoc_roles"),
+    *((f.segment.replace("-", "_"), f.short) for f in FAMILIES if f.short),
     ("associate_id", "assoc_id"),
     ("associates", "assoc"),
-    ("customer_groups", "cgroups"),
     ("password_token", "pw_token"),
     ("search_indexing_status", "search_status"),
     ("email_token", "em_token"),

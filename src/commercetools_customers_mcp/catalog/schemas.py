@@ -1,9 +1,9 @@
 """Tool input schemas built from the vendored API structure, and argument validation against them.
 
 A tool's schema lists exactly its parameters: path arguments, its query parameters and the fields of its
-body component (``spec.schema``). Resource identifiers get their one valid ``typeId`` instead of the
-API's 46-value enum. ``compact`` drops per-field descriptions and collapses update-action unions to the
-list of action names (validation still checks each action against its full member schema).
+body component (``spec.schema``, where resource identifiers already carry their one valid ``typeId``).
+``compact`` drops per-field descriptions and collapses update-action unions to the list of action names
+(validation still checks each action against its full member schema).
 """
 
 from __future__ import annotations
@@ -22,18 +22,6 @@ from .hints import param_description
 from .tools import PCID, Tool
 
 JSON = dict[str, Any]
-
-_TYPE_IDS = {
-    "customerGroup": "customer-group",
-    "anonymousCart": "cart",
-    "type": "type",
-    "stores": "store",
-    "store": "store",
-    "parentUnit": "business-unit",
-    "businessUnit": "business-unit",
-    "customer": "customer",
-    "associateRole": "associate-role",
-}
 
 _BOUNDS = {
     ("list", "limit"): (0, 500),
@@ -64,26 +52,6 @@ _QUERY = {
 }
 
 
-def _narrow(node: Any, name: str = "") -> Any:
-    """Replace the all-types ``typeId`` enum of resource identifiers with the one type the field takes."""
-    if isinstance(node, list):
-        return [_narrow(x, name) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for k, v in node.items():
-        if k == "properties":
-            out[k] = {p: _narrow(s, p) for p, s in v.items()}
-            type_id = v.get("typeId")
-            if isinstance(type_id, dict) and len(type_id.get("enum", ())) > 1:
-                out[k]["typeId"] = {"const": _TYPE_IDS[name]} if name in _TYPE_IDS else {"type": "string"}
-        elif k in ("items", "oneOf", "anyOf", "$defs", "additionalProperties"):
-            out[k] = {d: _narrow(s, d) for d, s in v.items()} if k == "$defs" else _narrow(v, name)
-        else:
-            out[k] = v
-    return out
-
-
 def _body_fields(component: str) -> tuple[JSON, list[str], JSON | None]:
     """Properties and required names of a body component.
 
@@ -110,7 +78,7 @@ def _body_fields(component: str) -> tuple[JSON, list[str], JSON | None]:
 
 @cache
 def _actions_union(component: str) -> JSON:
-    return _narrow(spec.schema(component))
+    return spec.schema(component)
 
 
 def _property(tool: Tool, name: str) -> JSON:
@@ -134,7 +102,7 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
         required += ["actions", "version"]
     elif tool.body:
         fields, req, defs = _body_fields(tool.body)
-        for name, sub in _narrow({"properties": fields})["properties"].items():
+        for name, sub in fields.items():
             bounds = _BOUNDS.get((tool.kind, name))
             if bounds:
                 sub = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
@@ -155,7 +123,7 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     if required:
         schema["required"] = list(dict.fromkeys(required))
     if defs:
-        schema["$defs"] = _narrow(defs)
+        schema["$defs"] = defs
     return schema
 
 
@@ -181,8 +149,10 @@ def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = Fal
     return compact_schema(tool, pcid_required) if compact else full_schema(tool, pcid_required)
 
 
+@cache
 def action_members(union: str) -> dict[str, JSON]:
-    return {m["title"]: m for m in _actions_union(union)["oneOf"]}
+    """Action name → member schema of an update-action union (cached: do not mutate)."""
+    return spec.union_members(union)
 
 
 MAX_MESSAGE = 300

@@ -40,6 +40,56 @@ _DELETE_ERASE = ("dataErasure", "version", "expand")
 
 
 @dataclass(frozen=True)
+class Family:
+    """What the MCP side knows about one resource family. Every catalogue row names its family; hints, short
+    names, type ids and the vendored structure's roots are derived from these records, so a new family is one
+    record, its rows and their tests."""
+
+    segment: str  # the URL segment below /{projectKey}
+    noun: str  # in words: "customer group"
+    type_id: str  # the API's typeId
+    schema: str  # the resource's component in the API structure (its fields: where / sort checks)
+    draft: str | None = None  # its draft component
+    updates: str | None = None  # its update-action union
+    short: str | None = None  # its segment's word in short tool names (``names.py``), if it needs one
+
+    @property
+    def path(self) -> str:
+        return f"/{{projectKey}}/{self.segment}"
+
+
+CUSTOMERS = Family("customers", "customer", "customer", "Customer", "CustomerDraft", "CustomerUpdateAction")
+CUSTOMER_GROUPS = Family(
+    "customer-groups",
+    "customer group",
+    "customer-group",
+    "CustomerGroup",
+    "CustomerGroupDraft",
+    "CustomerGroupUpdateAction",
+    short="cgroups",
+)
+BUSINESS_UNITS = Family(
+    "business-units",
+    "business unit",
+    "business-unit",
+    "BusinessUnit",
+    "BusinessUnitDraft",
+    "BusinessUnitUpdateAction",
+    short="bu",
+)
+ASSOCIATE_ROLES = Family(
+    "associate-roles",
+    "associate role",
+    "associate-role",
+    "AssociateRole",
+    "AssociateRoleDraft",
+    "AssociateRoleUpdateAction",
+    short="assoc_roles",
+)
+FAMILIES: tuple[Family, ...] = (CUSTOMERS, CUSTOMER_GROUPS, BUSINESS_UNITS, ASSOCIATE_ROLES)
+
+
+@dataclass(frozen=True)
 class Tool:
     """One row of the catalogue."""
 
@@ -48,9 +98,14 @@ class Tool:
     method: str
     path: str
     kind: str
-    resource: str
+    family: Family
+    toolset: str
     query: tuple[str, ...] = ()
     body: str | None = None  # spec component: a draft, a flow request, a search request or an update-action union
+
+    @property
+    def resource(self) -> str:
+        return self.family.segment
 
     @property
     def path_args(self) -> tuple[str, ...]:
@@ -110,231 +165,126 @@ def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
     return Request(tool.method, tool.path, path_params, params, json, tool.idempotent)
 
 
-def _t(suffix: str, title: str, method: str, path: str, kind: str, **kw: Any) -> Tool:
-    return Tool(PREFIX + suffix, title, method, path, kind, path.split("/")[2], **kw)
+def _t(
+    family: Family, toolset: str, suffix: str, title: str, method: str, sub: str, kind: str, **kw: Any
+) -> Tool:
+    body = kw.pop("body", None)
+    if body is None and kind in ("create", "update"):
+        body = family.draft if kind == "create" else family.updates
+    return Tool(PREFIX + suffix, title, method, family.path + sub, kind, family, toolset, body=body, **kw)
 
 
-_C = "/{projectKey}/customers"
-_G = "/{projectKey}/customer-groups"
-_B = "/{projectKey}/business-units"
-_R = "/{projectKey}/associate-roles"
+def _crud(family: Family, names: tuple[str, ...], titles: tuple[str, ...], delete_query: tuple[str, ...]) -> list[Tool]:
+    """The eight rows every family has: list, get by id / key, create, update by id / key, delete by id / key."""
+    shape = (
+        ("GET", "", "list", _LIST),
+        ("GET", "/{ID}", "get", _GET),
+        ("GET", "/key={key}", "get", _GET),
+        ("POST", "", "create", _GET),
+        ("POST", "/{ID}", "update", _GET),
+        ("POST", "/key={key}", "update", _GET),
+        ("DELETE", "/{ID}", "delete", delete_query),
+        ("DELETE", "/key={key}", "delete", delete_query),
+    )
+    return [
+        _t(family, family.segment, name, title, method, sub, kind, query=query)
+        for name, title, (method, sub, kind, query) in zip(names, titles, shape, strict=True)
+    ]
+
+
+def _titles(noun: str, plural: str) -> tuple[str, ...]:
+    return (
+        f"List {plural}",
+        f"Get {noun} by ID",
+        f"Get {noun} by key",
+        f"Create {noun}",
+        f"Update {noun} by ID",
+        f"Update {noun} by key",
+        f"Delete {noun} by ID",
+        f"Delete {noun} by key",
+    )
+
 
 TOOLS: tuple[Tool, ...] = (
-    # customers
-    _t("list_customers", "List customers", "GET", _C, "list", query=_LIST),
-    _t("get_by_id", "Get customer by ID", "GET", _C + "/{ID}", "get", query=_GET),
-    _t("get_by_key", "Get customer by key", "GET", _C + "/key={key}", "get", query=_GET),
-    _t("create_customers", "Create customer", "POST", _C, "create", query=_GET, body="CustomerDraft"),
-    _t(
-        "update_customers_by_id",
-        "Update customer by ID",
-        "POST",
-        _C + "/{ID}",
-        "update",
-        query=_GET,
-        body="CustomerUpdateAction",
+    *_crud(
+        CUSTOMERS,
+        (
+            "list_customers",
+            "get_by_id",
+            "get_by_key",
+            "create_customers",
+            "update_customers_by_id",
+            "update_customers_by_key",
+            "delete_by_id",
+            "delete_by_key",
+        ),
+        _titles("customer", "customers"),
+        _DELETE_ERASE,
     ),
-    _t(
-        "update_customers_by_key",
-        "Update customer by key",
-        "POST",
-        _C + "/key={key}",
-        "update",
-        query=_GET,
-        body="CustomerUpdateAction",
+    _t(CUSTOMERS, "customer-search", "create_customers_search", "Search customers", "POST", "/search", "search",
+       body="CustomerSearchRequest"),
+    _t(CUSTOMERS, "customer-search", "list_customers_search_indexing_status", "Customer search indexing status",
+       "GET", "/search/indexing-status", "status"),
+    _t(CUSTOMERS, "account", "create_customers_password", "Change customer password", "POST", "/password",
+       "versioned_flow", body="CustomerChangePassword"),
+    _t(CUSTOMERS, "account", "create_customers_password_token", "Create password reset token", "POST",
+       "/password-token", "flow", body="CustomerCreatePasswordResetToken"),
+    _t(CUSTOMERS, "account", "create_customers_password_reset", "Reset customer password", "POST",
+       "/password/reset", "flow", body="CustomerResetPassword"),
+    _t(CUSTOMERS, "account", "list_customers_password_token_password_token", "Get customer by password token",
+       "GET", "/password-token={passwordToken}", "get", query=_GET),
+    _t(CUSTOMERS, "account", "create_customers_email_token", "Create email verification token", "POST",
+       "/email-token", "flow", body="CustomerCreateEmailToken"),
+    _t(CUSTOMERS, "account", "create_customers_email_confirm", "Verify customer email", "POST", "/email/confirm",
+       "flow", body="CustomerEmailVerify"),
+    _t(CUSTOMERS, "account", "list_customers_email_token_email_token", "Get customer by email token", "GET",
+       "/email-token={emailToken}", "get", query=_GET),
+    *_crud(
+        CUSTOMER_GROUPS,
+        tuple(
+            f"{verb}_customer_groups{rest}"
+            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
+                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
+        ),
+        _titles("customer group", "customer groups"),
+        _DELETE,
     ),
-    _t("delete_by_id", "Delete customer by ID", "DELETE", _C + "/{ID}", "delete", query=_DELETE_ERASE),
-    _t("delete_by_key", "Delete customer by key", "DELETE", _C + "/key={key}", "delete", query=_DELETE_ERASE),
-    _t("create_customers_search", "Search customers", "POST", _C + "/search", "search", body="CustomerSearchRequest"),
-    _t(
-        "list_customers_search_indexing_status",
-        "Customer search indexing status",
-        "GET",
-        _C + "/search/indexing-status",
-        "status",
+    *_crud(
+        BUSINESS_UNITS,
+        tuple(
+            f"{verb}_business_units{rest}"
+            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
+                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
+        ),
+        _titles("business unit", "business units"),
+        _DELETE,
     ),
-    # customer account flows
-    _t(
-        "create_customers_password",
-        "Change customer password",
-        "POST",
-        _C + "/password",
-        "versioned_flow",
-        body="CustomerChangePassword",
+    _t(BUSINESS_UNITS, "business-units", "get_business_units_associates_by_business_unit_id_and_associate_id",
+       "Get associate of business unit", "GET", "/{businessUnitId}/associates/{associateId}", "get"),
+    _t(BUSINESS_UNITS, "business-units", "get_business_units_associates_by_key_and_associate_id",
+       "Get associate of business unit by key", "GET", "/key={key}/associates/{associateId}", "get"),
+    _t(BUSINESS_UNITS, "business-unit-search", "create_business_units_search", "Search business units", "POST",
+       "/search", "search", body="BusinessUnitSearchRequest"),
+    _t(BUSINESS_UNITS, "business-unit-search", "list_business_units_search_indexing_status",
+       "Business unit search indexing status", "GET", "/search/indexing-status", "status"),
+    *_crud(
+        ASSOCIATE_ROLES,
+        tuple(
+            f"{verb}_associate_roles{rest}"
+            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
+                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
+        ),
+        _titles("associate role", "associate roles"),
+        _DELETE,
     ),
-    _t(
-        "create_customers_password_token",
-        "Create password reset token",
-        "POST",
-        _C + "/password-token",
-        "flow",
-        body="CustomerCreatePasswordResetToken",
-    ),
-    _t(
-        "create_customers_password_reset",
-        "Reset customer password",
-        "POST",
-        _C + "/password/reset",
-        "flow",
-        body="CustomerResetPassword",
-    ),
-    _t(
-        "list_customers_password_token_password_token",
-        "Get customer by password token",
-        "GET",
-        _C + "/password-token={passwordToken}",
-        "get",
-        query=_GET,
-    ),
-    _t(
-        "create_customers_email_token",
-        "Create email verification token",
-        "POST",
-        _C + "/email-token",
-        "flow",
-        body="CustomerCreateEmailToken",
-    ),
-    _t(
-        "create_customers_email_confirm",
-        "Verify customer email",
-        "POST",
-        _C + "/email/confirm",
-        "flow",
-        body="CustomerEmailVerify",
-    ),
-    _t(
-        "list_customers_email_token_email_token",
-        "Get customer by email token",
-        "GET",
-        _C + "/email-token={emailToken}",
-        "get",
-        query=_GET,
-    ),
-    # customer groups
-    _t("list_customer_groups", "List customer groups", "GET", _G, "list", query=_LIST),
-    _t("get_customer_groups_by_id", "Get customer group by ID", "GET", _G + "/{ID}", "get", query=_GET),
-    _t("get_customer_groups_by_key", "Get customer group by key", "GET", _G + "/key={key}", "get", query=_GET),
-    _t("create_customer_groups", "Create customer group", "POST", _G, "create", query=_GET, body="CustomerGroupDraft"),
-    _t(
-        "update_customer_groups_by_id",
-        "Update customer group by ID",
-        "POST",
-        _G + "/{ID}",
-        "update",
-        query=_GET,
-        body="CustomerGroupUpdateAction",
-    ),
-    _t(
-        "update_customer_groups_by_key",
-        "Update customer group by key",
-        "POST",
-        _G + "/key={key}",
-        "update",
-        query=_GET,
-        body="CustomerGroupUpdateAction",
-    ),
-    _t("delete_customer_groups_by_id", "Delete customer group by ID", "DELETE", _G + "/{ID}", "delete", query=_DELETE),
-    _t(
-        "delete_customer_groups_by_key",
-        "Delete customer group by key",
-        "DELETE",
-        _G + "/key={key}",
-        "delete",
-        query=_DELETE,
-    ),
-    # business units
-    _t("list_business_units", "List business units", "GET", _B, "list", query=_LIST),
-    _t("get_business_units_by_id", "Get business unit by ID", "GET", _B + "/{ID}", "get", query=_GET),
-    _t("get_business_units_by_key", "Get business unit by key", "GET", _B + "/key={key}", "get", query=_GET),
-    _t("create_business_units", "Create business unit", "POST", _B, "create", query=_GET, body="BusinessUnitDraft"),
-    _t(
-        "update_business_units_by_id",
-        "Update business unit by ID",
-        "POST",
-        _B + "/{ID}",
-        "update",
-        query=_GET,
-        body="BusinessUnitUpdateAction",
-    ),
-    _t(
-        "update_business_units_by_key",
-        "Update business unit by key",
-        "POST",
-        _B + "/key={key}",
-        "update",
-        query=_GET,
-        body="BusinessUnitUpdateAction",
-    ),
-    _t("delete_business_units_by_id", "Delete business unit by ID", "DELETE", _B + "/{ID}", "delete", query=_DELETE),
-    _t(
-        "delete_business_units_by_key",
-        "Delete business unit by key",
-        "DELETE",
-        _B + "/key={key}",
-        "delete",
-        query=_DELETE,
-    ),
-    _t(
-        "get_business_units_associates_by_business_unit_id_and_associate_id",
-        "Get associate of business unit",
-        "GET",
-        _B + "/{businessUnitId}/associates/{associateId}",
-        "get",
-    ),
-    _t(
-        "get_business_units_associates_by_key_and_associate_id",
-        "Get associate of business unit by key",
-        "GET",
-        _B + "/key={key}/associates/{associateId}",
-        "get",
-    ),
-    _t(
-        "create_business_units_search",
-        "Search business units",
-        "POST",
-        _B + "/search",
-        "search",
-        body="BusinessUnitSearchRequest",
-    ),
-    _t(
-        "list_business_units_search_indexing_status",
-        "Business unit search indexing status",
-        "GET",
-        _B + "/search/indexing-status",
-        "status",
-    ),
-    # associate roles
-    _t("list_associate_roles", "List associate roles", "GET", _R, "list", query=_LIST),
-    _t("get_associate_roles_by_id", "Get associate role by ID", "GET", _R + "/{ID}", "get", query=_GET),
-    _t("get_associate_roles_by_key", "Get associate role by key", "GET", _R + "/key={key}", "get", query=_GET),
-    _t("create_associate_roles", "Create associate role", "POST", _R, "create", query=_GET, body="AssociateRoleDraft"),
-    _t(
-        "update_associate_roles_by_id",
-        "Update associate role by ID",
-        "POST",
-        _R + "/{ID}",
-        "update",
-        query=_GET,
-        body="AssociateRoleUpdateAction",
-    ),
-    _t(
-        "update_associate_roles_by_key",
-        "Update associate role by key",
-        "POST",
-        _R + "/key={key}",
-        "update",
-        query=_GET,
-        body="AssociateRoleUpdateAction",
-    ),
-    _t("delete_associate_roles_by_id", "Delete associate role by ID", "DELETE", _R + "/{ID}", "delete", query=_DELETE),
-    _t(
-        "delete_associate_roles_by_key",
-        "Delete associate role by key",
-        "DELETE",
-        _R + "/key={key}",
-        "delete",
-        query=_DELETE,
-    ),
-)
+)  # fmt: skip
 
 BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
+TOOLSETS: dict[str, tuple[Tool, ...]] = {}
+for _tool in TOOLS:
+    TOOLSETS[_tool.toolset] = (*TOOLSETS.get(_tool.toolset, ()), _tool)
+
+
+def tool_of(family: Family, kind: str) -> Tool | None:
+    """The family's first tool of a kind (its list tool, its search tool…), if it has one."""
+    return next((t for t in TOOLS if t.family == family and t.kind == kind), None)

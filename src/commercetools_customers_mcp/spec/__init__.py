@@ -19,15 +19,15 @@ import orjson
 
 JSON = dict[str, Any]
 
-# Unions that are expanded into their members; every other discriminator is ignored
-# (ResourceIdentifier alone maps to 30+ resource types we never touch).
-UNIONS = {
-    "CustomerUpdateAction": "action",
-    "CustomerGroupUpdateAction": "action",
-    "BusinessUnitUpdateAction": "action",
-    "AssociateRoleUpdateAction": "action",
-    "BusinessUnitDraft": "unitType",
-}
+# Which discriminated unions are expanded into their members: every update-action union and every draft
+# union (BusinessUnitDraft: Company | Division). The others are only read for what they say about their members
+# (ResourceIdentifier, Reference and KeyReference give each member its one typeId); the rest are ignored.
+_TYPED_BASES = ("ResourceIdentifier", "Reference", "KeyReference")
+
+
+def _expands(name: str, raw: JSON) -> bool:
+    tag = raw.get("discriminator", {}).get("propertyName")
+    return tag == "action" or (tag is not None and name.endswith("Draft"))
 
 _FORMATS = {"date-only": "date", "datetime": "date-time", "time-only": "time"}
 # Integer formats become ranges: a value outside them is refused before any work (and JSON encoders fail on
@@ -194,9 +194,22 @@ def _named(name: str, stack: tuple[str, ...]) -> JSON:
         return {"type": "object"}
     raw = _schemas()[name]
     stack = (*stack, name)
-    if name in UNIONS:
+    if _expands(name, raw):
         return _union(name, raw, stack)
-    return _without_defaulted(name, _resolve(raw, stack))
+    resolved = _without_defaulted(name, _resolve(raw, stack))
+    if name in _type_ids():  # e.g. CustomerGroupResourceIdentifier: typeId is "customer-group", nothing else
+        resolved.setdefault("properties", {})["typeId"] = {"const": _type_ids()[name]}
+    return resolved
+
+
+@cache
+def _type_ids() -> dict[str, str]:
+    """Reference and identifier component → its typeId, from the discriminator mappings of their bases."""
+    out = {}
+    for base in _TYPED_BASES:
+        for type_id, target in _schemas().get(base, {}).get("discriminator", {}).get("mapping", {}).items():
+            out[_ref_name(target)] = type_id
+    return out
 
 
 def _without_defaulted(name: str, schema: JSON) -> JSON:
@@ -206,7 +219,7 @@ def _without_defaulted(name: str, schema: JSON) -> JSON:
 
 
 def _union(name: str, raw: JSON, stack: tuple[str, ...]) -> JSON:
-    tag = UNIONS[name]
+    tag = raw["discriminator"]["propertyName"]
     members = []
     for value, target in sorted(raw["discriminator"]["mapping"].items()):
         member_name = _ref_name(target)

@@ -14,8 +14,8 @@ and/or from ``MCP_API_KEY=<secret>``: one key named ``env`` allowed every connec
 are kept in memory; a presented key is hashed and compared with ``hmac.compare_digest`` against every digest.
 
 ``AuthMiddleware`` answers 401 with ``WWW-Authenticate: Bearer`` before MCP sees the request when the key
-is missing or unknown. Otherwise it puts the matched ``ApiKey`` into the ``CURRENT_KEY`` context variable for
-the rest of the request; the tool handler (``server.py``) reads it to refuse connections the key may not use.
+is missing or unknown. Otherwise it puts the key's ``Principal`` into the ``CURRENT_PRINCIPAL`` context variable
+for the rest of the request; the tool handler (``server.py``) reads it to refuse connections the key may not use.
 """
 
 from __future__ import annotations
@@ -41,6 +41,23 @@ _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Who is calling over HTTP, as an API key or an access token names them, and what they may use: the
+    connections (PCIDs, or ``*``) and, with ``read_only``, only read-only tools."""
+
+    name: str
+    pcids: frozenset[str]
+    read_only: bool = False
+
+    def allows(self, pcid: str) -> bool:
+        return ALL_PCIDS in self.pcids or pcid in self.pcids
+
+
+CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("mcp_principal", default=None)
+"""The caller of the HTTP request being served (None on stdio, in memory, or without keys)."""
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """One API key: its name (for logs), the SHA-256 digest of its secret and the connections it may use."""
 
@@ -51,9 +68,9 @@ class ApiKey:
     def allows(self, pcid: str) -> bool:
         return ALL_PCIDS in self.pcids or pcid in self.pcids
 
-
-CURRENT_KEY: contextvars.ContextVar[ApiKey | None] = contextvars.ContextVar("mcp_api_key", default=None)
-"""The API key of the HTTP request being served (None on stdio, in memory, or without keys)."""
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.name, self.pcids)
 
 
 def digest(secret: str) -> bytes:
@@ -159,11 +176,11 @@ class AuthMiddleware:
         if key is None:
             await _unauthorized(send, None if secret is None else "invalid API key")
             return
-        token = CURRENT_KEY.set(key)
+        token = CURRENT_PRINCIPAL.set(key.principal)
         try:
             await self.app(scope, receive, send)
         finally:
-            CURRENT_KEY.reset(token)
+            CURRENT_PRINCIPAL.reset(token)
 
 
 async def _unauthorized(send: Send, description: str | None) -> None:

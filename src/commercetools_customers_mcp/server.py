@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from mcp import types
@@ -25,9 +25,9 @@ from .catalog.filters import hidden_field_problems
 from .catalog.hints import error_hint, tool_description
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, PCID, TOOLS, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, PCID, TOOLS, Request, Tool, build_request, query_string_length
 from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
-from .security import CURRENT_KEY
+from .security import CURRENT_PRINCIPAL, Principal
 
 SERVER_NAME = "commercetools-customers"
 log = logging.getLogger("commercetools_customers_mcp")
@@ -153,8 +153,50 @@ def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = No
     return _result(structured, error=True)
 
 
+@dataclass
+class CallRecord:
+    """One tool call as observers see it once it is over (the log line, and whatever else is attached)."""
+
+    name: str  # as called, made safe to log (``loggable_name``)
+    correlation_id: str
+    principal: Principal | None  # the HTTP caller (API key or token); None on stdio and in process
+    tool: Tool | None = None  # None for an unknown tool
+    pcid: str = "-"  # the connection used, once known
+    outcome: str | int = "error"  # the API's HTTP status, or what ended the call before it ("invalid", …)
+    duration_ms: float = 0.0
+    request: Request | None = None  # the request sent to the API, if one was built
+    response: ApiResponse | None = None  # the API's answer, if one came
+
+
+class Observer(Protocol):
+    """Sees every call: ``call_started`` when it begins, ``call_finished`` with its record when it ends. Both run
+    on the event loop and must not block or raise."""
+
+    def call_started(self, name: str) -> None: ...
+
+    def call_finished(self, record: CallRecord) -> None: ...
+
+
+class LogObserver:
+    """One stderr line per call: tool, PCID, status, duration, correlation id, caller (never argument values)."""
+
+    def call_started(self, name: str) -> None:
+        pass
+
+    def call_finished(self, record: CallRecord) -> None:
+        log.info(
+            "tool=%s pcid=%s status=%s duration_ms=%.1f correlation_id=%s%s",
+            record.name,
+            record.pcid,
+            record.outcome,
+            record.duration_ms,
+            record.correlation_id,
+            f" key={record.principal.name}" if record.principal is not None else "",
+        )
+
+
 class ToolServer:
-    """The state behind the MCP handlers: connections, published tools and validators."""
+    """The state behind the MCP handlers: connections, published tools, validators and call observers."""
 
     def __init__(
         self,
@@ -162,9 +204,11 @@ class ToolServer:
         *,
         compact: bool = False,
         policy: ToolPolicy | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
+        self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         pcid_required = len(self.clients) > 1
         published = [t for t in TOOLS if self.policy.visible(t)]
         self.visible = {t.name for t in published}
@@ -205,101 +249,96 @@ class ToolServer:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         started = time.perf_counter()
-        correlation_id = new_correlation_id()
-        arguments = dict(params.arguments or {})
-        pcid = arguments.get(PCID)
-        status: str | int = "error"
+        record = CallRecord(loggable_name(params.name), new_correlation_id(), CURRENT_PRINCIPAL.get())
+        for observer in self.observers:
+            observer.call_started(record.name)
         try:
-            result, status = await self._call(params.name, arguments, correlation_id)
+            result = await self._call(params.name, dict(params.arguments or {}), record)
         except Exception:
-            log.exception("tool %s failed unexpectedly (correlation id %s)", loggable_name(params.name), correlation_id)
+            log.exception("tool %s failed unexpectedly (correlation id %s)", record.name, record.correlation_id)
+            record.outcome = "error"
             result = error_result(
-                "Internal error while running the tool; the server log has details.", correlation_id=correlation_id
+                "Internal error while running the tool; the server log has details.",
+                correlation_id=record.correlation_id,
             )
-        duration = (time.perf_counter() - started) * 1000
-        key = CURRENT_KEY.get()
-        log.info(
-            "tool=%s pcid=%s status=%s duration_ms=%.1f correlation_id=%s%s",
-            loggable_name(params.name),
-            self._pcid_label(pcid),
-            status,
-            duration,
-            correlation_id,
-            f" key={key.name}" if key is not None else "",
-        )
+        record.duration_ms = (time.perf_counter() - started) * 1000
+        for observer in self.observers:
+            observer.call_finished(record)
         return result
 
-    async def _call(
-        self, name: str, arguments: dict[str, Any], correlation_id: str
-    ) -> tuple[types.CallToolResult, str | int]:
-        tool = BY_NAME.get(seed_name(name))
+    async def _call(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
+        """Run one call, noting on ``record`` how far it got."""
+        tool = record.tool = BY_NAME.get(seed_name(name))
         if tool is None:
-            return error_result(
-                f"Unknown tool {loggable_name(name)}.", hint="Call tools/list for the available tools."
-            ), "unknown"
-        if tool.name not in self.visible:
+            record.outcome = "unknown"
+            return error_result(f"Unknown tool {record.name}.", hint="Call tools/list for the available tools.")
+        principal = record.principal
+        if tool.name not in self.visible or (principal is not None and principal.read_only and not tool.read_only):
+            record.outcome = "disabled"
             return error_result(
                 f"Tool {name!r} is disabled on this server (read-only mode or tool allow/deny lists).",
                 hint="Call tools/list for the available tools.",
-            ), "disabled"
+            )
         if not self.clients:
-            return error_result(NO_CONNECTION), "unconfigured"
+            record.outcome = "unconfigured"
+            return error_result(NO_CONNECTION)
         problems = self.validator(tool).problems(arguments) or hidden_field_problems(tool, arguments)
         if problems:
+            record.outcome = "invalid"
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
-            return error_result(message, hint="Fix the listed arguments and call again.", problems=lines), "invalid"
-        key = CURRENT_KEY.get()
+            return error_result(message, hint="Fix the listed arguments and call again.", problems=lines)
         pcid, client = self._client(arguments.get(PCID))
+        allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
         if client is None:
-            allowed = sorted(p for p in self.clients if key is None or key.allows(p))
+            record.outcome = "unknown-pcid"
             return error_result(
                 f"Unknown connection {arguments.get(PCID)!r}." if PCID in arguments else "PCID is required.",
                 hint=f"Pass PCID as one of: {', '.join(allowed)}.",
                 knownConnections=allowed,
-            ), "unknown-pcid"
-        if key is not None and not key.allows(pcid):
-            allowed = sorted(p for p in self.clients if key.allows(p))
+            )
+        record.pcid = pcid
+        if principal is not None and not principal.allows(pcid):
+            record.outcome = "forbidden"
             return error_result(
                 f"This API key may not use connection {pcid!r}.",
                 hint=f"Connections this key may use: {', '.join(allowed) or 'none'}.",
                 knownConnections=allowed,
-            ), "forbidden"
-        req = build_request(tool, arguments)
+            )
+        req = record.request = build_request(tool, arguments)
         if query_string_length(req) > MAX_QUERY_STRING:
+            record.outcome = "invalid"
             return error_result(
                 f"Invalid arguments for {name}: the where/sort/expand values make the URL longer than "
                 f"{MAX_QUERY_STRING} characters.",
                 hint="Send shorter or fewer where/sort/expand values.",
-            ), "invalid"
+            )
         try:
-            response = await client.request(
+            response = record.response = await client.request(
                 req.method,
                 req.path,
                 path_params=req.path_params,
                 params=req.params,
                 json=req.json,
                 idempotent=req.idempotent,
-                correlation_id=correlation_id,
+                correlation_id=record.correlation_id,
             )
         except ApiConnectionError as exc:
+            record.outcome = "unreachable"
             return error_result(
                 f"Could not reach {exc.host}: {exc.detail} (after {exc.attempts} attempt(s)).",
                 hint="Check the connection's api_url/auth_url and the network; the call may be retried.",
                 correlation_id=exc.correlation_id,
-            ), "unreachable"
+            )
         except AuthError as exc:
+            record.outcome = "auth"
             return error_result(
                 f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}.",
                 hint="Check the connection's client id, client secret, scopes and auth_url.",
-                correlation_id=correlation_id,
-            ), "auth"
-        return api_result(tool, response, self.policy), response.status
-
-    def _pcid_label(self, pcid: Any) -> str:
-        if isinstance(pcid, str) and pcid in self.clients:
-            return pcid
-        return next(iter(self.clients)) if pcid is None and len(self.clients) == 1 else "-"
+                correlation_id=record.correlation_id,
+            )
+        record.outcome = response.status
+        return api_result(tool, response, self.policy)
 
     def _client(self, pcid: Any) -> tuple[str, CommercetoolsClient | None]:
         if pcid is None:
@@ -312,12 +351,17 @@ class ToolServer:
 
 
 def build_server(
-    clients: Mapping[str, CommercetoolsClient], *, compact: bool = False, policy: ToolPolicy | None = None
+    clients: Mapping[str, CommercetoolsClient],
+    *,
+    compact: bool = False,
+    policy: ToolPolicy | None = None,
+    observers: Sequence[Observer] = (),
 ) -> Server[Any]:
     """The MCP server for these connections (id → client). Serves both protocol eras.
 
-    ``policy`` hides tools (read-only mode, allow/deny lists) and picks seed or short names."""
-    state = ToolServer(clients, compact=compact, policy=policy)
+    ``policy`` hides tools (read-only mode, allow/deny lists) and picks seed or short names; ``observers`` see
+    every call (the log line is always one)."""
+    state = ToolServer(clients, compact=compact, policy=policy, observers=observers)
     server: Server[Any] = Server(
         SERVER_NAME,
         version=__version__,

@@ -165,9 +165,7 @@ def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
     return Request(tool.method, tool.path, path_params, params, json, tool.idempotent)
 
 
-def _t(
-    family: Family, toolset: str, suffix: str, title: str, method: str, sub: str, kind: str, **kw: Any
-) -> Tool:
+def _t(family: Family, toolset: str, suffix: str, title: str, method: str, sub: str, kind: str, **kw: Any) -> Tool:
     body = kw.pop("body", None)
     if body is None and kind in ("create", "update"):
         body = family.draft if kind == "create" else family.updates

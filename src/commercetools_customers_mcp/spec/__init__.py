@@ -29,6 +29,7 @@ def _expands(name: str, raw: JSON) -> bool:
     tag = raw.get("discriminator", {}).get("propertyName")
     return tag == "action" or (tag is not None and name.endswith("Draft"))
 
+
 _FORMATS = {"date-only": "date", "datetime": "date-time", "time-only": "time"}
 # Integer formats become ranges: a value outside them is refused before any work (and JSON encoders fail on
 # integers beyond 64 bits).

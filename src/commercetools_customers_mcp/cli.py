@@ -100,14 +100,21 @@ def _fail(message: str, prefix: str = "configuration error: ") -> Any:
 
 
 def _policy(args: argparse.Namespace) -> Any:
-    from .server import ToolPolicy
+    """The tool selection the flags ask for; a selection error (unknown toolset, nothing published) exits 2."""
+    from .selection import SelectionError, ToolPolicy, parse_toolsets
 
-    return ToolPolicy(
-        read_only=args.read_only,
-        allow=tuple(args.allow_tools),
-        deny=tuple(args.deny_tools),
-        names=args.tool_names,
-    )
+    try:
+        policy = ToolPolicy(
+            read_only=args.read_only,
+            allow=tuple(args.allow_tools),
+            deny=tuple(args.deny_tools),
+            names=args.tool_names,
+            toolsets=parse_toolsets(args.toolsets or ["all"]),
+        )
+        policy.published()
+    except SelectionError as exc:
+        _fail(str(exc))
+    return policy
 
 
 async def check_connections(clients: dict[str, Any]) -> list[str]:
@@ -185,7 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import build_server
     from .transports import http_app, run_http, run_stdio, transport_security
 
-    server = build_server(clients, compact=args.compact_schemas, policy=_policy(args))
+    server = build_server(clients, compact=args.compact_schemas, policy=_policy(args), discovery=args.tool_discovery)
 
     async def serve() -> None:
         try:
@@ -247,10 +254,14 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from .server import build_server
 
     policy = _policy(args)
-    if args.json:
-        server_tools = build_server({}, compact=args.compact_schemas, policy=policy)
+    if args.json or args.tool_discovery:
+        server_tools = build_server({}, compact=args.compact_schemas, policy=policy, discovery=args.tool_discovery)
         payload = asyncio.run(_list_tools(server_tools))
-        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        if args.json:
+            sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            for tool in payload["tools"]:
+                print(f"{tool['name']}  {tool.get('title', '')}")
         return 0
     shown = [(policy.published_name(t), t) for t in TOOLS if policy.visible(t)]
     width = max((len(name) for name, _ in shown), default=0)
@@ -299,7 +310,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     clients = _clients_or_exit(args)
     from .server import build_server
 
-    server = build_server(clients, policy=_policy(args))
+    server = build_server(clients, policy=_policy(args), discovery=args.tool_discovery)
 
     async def call() -> Any:
         from mcp import Client
@@ -336,6 +347,8 @@ def cmd_hash_key(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .catalog.tools import TOOLSETS
+
     parser = argparse.ArgumentParser(
         prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."
     )
@@ -348,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--log-level", default="INFO", metavar="LEVEL", help="stderr log level (default INFO)")
 
     def tool_policy(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--toolsets",
+            action="append",
+            default=[],
+            metavar="LIST",
+            help="comma-separated toolsets to publish (repeatable; default all): " + ", ".join(["all", *TOOLSETS]),
+        )
+        p.add_argument(
+            "--tool-discovery", action="store_true", help="list only find_tools, describe_tool and call_tool"
+        )
         p.add_argument("--read-only", action="store_true", help="publish only read-only tools")
         p.add_argument("--allow-tools", action="append", default=[], metavar="PATTERN", help="publish only matches")
         p.add_argument("--deny-tools", action="append", default=[], metavar="PATTERN", help="hide matching tools")

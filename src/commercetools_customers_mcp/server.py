@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 import orjson
@@ -20,14 +19,16 @@ from mcp import types
 from mcp.server import Server, ServerRequestContext
 
 from . import __version__
+from . import discovery as discovery_tools
 from .auth import AuthError
 from .catalog.filters import hidden_field_problems
 from .catalog.hints import error_hint, tool_description
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, PCID, TOOLS, Request, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, PCID, Request, Tool, build_request, query_string_length
 from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
 from .security import CURRENT_PRINCIPAL, Principal
+from .selection import ToolPolicy
 
 SERVER_NAME = "commercetools-customers"
 log = logging.getLogger("commercetools_customers_mcp")
@@ -83,54 +84,6 @@ def loggable_name(name: Any) -> str:
         return name
     text = repr(name[:64] if isinstance(name, str) else type(name).__name__)
     return f"unknown:{text}" + ("…" if isinstance(name, str) and len(name) > 64 else "")
-
-
-TOOL_NAME_MODES = ("seed", "short")
-
-
-@dataclass(frozen=True)
-class ToolPolicy:
-    """Which tools a server publishes and under which names.
-
-    A tool is hidden (neither listed nor callable) when ``read_only`` is set and it is not read-only, when
-    ``allow`` patterns are given and none matches it, or when a ``deny`` pattern matches it. Patterns are
-    ``fnmatch`` patterns (case-sensitive) tried against both the seed and the short name of each tool.
-    ``names`` is ``"seed"`` (the default) or ``"short"`` (every name ≤ 64 characters, see ``catalog.names``);
-    calls accept both forms either way.
-    """
-
-    read_only: bool = False
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
-    names: str = "seed"
-
-    def __post_init__(self) -> None:
-        if self.names not in TOOL_NAME_MODES:
-            raise ValueError(f"tool names must be one of {', '.join(TOOL_NAME_MODES)}, not {self.names!r}")
-
-    def visible(self, tool: Tool) -> bool:
-        forms = (tool.name, SHORT_NAMES[tool.name])
-
-        def matches(patterns: Sequence[str]) -> bool:
-            return any(fnmatchcase(form, pattern) for pattern in patterns for form in forms)
-
-        if self.read_only and not tool.read_only:
-            return False
-        if self.allow and not matches(self.allow):
-            return False
-        return not matches(self.deny)
-
-    def published_name(self, tool: Tool) -> str:
-        return SHORT_NAMES[tool.name] if self.names == "short" else tool.name
-
-    def rename_text(self, text: str) -> str:
-        """In short mode, the seed names a text mentions replaced by their short forms."""
-        if self.names != "short":
-            return text
-        for seed, short in sorted(SHORT_NAMES.items(), key=lambda item: -len(item[0])):
-            if seed != short:
-                text = text.replace(seed, short)
-        return text
 
 
 def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = None) -> types.CallToolResult:
@@ -205,17 +158,21 @@ class ToolServer:
         compact: bool = False,
         policy: ToolPolicy | None = None,
         observers: Sequence[Observer] = (),
+        discovery: bool = False,
     ) -> None:
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
+        self.discovery = discovery
         pcid_required = len(self.clients) > 1
-        published = [t for t in TOOLS if self.policy.visible(t)]
+        published = self.policy.published()
         self.visible = {t.name for t in published}
         self.schemas: dict[str, dict[str, Any]] = {}
         for t in published:
             schema = input_schema(t, pcid_required=pcid_required, compact=compact)
             self.schemas[t.name] = self.schemas[SHORT_NAMES[t.name]] = schema
+        if discovery:
+            self.schemas.update((t.name, t.input_schema) for t in discovery_tools.META_TOOLS)
         self.tools = [
             types.Tool(
                 name=self.policy.published_name(t),
@@ -232,6 +189,7 @@ class ToolServer:
             )
             for t in published
         ]
+        self._by_seed_name = {t.name: listed for t, listed in zip(published, self.tools, strict=True)}
         self._pcid_required = pcid_required
         self._validators: dict[str, ArgumentValidator] = {}
 
@@ -240,20 +198,45 @@ class ToolServer:
             self._validators[tool.name] = ArgumentValidator(tool, self._pcid_required)
         return self._validators[tool.name]
 
+    def usable(self, tool: Tool, principal: Principal | None) -> bool:
+        """Published by the selection, and allowed to this caller (a read-only caller gets read-only tools)."""
+        return tool.name in self.visible and (principal is None or not principal.read_only or tool.read_only)
+
+    def listed(self, principal: Principal | None) -> list[types.Tool]:
+        """The catalogue tools this caller sees."""
+        if principal is None or not principal.read_only:
+            return self.tools
+        return [listed for name, listed in self._by_seed_name.items() if BY_NAME[name].read_only]
+
     async def list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=self.tools)
+        if self.discovery:
+            return types.ListToolsResult(tools=list(discovery_tools.META_TOOLS))
+        return types.ListToolsResult(tools=self.listed(CURRENT_PRINCIPAL.get()))
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         started = time.perf_counter()
-        record = CallRecord(loggable_name(params.name), new_correlation_id(), CURRENT_PRINCIPAL.get())
+        name, arguments = params.name, dict(params.arguments or {})
+        discovered = self.discovery and name in discovery_tools.META_NAMES
+        if discovered and name == discovery_tools.CALL and isinstance(arguments.get("name"), str):
+            name, arguments = arguments["name"], arguments.get("arguments")  # observed as the tool it runs
+        record = CallRecord(loggable_name(name), new_correlation_id(), CURRENT_PRINCIPAL.get())
         for observer in self.observers:
             observer.call_started(record.name)
         try:
-            result = await self._call(params.name, dict(params.arguments or {}), record)
+            if discovered and name in discovery_tools.META_NAMES:
+                result = self._discover(name, arguments, record)
+            elif not isinstance(arguments, dict):
+                record.outcome = "invalid"
+                result = error_result(
+                    "Invalid arguments for call_tool: arguments must be an object.",
+                    hint="Pass the tool's arguments as an object, as describe_tool's inputSchema says.",
+                )
+            else:
+                result = await self._call(name, arguments, record)
         except Exception:
             log.exception("tool %s failed unexpectedly (correlation id %s)", record.name, record.correlation_id)
             record.outcome = "error"
@@ -266,17 +249,39 @@ class ToolServer:
             observer.call_finished(record)
         return result
 
+    def _discover(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
+        """find_tools / describe_tool (call_tool runs the tool itself): only what this caller may use."""
+        problem = discovery_tools.arguments_problem(name, arguments)
+        if problem:
+            record.outcome = "invalid"
+            return error_result(f"Invalid arguments for {name}: {problem}.", hint="Fix the arguments and call again.")
+        principal = record.principal
+        if name == discovery_tools.FIND:
+            listed = self.listed(principal)
+            record.outcome = "ok"
+            return _result(discovery_tools.find(listed, arguments["query"], arguments.get("limit", 10)))
+        tool = BY_NAME.get(seed_name(arguments["name"]))
+        if tool is None or not self.usable(tool, principal):
+            record.outcome = "unknown"
+            return error_result(
+                f"No tool {loggable_name(arguments['name'])} on this server.",
+                hint=f"Call {discovery_tools.FIND} to find the tools you may use.",
+            )
+        record.outcome = "ok"
+        return _result(discovery_tools.describe(self._by_seed_name[tool.name]))
+
     async def _call(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
         """Run one call, noting on ``record`` how far it got."""
         tool = record.tool = BY_NAME.get(seed_name(name))
         if tool is None:
             record.outcome = "unknown"
-            return error_result(f"Unknown tool {record.name}.", hint="Call tools/list for the available tools.")
+            listing = discovery_tools.FIND if self.discovery else "tools/list"
+            return error_result(f"Unknown tool {record.name}.", hint=f"Call {listing} for the available tools.")
         principal = record.principal
-        if tool.name not in self.visible or (principal is not None and principal.read_only and not tool.read_only):
+        if not self.usable(tool, principal):
             record.outcome = "disabled"
             return error_result(
-                f"Tool {name!r} is disabled on this server (read-only mode or tool allow/deny lists).",
+                f"Tool {name!r} is disabled on this server (toolsets, read-only mode or tool allow/deny lists).",
                 hint="Call tools/list for the available tools.",
             )
         if not self.clients:
@@ -356,12 +361,14 @@ def build_server(
     compact: bool = False,
     policy: ToolPolicy | None = None,
     observers: Sequence[Observer] = (),
+    discovery: bool = False,
 ) -> Server[Any]:
     """The MCP server for these connections (id → client). Serves both protocol eras.
 
-    ``policy`` hides tools (read-only mode, allow/deny lists) and picks seed or short names; ``observers`` see
-    every call (the log line is always one)."""
-    state = ToolServer(clients, compact=compact, policy=policy, observers=observers)
+    ``policy`` selects the published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short
+    names; ``observers`` see every call (the log line is always one); ``discovery`` lists three discovery tools
+    instead of the catalogue (``discovery.py``). Raises ``selection.SelectionError`` if no tool is published."""
+    state = ToolServer(clients, compact=compact, policy=policy, observers=observers, discovery=discovery)
     server: Server[Any] = Server(
         SERVER_NAME,
         version=__version__,

@@ -281,6 +281,9 @@ BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
 TOOLSETS: dict[str, tuple[Tool, ...]] = {}
 for _tool in TOOLS:
     TOOLSETS[_tool.toolset] = (*TOOLSETS.get(_tool.toolset, ()), _tool)
+ALL = "all"
+OPT_IN_TOOLSETS: frozenset[str] = frozenset()  # toolsets that `all` leaves out (published only when named)
+DEFAULT_TOOLSETS: frozenset[str] = frozenset(TOOLSETS) - OPT_IN_TOOLSETS  # what `all` means
 
 
 def tool_of(family: Family, kind: str) -> Tool | None:

@@ -99,22 +99,34 @@ def _fail(message: str, prefix: str = "configuration error: ") -> Any:
     raise SystemExit(2)
 
 
-def _policy(args: argparse.Namespace) -> Any:
-    """The tool selection the flags ask for; a selection error (unknown toolset, nothing published) exits 2."""
+def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
+    """The tool selection, discovery mode and policy rules: the policy file (``--policy`` or
+    ``$MCP_POLICY_FILE``) first, a flag given on the command line winning over it. Bad input exits 2."""
+    from .config import ConfigError
+    from .policy import Policy, load_policy
     from .selection import SelectionError, ToolPolicy, parse_toolsets
 
+    path = args.policy or os.environ.get("MCP_POLICY_FILE")
+    try:
+        rules = load_policy(Path(path)) if path else Policy()
+    except ConfigError as exc:
+        _fail(str(exc))
+    chosen = rules.selection
     try:
         policy = ToolPolicy(
-            read_only=args.read_only,
-            allow=tuple(args.allow_tools),
-            deny=tuple(args.deny_tools),
-            names=args.tool_names,
-            toolsets=parse_toolsets(args.toolsets or ["all"]),
+            read_only=args.read_only or chosen.get("read_only", False),
+            allow=tuple(args.allow_tools or chosen.get("allow_tools", ())),
+            deny=tuple(args.deny_tools or chosen.get("deny_tools", ())),
+            names=args.tool_names or chosen.get("tool_names", "seed"),
+            toolsets=parse_toolsets(args.toolsets or chosen.get("toolsets", ["all"])),
         )
-        policy.published()
+        published = {t.name for t in policy.published()}
     except SelectionError as exc:
-        _fail(str(exc))
-    return policy
+        _fail(f"{exc}{f' (policy file {path})' if path else ''}")
+    hidden = sorted(set(rules.tools) - published)
+    if hidden:
+        _fail(f"policy file {path}: [tools] overrides tool(s) this server does not publish: {', '.join(hidden)}")
+    return policy, args.tool_discovery or chosen.get("tool_discovery", False), rules
 
 
 async def check_connections(clients: dict[str, Any]) -> list[str]:
@@ -192,7 +204,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import build_server
     from .transports import http_app, run_http, run_stdio, transport_security
 
-    server = build_server(clients, compact=args.compact_schemas, policy=_policy(args), discovery=args.tool_discovery)
+    policy, discovery, rules = _selection(args)
+    server = build_server(clients, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules)
 
     async def serve() -> None:
         try:
@@ -253,9 +266,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from .catalog.tools import TOOLS
     from .server import build_server
 
-    policy = _policy(args)
-    if args.json or args.tool_discovery:
-        server_tools = build_server({}, compact=args.compact_schemas, policy=policy, discovery=args.tool_discovery)
+    policy, discovery, rules = _selection(args)
+    if args.json or discovery:
+        server_tools = build_server({}, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules)
         payload = asyncio.run(_list_tools(server_tools))
         if args.json:
             sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -310,7 +323,8 @@ def cmd_call(args: argparse.Namespace) -> int:
     clients = _clients_or_exit(args)
     from .server import build_server
 
-    server = build_server(clients, policy=_policy(args), discovery=args.tool_discovery)
+    policy, discovery, rules = _selection(args)
+    server = build_server(clients, policy=policy, discovery=discovery, rules=rules)
 
     async def call() -> Any:
         from mcp import Client
@@ -375,7 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-tools", action="append", default=[], metavar="PATTERN", help="publish only matches")
         p.add_argument("--deny-tools", action="append", default=[], metavar="PATTERN", help="hide matching tools")
         p.add_argument(
-            "--tool-names", choices=["seed", "short"], default="seed", help="short: every tool name <= 64 chars"
+            "--tool-names", choices=["seed", "short"], default=None, help="short: every tool name <= 64 chars"
+        )
+        p.add_argument(
+            "--policy", metavar="FILE", help="TOML policy file ($MCP_POLICY_FILE): output filtering, overrides"
         )
 
     serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")

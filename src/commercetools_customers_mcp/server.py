@@ -27,6 +27,8 @@ from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
 from .catalog.tools import BY_NAME, PCID, Request, Tool, build_request, query_string_length
 from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
+from .output import OutputPolicy, tabular
+from .policy import Policy, ToolOverride
 from .security import CURRENT_PRINCIPAL, Principal
 from .selection import ToolPolicy
 
@@ -159,9 +161,13 @@ class ToolServer:
         policy: ToolPolicy | None = None,
         observers: Sequence[Observer] = (),
         discovery: bool = False,
+        output: OutputPolicy | None = None,
+        overrides: Mapping[str, ToolOverride] | None = None,
     ) -> None:
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
+        self.output = output or OutputPolicy()
+        self.overrides = dict(overrides or {})
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
         pcid_required = len(self.clients) > 1
@@ -170,6 +176,8 @@ class ToolServer:
         self.schemas: dict[str, dict[str, Any]] = {}
         for t in published:
             schema = input_schema(t, pcid_required=pcid_required, compact=compact)
+            if t.name in self.overrides:
+                schema = self.overrides[t.name].schema(schema)
             self.schemas[t.name] = self.schemas[SHORT_NAMES[t.name]] = schema
         if discovery:
             self.schemas.update((t.name, t.input_schema) for t in discovery_tools.META_TOOLS)
@@ -177,7 +185,7 @@ class ToolServer:
             types.Tool(
                 name=self.policy.published_name(t),
                 title=t.title,
-                description=self.policy.rename_text(tool_description(t)),
+                description=self._description(t),
                 input_schema=self.schemas[t.name],
                 annotations=types.ToolAnnotations(
                     title=t.title,
@@ -192,6 +200,12 @@ class ToolServer:
         self._by_seed_name = {t.name: listed for t, listed in zip(published, self.tools, strict=True)}
         self._pcid_required = pcid_required
         self._validators: dict[str, ArgumentValidator] = {}
+
+    def _description(self, tool: Tool) -> str:
+        override = self.overrides.get(tool.name)
+        if override is not None and override.description is not None:
+            return override.description
+        return self.policy.rename_text(tool_description(tool))
 
     def validator(self, tool: Tool) -> ArgumentValidator:
         if tool.name not in self._validators:
@@ -244,10 +258,23 @@ class ToolServer:
                 "Internal error while running the tool; the server log has details.",
                 correlation_id=record.correlation_id,
             )
+        if not (discovered and name in discovery_tools.META_NAMES):
+            result = self._shown(result)
         record.duration_ms = (time.perf_counter() - started) * 1000
         for observer in self.observers:
             observer.call_finished(record)
         return result
+
+    def _shown(self, result: types.CallToolResult) -> types.CallToolResult:
+        """What the output policy lets the caller see of a result: filtered, and as JSON or tabular text."""
+        output, body = self.output, result.structured_content
+        if not isinstance(body, dict) or not (output.filters or output.format != "json"):
+            return result
+        if result.is_error:
+            return _result(output.apply_error(body), error=True)
+        shown, _ = output.apply(body)
+        text = tabular(shown) if output.format == "tabular" else None
+        return _result(shown, text=text)
 
     def _discover(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
         """find_tools / describe_tool (call_tool runs the tool itself): only what this caller may use."""
@@ -287,7 +314,12 @@ class ToolServer:
         if not self.clients:
             record.outcome = "unconfigured"
             return error_result(NO_CONNECTION)
-        problems = self.validator(tool).problems(arguments) or hidden_field_problems(tool, arguments)
+        override = self.overrides.get(tool.name)
+        problems: list[Any] = []
+        if override is not None:
+            arguments, problems = override.arguments(arguments)
+        problems = problems or self.validator(tool).problems(arguments)
+        problems = problems or hidden_field_problems(tool, arguments, self.output.hides_filter)
         if problems:
             record.outcome = "invalid"
             lines = [str(p) for p in problems]
@@ -362,13 +394,24 @@ def build_server(
     policy: ToolPolicy | None = None,
     observers: Sequence[Observer] = (),
     discovery: bool = False,
+    rules: Policy | None = None,
 ) -> Server[Any]:
     """The MCP server for these connections (id → client). Serves both protocol eras.
 
     ``policy`` selects the published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short
     names; ``observers`` see every call (the log line is always one); ``discovery`` lists three discovery tools
-    instead of the catalogue (``discovery.py``). Raises ``selection.SelectionError`` if no tool is published."""
-    state = ToolServer(clients, compact=compact, policy=policy, observers=observers, discovery=discovery)
+    instead of the catalogue (``discovery.py``); ``rules`` is the operator's policy file (output filtering and
+    tool overrides, ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
+    rules = rules or Policy()
+    state = ToolServer(
+        clients,
+        compact=compact,
+        policy=policy,
+        observers=observers,
+        discovery=discovery,
+        output=rules.output,
+        overrides=rules.tools,
+    )
     server: Server[Any] = Server(
         SERVER_NAME,
         version=__version__,

@@ -3,7 +3,7 @@
 A field the server hides from results can be neither filtered nor sorted on: otherwise a range predicate such
 as ``password >= "scrypt$16384$d"`` answers one bit of the hidden value per call. A customer's ``password``
 (its hash) is always hidden, at any depth and in any letter case; an output policy may hide more (any object
-with a ``hides(path) -> bool`` method).
+given as a ``hides(path) -> bool`` function).
 
 Field paths come from ``where`` predicates (parsed with the API's own grammar, ``querylang``), ``sort``
 expressions, and the ``field`` of every search expression and search sort. A predicate that does not parse
@@ -12,9 +12,9 @@ is refused here too: what it filters on cannot be known.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..querylang.sort import SortError, parse_sort
 from ..querylang.where import PredicateError, field_paths
@@ -24,16 +24,11 @@ ALWAYS_HIDDEN = frozenset({"password"})
 Path = tuple[str, ...]
 
 
-class Hides(Protocol):
-    def hides(self, path: Path) -> bool: ...
+Hides = Callable[[Path], bool]
 
 
-class _AlwaysHidden:
-    def hides(self, path: Path) -> bool:
-        return any(part.lower() in ALWAYS_HIDDEN for part in path)
-
-
-ALWAYS = _AlwaysHidden()
+def always_hidden(path: Path) -> bool:
+    return any(part.lower() in ALWAYS_HIDDEN for part in path)
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,7 @@ def hidden_field_problems(tool: Tool, arguments: Mapping[str, Any], hidden: Hide
         return [f"arguments.{exc}"]
     problems = []
     for use in uses:
-        if ALWAYS.hides(use.path) or (hidden is not None and hidden.hides(use.path)):
+        if always_hidden(use.path) or (hidden is not None and hidden(use.path)):
             problems.append(
                 f"arguments.{use.argument}: the field '{use.dotted}' is hidden by this server, so it can be "
                 "neither filtered nor sorted on"

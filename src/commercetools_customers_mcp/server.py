@@ -1,9 +1,13 @@
 """The MCP server: lists the catalogue and turns each tool call into one commercetools request.
 
-Flow of a call: find the tool → check a connection exists → validate the arguments (every problem is
-reported) → resolve ``PCID`` → build the request from the catalogue row → ``client.request`` → a result.
+Flow of a call: find the tool → is it published to this caller (``selection``, a read-only caller) → fill in
+the policy's parameter defaults and pinned values → validate the arguments (every problem is reported) →
+refuse filters and sorts on hidden fields (``catalog/filters``) → resolve ``PCID`` (and the caller's
+connection limits) → build the request from the catalogue row → ``client.request`` → a result → what the
+output policy lets the caller see (``output``). In discovery mode ``call_tool`` enters the same flow.
 Nothing escapes as an exception: every failure is an ``isError`` result with a hint and a correlation id.
-One line per call is logged to stderr: tool, PCID, status, duration, correlation id (never argument values).
+Every call ends as a ``CallRecord`` that the observers see; the first logs one stderr line per call: tool,
+PCID, status, duration, correlation id, caller (never argument values).
 """
 
 from __future__ import annotations

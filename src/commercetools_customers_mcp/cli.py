@@ -171,6 +171,35 @@ def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> Any:
     return keys
 
 
+def _load_oauth(args: argparse.Namespace, keys: Any) -> Any:
+    """The OAuth resource server the ``--oauth-*`` flags ask for (None without ``--oauth-issuer``); exit 2 on a
+    bad combination or value. ``remote_auth`` (PyJWT) is imported only here."""
+    if not args.oauth_issuer:
+        if args.oauth_audience or args.oauth_resource_url:
+            _fail("--oauth-audience and --oauth-resource-url need --oauth-issuer")
+        return None
+    if keys:
+        _fail(
+            "--oauth-issuer cannot be combined with API keys (--api-keys, MCP_API_KEYS_FILE or MCP_API_KEY): "
+            "an HTTP server authenticates with one or the other"
+        )
+    from .config import ConfigError
+    from .remote_auth import OAuthSettings, ResourceServer
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    try:
+        settings = OAuthSettings(
+            issuer=args.oauth_issuer,
+            audiences=tuple(args.oauth_audience),
+            resource_url=args.oauth_resource_url or f"http://{host}:{args.port}",
+            scope_prefix=args.oauth_scope_prefix,
+            pcids_claim=args.oauth_pcids_claim,
+        )
+    except ConfigError as exc:
+        _fail(str(exc))
+    return ResourceServer(settings)
+
+
 async def _close(clients: dict[str, Any]) -> None:
     for client in clients.values():
         await client.aclose()
@@ -184,17 +213,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _fail("--max-body-bytes must be a positive number of bytes", prefix="")
     clients = _clients_or_exit(args)
     keys = _load_keys(args, list(clients))
+    oauth = _load_oauth(args, keys)
     logger = logging.getLogger("commercetools_customers_mcp")
-    if args.transport == "http" and not keys and not is_loopback(args.host) and not args.allow_unauthenticated:
+    authenticated = keys or oauth is not None
+    if args.transport == "http" and not authenticated and not is_loopback(args.host) and not args.allow_unauthenticated:
         asyncio.run(_close(clients))
         _fail(
             f"refusing to serve HTTP on the non-loopback address {args.host} without API keys: anyone who can "
             "reach it could use every configured connection. Configure keys (--api-keys FILE, "
-            "MCP_API_KEYS_FILE or MCP_API_KEY) or pass --allow-unauthenticated.",
+            "MCP_API_KEYS_FILE or MCP_API_KEY) or OAuth (--oauth-issuer), or pass --allow-unauthenticated.",
             prefix="",
         )
-    if args.transport == "stdio" and keys:
-        logger.warning("API keys apply to the HTTP transport only; stdio is not authenticated")
+    if args.transport == "stdio" and authenticated:
+        logger.warning("API keys and OAuth apply to the HTTP transport only; stdio is not authenticated")
+    if oauth is not None and args.transport == "http" and not args.no_check:
+        from .remote_auth import TokenRejected
+
+        try:
+            asyncio.run(oauth.verifier.discover())
+        except TokenRejected as exc:
+            asyncio.run(_close(clients))
+            _fail(f"start-up check failed (use --no-check to skip it):\n  OAuth issuer: {exc.description}")
     remote = {pcid: c for pcid, c in clients.items() if c.connection.auth_url != EMULATOR_URL}
     if remote and not args.no_check:
         problems = asyncio.run(check_connections(remote))
@@ -220,12 +259,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     security=security,
                     keys=keys,
                     max_body_bytes=args.max_body_bytes,
+                    oauth=oauth,
                 )
+                if oauth is not None:
+                    auth = f"OAuth access tokens from {oauth.settings.issuer}; metadata at {oauth.metadata_url()}"
+                else:
+                    auth = f"{len(keys.keys)} API key(s)" if keys else "no API keys"
                 logger.info(
-                    "serving MCP on http://%s:%s/commercetools-customers and /mcp (%s)",
-                    args.host,
-                    args.port,
-                    f"{len(keys.keys)} API key(s)" if keys else "no API keys",
+                    "serving MCP on http://%s:%s/commercetools-customers and /mcp (%s)", args.host, args.port, auth
                 )
                 await run_http(app, args.host, args.port, args.log_level)
         finally:
@@ -409,6 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-unauthenticated", action="store_true", help="allow HTTP on a non-loopback host without API keys"
     )
+    serve.add_argument("--oauth-issuer", metavar="URL", help="accept OAuth access tokens (JWT) from this issuer")
+    serve.add_argument(
+        "--oauth-audience", action="append", default=[], metavar="AUD", help="accepted token aud (repeatable)"
+    )
+    serve.add_argument("--oauth-resource-url", metavar="URL", help="this server's origin as clients reach it")
+    serve.add_argument(
+        "--oauth-scope-prefix", default="commercetools-customers", metavar="P", help="scopes P:read and P:write"
+    )
+    serve.add_argument("--oauth-pcids-claim", default="pcids", metavar="NAME", help="claim listing a token's PCIDs")
     serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, metavar="N", help="HTTP body limit")
     serve.add_argument("--no-check", action="store_true", help="skip fetching a token per connection at start-up")
     serve.add_argument("--faults", metavar="SPEC", help="fault injection for the embedded emulator (testing)")

@@ -48,6 +48,7 @@ class Principal:
     name: str
     pcids: frozenset[str]
     read_only: bool = False
+    kind: str = "API key"  # what the caller presented, as messages name it ("access token" with OAuth)
 
     def allows(self, pcid: str) -> bool:
         return ALL_PCIDS in self.pcids or pcid in self.pcids
@@ -151,7 +152,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _bearer(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
     for name, value in scope.get("headers") or ():
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -171,7 +173,7 @@ class AuthMiddleware:
         if scope["type"] != "http" or scope.get("path") in self.public:
             await self.app(scope, receive, send)
             return
-        secret = _bearer(scope)
+        secret = bearer_token(scope)
         key = self.keys.authenticate(secret) if secret is not None else None
         if key is None:
             await _unauthorized(send, None if secret is None else "invalid API key")

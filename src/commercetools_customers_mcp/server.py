@@ -311,6 +311,11 @@ class ToolServer:
         principal = record.principal
         if not self.usable(tool, principal):
             record.outcome = "disabled"
+            if principal is not None and tool.name in self.visible:  # published, but this caller may only read
+                return error_result(
+                    f"Tool {name!r} is disabled for this {principal.kind}, which may use read-only tools only.",
+                    hint="Use a read-only tool; writes need a credential with write access.",
+                )
             return error_result(
                 f"Tool {name!r} is disabled on this server (toolsets, read-only mode or tool allow/deny lists).",
                 hint="Call tools/list for the available tools.",
@@ -342,8 +347,8 @@ class ToolServer:
         if principal is not None and not principal.allows(pcid):
             record.outcome = "forbidden"
             return error_result(
-                f"This API key may not use connection {pcid!r}.",
-                hint=f"Connections this key may use: {', '.join(allowed) or 'none'}.",
+                f"This {principal.kind} may not use connection {pcid!r}.",
+                hint=f"Connections this {principal.kind} may use: {', '.join(allowed) or 'none'}.",
                 knownConnections=allowed,
             )
         req = record.request = build_request(tool, arguments)

@@ -6,15 +6,16 @@ any replica can answer. A POST is answered with one SSE stream (progress and log
 or with plain JSON when the client accepts only ``application/json`` or the server runs ``json_response``.
 
 Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
-``/healthz``), the request body limit (413, in the SDK's transport), and DNS-rebinding protection (Host and
-Origin allow-lists, 421/403, in the SDK's transport; ``/healthz`` applies the same checks).
+``/healthz``) or OAuth access tokens (``remote_auth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
+the protected-resource metadata), the request body limit (413, in the SDK's transport), and DNS-rebinding
+protection (Host and Origin allow-lists, 421/403, in the SDK's transport; ``/healthz`` applies the same checks).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from mcp.server import Server
@@ -30,6 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .security import AuthMiddleware, KeyRing, is_loopback
+
+if TYPE_CHECKING:  # remote_auth imports PyJWT and cryptography (tens of ms): only servers using OAuth load it
+    from .remote_auth import ResourceServer
 
 MCP_PATHS = ("/commercetools-customers", "/mcp")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -81,11 +85,15 @@ def http_app(
     security: TransportSecuritySettings | None = None,
     keys: KeyRing | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    oauth: ResourceServer | None = None,
 ) -> Starlette:
     """The app serving MCP at both paths plus /healthz; its lifespan runs the session managers.
 
     With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
-    /healthz no longer lists the connection ids. Bodies over ``max_body_bytes`` are answered with 413."""
+    /healthz no longer lists the connection ids. ``oauth`` (instead of keys) makes it an OAuth resource server
+    (``remote_auth``). Bodies over ``max_body_bytes`` are answered with 413."""
+    if keys and oauth is not None:
+        raise ValueError("use API keys or OAuth, not both")
     security = security or transport_security("127.0.0.1")
     managers = [
         StreamableHTTPSessionManager(
@@ -105,7 +113,7 @@ def http_app(
         refused = await checks.validate_request(request)  # the MCP paths' Host/Origin checks (DNS rebinding)
         if refused is not None:
             return refused
-        if keys:
+        if keys or oauth is not None:
             return JSONResponse({"status": "ok", "version": __version__})
         return JSONResponse({"status": "ok", "version": __version__, "connections": list(connection_ids)})
 
@@ -117,6 +125,11 @@ def http_app(
     routes = [Route("/healthz", healthz, methods=["GET"])]
     routes += [Route(path, endpoint, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
     middleware = [Middleware(AuthMiddleware, keys=keys)] if keys else []
+    if oauth is not None:
+        from .remote_auth import OAuthMiddleware
+
+        routes += oauth.routes(MCP_PATHS)
+        middleware = [Middleware(OAuthMiddleware, resource=oauth, mcp_paths=MCP_PATHS)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

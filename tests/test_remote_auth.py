@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.provider import AccessToken
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +39,7 @@ from commercetools_customers_mcp.remote_auth import (
     OAuthSettings,
     ResourceServer,
     TokenRejected,
+    principal_for,
 )
 from commercetools_customers_mcp.server import build_server
 from commercetools_customers_mcp.transports import http_app
@@ -168,27 +171,22 @@ async def test_pcids_claim_limits_connections(issuer: Issuer, mode: str) -> None
     await close(clients)
 
 
-async def test_pcids_claim_forms() -> None:
-    """Absent: every connection; a list or a space/comma-separated string; anything else is refused."""
+def test_pcids_claim_forms() -> None:
+    """Absent: every connection; a list or a space/comma-separated string; anything else is refused. The name
+    is the subject's, made printable."""
     settings = OAuthSettings(issuer="http://127.0.0.1:1", audiences=("a",), resource_url=RESOURCE)
-    resource = ResourceServer(settings)
 
-    async def principal(claims: dict[str, Any]) -> Any:
-        async def verify(token: str) -> Any:
-            from mcp.server.auth.provider import AccessToken
+    def principal(claims: dict[str, Any], subject: str | None = "s") -> Any:
+        access = AccessToken(token="t", client_id="c", scopes=[READ], subject=subject, claims=claims)
+        return principal_for(access, settings)
 
-            return AccessToken(token=token, client_id="c", scopes=[READ], subject="s", claims=claims)
-
-        resource.verifier.verify = verify  # type: ignore[method-assign]
-        return await resource.authenticate("t")
-
-    assert (await principal({})).allows("anything")
-    assert (await principal({"pcids": "eu, us"})).pcids == {"eu", "us"}
-    assert (await principal({"pcids": []})).pcids == frozenset()
-    with pytest.raises(TokenRejected, match="pcids claim must be a list"):
-        await principal({"pcids": {"eu": True}})
-    with pytest.raises(TokenRejected, match="pcids claim must be a list"):
-        await principal({"pcids": [1]})
+    assert principal({}).allows("anything") and principal({}).read_only
+    assert principal({"pcids": "eu, us"}).pcids == {"eu", "us"}
+    assert principal({"pcids": []}).pcids == frozenset()
+    assert principal({}, subject="a b\nc").name == "a?b?c" and principal({}, subject=None).name == "c"
+    for bad in ({"eu": True}, [1], 7):
+        with pytest.raises(TokenRejected, match="pcids claim must be a list"):
+            principal({"pcids": bad})
 
 
 # --- Refusals: 401 / 403 before MCP, with reasons ------------------------------------------------------------
@@ -480,8 +478,9 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()  # one JSON line once listening (node exits on errors: "" then)
-        assert line, "oidc-provider did not start"
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else b""  # one JSON line once listening ("" if node failed)
+        assert line, "oidc-provider did not start within 30 s"
         yield json.loads(line)["issuer"]
     finally:
         process.terminate()

@@ -133,19 +133,13 @@ def _unavailable(description: str) -> TokenRejected:
     return TokenRejected(503, "temporarily_unavailable", description)
 
 
-@dataclass
-class _Discovered:
-    jwks_uri: str
-    keys: jwt.PyJWKClient
-
-
 class JwtVerifier:
     """Verifies JWT access tokens against the issuer's JWKS. Implements the SDK's ``TokenVerifier`` protocol
     (``verify_token``: an ``AccessToken`` or None); ``verify`` says why a token is refused."""
 
     def __init__(self, settings: OAuthSettings) -> None:
         self.settings = settings
-        self._discovered: _Discovered | None = None
+        self._jwks: jwt.PyJWKClient | None = None  # set by discovery
         self._failed_at = -RETRY_DISCOVERY
         self._lock: asyncio.Lock | None = None  # made on first use, in the serving event loop
 
@@ -171,7 +165,7 @@ class JwtVerifier:
             raise _unavailable(f"cannot fetch the signing keys from {jwks_uri}") from None
         except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
             raise _unavailable(f"no usable signing keys at {jwks_uri}: {exc}") from None
-        self._discovered = _Discovered(jwks_uri, keys)
+        self._jwks = keys
 
     async def _metadata(self) -> dict[str, Any]:
         issuer = self.settings.issuer.rstrip("/")
@@ -206,12 +200,12 @@ class JwtVerifier:
 
     async def _keys(self) -> jwt.PyJWKClient:
         """The JWKS client, discovering first if the start-up check was skipped (one attempt at a time)."""
-        if self._discovered is not None:
-            return self._discovered.keys
+        if self._jwks is not None:
+            return self._jwks
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self._discovered is None:
+            if self._jwks is None:
                 if time.monotonic() - self._failed_at < RETRY_DISCOVERY:
                     raise _unavailable("the authorization server's metadata could not be read; retrying shortly")
                 try:
@@ -219,8 +213,8 @@ class JwtVerifier:
                 except TokenRejected:
                     self._failed_at = time.monotonic()
                     raise
-        assert self._discovered is not None
-        return self._discovered.keys
+        assert self._jwks is not None
+        return self._jwks
 
     async def verify(self, token: str) -> AccessToken:
         """The verified token; raises ``TokenRejected`` saying which check failed."""

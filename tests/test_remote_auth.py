@@ -359,7 +359,7 @@ def test_api_keys_and_oauth_together_are_refused(capsys: Any, monkeypatch: Any) 
         assert info.value.code == 2 and expected in capsys.readouterr().err, extra
 
 
-async def test_startup_check_on_a_non_loopback_bind(capsys: Any, monkeypatch: Any) -> None:
+async def test_startup_check_on_a_non_loopback_bind(capsys: Any, caplog: Any, monkeypatch: Any) -> None:
     """OAuth counts as authentication on a non-loopback bind; an unreachable issuer stops start-up (exit 2)."""
     for name in ("CTP_PROJECT_KEY", "CTP_CONNECTIONS_FILE", "MCP_API_KEY", "MCP_API_KEYS_FILE"):
         monkeypatch.delenv(name, raising=False)
@@ -371,6 +371,7 @@ async def test_startup_check_on_a_non_loopback_bind(capsys: Any, monkeypatch: An
     err = capsys.readouterr().err
     assert info.value.code == 2 and "start-up check failed" in err and "non-loopback" not in err
     assert "cannot read the authorization server's metadata" in err
+    assert "pass --oauth-resource-url" in caplog.text  # the default names http://0.0.0.0:8000, which no client can use
 
 
 async def test_serve_command_over_http(issuer: Issuer) -> None:

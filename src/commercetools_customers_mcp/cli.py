@@ -226,6 +226,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.transport == "stdio" and authenticated:
         logger.warning("API keys and OAuth apply to the HTTP transport only; stdio is not authenticated")
+    if oauth is not None and not args.oauth_resource_url and not is_loopback(args.host):
+        logger.warning(
+            "the OAuth metadata names %s as this server; pass --oauth-resource-url with the URL clients use",
+            oauth.settings.origin,
+        )
     if oauth is not None and args.transport == "http" and not args.no_check:
         from .remote_auth import TokenRejected
 
@@ -262,7 +267,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     oauth=oauth,
                 )
                 if oauth is not None:
-                    auth = f"OAuth access tokens from {oauth.settings.issuer}; metadata at {oauth.metadata_url()}"
+                    auth = f"OAuth access tokens from {oauth.settings.issuer}; metadata at {oauth.metadata_url('/mcp')}"
                 else:
                     auth = f"{len(keys.keys)} API key(s)" if keys else "no API keys"
                 logger.info(

@@ -26,9 +26,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+async def serving(app: Any, host: str = "127.0.0.1", port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port (or ``port``); yields its base URL."""
+    port = port or free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(uv.serve())
     while not uv.started:

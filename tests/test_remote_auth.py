@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from mcp import Client, StdioServerParameters
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.provider import AccessToken
@@ -533,4 +534,55 @@ async def test_tokens_from_oidc_provider(oidc_provider: str, mode: str) -> None:
                 answer = await http.post(base + "/mcp", json=LIST, headers=headers)
                 assert (answer.status_code, answer.json()["error"]) == (status, error)
     assert ("DELETE", "/beta/customer-groups/key=k") not in transport.requests
+    await close(clients)
+
+
+class MemoryTokens:
+    """The SDK client's token storage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: Any = None
+        self.client_info: Any = None
+
+    async def get_tokens(self) -> Any:
+        return self.tokens
+
+    async def set_tokens(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> Any:
+        return self.client_info
+
+    async def set_client_info(self, client_info: Any) -> None:
+        self.client_info = client_info
+
+
+@pytest.mark.node
+@needs_node
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_sdk_client_finds_the_issuer_and_gets_a_token_by_itself(oidc_provider: str, mode: str) -> None:
+    """The MCP SDK's own OAuth client (client credentials) starts with no token: our 401 points it at the
+    protected-resource metadata, that at oidc-provider, which issues a token for the resource the metadata
+    names, with the scopes the metadata lists (the spec's scope selection: the client's own ``scope`` is not
+    used), and the calls go through. Nothing is configured on the client but its credentials and the issuer."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = OAuthSettings(issuer=oidc_provider, audiences=(base + "/mcp",), resource_url=base)
+    clients, _ = two_projects()
+    app = http_app(build_server(clients), connection_ids=list(clients), oauth=ResourceServer(settings))
+    provider = ClientCredentialsOAuthProvider(
+        server_url=base + "/mcp",
+        storage=MemoryTokens(),
+        client_id="writer",
+        client_secret="writer-secret",
+        issuer=oidc_provider,
+    )
+    async with serving(app, port=port):
+        http = httpx2.AsyncClient(auth=provider, timeout=30)
+        async with Client(streamable_http_client(base + "/mcp", http_client=http), mode=mode) as client:
+            listed = (await client.list_tools()).tools
+            made = await client.call_tool(P + "create_customer_groups", {"PCID": "eu", "groupName": "SDK"})
+    assert len(listed) == SEED_COUNT and not made.is_error
+    assert provider.context.current_tokens is not None
+    assert provider.context.current_tokens.scope == f"{READ} {WRITE}"
     await close(clients)

@@ -453,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-origin", action="append", default=[], metavar="O", help="extra allowed Origin")
     serve.add_argument("--api-keys", metavar="FILE", help="TOML file of bearer API keys (HTTP); $MCP_API_KEYS_FILE")
     serve.add_argument(
-        "--allow-unauthenticated", action="store_true", help="allow HTTP on a non-loopback host without API keys"
+        "--allow-unauthenticated",
+        action="store_true",
+        help="allow HTTP on a non-loopback host without API keys or OAuth",
     )
     serve.add_argument("--oauth-issuer", metavar="URL", help="accept OAuth access tokens (JWT) from this issuer")
     serve.add_argument(
@@ -465,7 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--oauth-pcids-claim", default="pcids", metavar="NAME", help="claim listing a token's PCIDs")
     serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, metavar="N", help="HTTP body limit")
-    serve.add_argument("--no-check", action="store_true", help="skip fetching a token per connection at start-up")
+    serve.add_argument(
+        "--no-check", action="store_true", help="skip the start-up checks (a token per connection, the OAuth issuer)"
+    )
     serve.add_argument("--faults", metavar="SPEC", help="fault injection for the embedded emulator (testing)")
     tool_policy(serve)
     serve.set_defaults(func=cmd_serve)

@@ -444,3 +444,77 @@ async def test_token_fetch_timeout_retried_for_post_on_shared_host(fake_time: Fa
         await client.aclose()
     assert (response.status, response.attempts) == (201, 2)
     assert calls == ["/oauth/token", "/oauth/token", "/shop/customers"]
+
+
+# --- events hook (what metrics count) ----------------------------------------------------------------------
+
+
+def recorder() -> tuple[list[tuple[str, int | str]], Callable[[str, int | str], None]]:
+    seen: list[tuple[str, int | str]] = []
+    return seen, lambda kind, value: seen.append((kind, value))
+
+
+async def test_events_for_requests_retries_and_tokens(fake_time: FakeTime) -> None:
+    seen, hook = recorder()
+    invalid = httpx2.Response(401, json={"error": "invalid_token"})
+    fake = FakeCommercetools(sequence(httpx2.Response(503), invalid, httpx2.Response(200, json={})))
+    client = CommercetoolsClient(
+        make_connection(),
+        transport=httpx2.MockTransport(fake),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        events=hook,
+    )
+    try:
+        response = await client.request("GET", "/{projectKey}/customers")
+        assert response.status == 200
+        assert seen == [
+            ("token", "ok"),
+            ("request", 503),
+            ("retry", "503"),
+            ("request", 401),
+            ("retry", "401"),
+            ("token", "ok"),
+            ("request", 200),
+        ]
+        seen.clear()
+        fake.api = sequence(httpx2.ReadTimeout("timed out"), httpx2.Response(409, json={}))
+        assert (await client.request("DELETE", "/{projectKey}/customers/{id}", path_params={"id": "c"})).status == 409
+        assert seen == [("request", "network-error"), ("retry", "network"), ("request", 409)]
+    finally:
+        await client.aclose()
+
+
+async def test_events_for_failed_token_fetches(fake_time: FakeTime) -> None:
+    seen, hook = recorder()
+    answers: list[httpx2.Response | Exception] = [
+        httpx2.ConnectError("refused"),
+        httpx2.Response(503, json={"error": "unavailable"}),
+        httpx2.Response(401, json={"error": "invalid_client"}),
+    ]
+
+    async def transport(request: httpx2.Request) -> httpx2.Response:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = CommercetoolsClient(
+        make_connection(),
+        transport=httpx2.MockTransport(transport),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        events=hook,
+    )
+    try:
+        with pytest.raises(AuthError):
+            await client.request("GET", "/{projectKey}/customers")
+    finally:
+        await client.aclose()
+    assert seen == [
+        ("token", "error"),
+        ("retry", "token"),
+        ("token", "refused"),
+        ("retry", "token"),
+        ("token", "refused"),
+    ]

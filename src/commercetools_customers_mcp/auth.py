@@ -4,6 +4,8 @@
 ``grant_type=client_credentials`` (plus ``scope=<space-separated>`` when the connection has scopes).
 The token is cached until ``expires_in`` minus a margin (10 %, at most 5 minutes); concurrent callers share
 one in-flight token request; ``invalidate(token)`` drops a token the API rejected so the next call refreshes.
+Each fetch is reported to the optional ``events`` hook as ``("token", "ok" | "refused" | "error")``: issued,
+refused by the auth server (``AuthError``), or failed on the network.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from .config import Connection
 EXPIRY_MARGIN_MAX = 300.0
 EXPIRY_MARGIN_RATIO = 0.1
 DEFAULT_EXPIRES_IN = 3600.0
+
+EventHook = Callable[[str, int | str], None]
+"""Told what the client and token provider did, as plain values (``client.py`` lists the events). Runs inline on
+the event loop: it must not block or raise. Metrics attach here; nothing here knows about them."""
+
+
+def ignore_event(kind: str, value: int | str) -> None:
+    """The default hook: no one is listening."""
 
 
 class AuthError(Exception):
@@ -48,11 +58,17 @@ class TokenProvider:
     """Fetches and caches the bearer token of one connection, through the given (shared) HTTP client."""
 
     def __init__(
-        self, connection: Connection, http: httpx2.AsyncClient, *, clock: Callable[[], float] = time.monotonic
+        self,
+        connection: Connection,
+        http: httpx2.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        events: EventHook = ignore_event,
     ) -> None:
         self._connection = connection
         self._http = http
         self._clock = clock
+        self._events = events
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
         self.url = f"{connection.auth_url}/oauth/token"
@@ -80,18 +96,24 @@ class TokenProvider:
             form["scope"] = " ".join(self._connection.scopes)
         secret = self._connection.client_secret.get_secret_value()
         started = self._clock()
-        response = await self._http.post(
-            self.url,
-            data=form,
-            auth=(self._connection.client_id, secret),
-            headers={"Accept": "application/json"},
-        )
+        try:
+            response = await self._http.post(
+                self.url,
+                data=form,
+                auth=(self._connection.client_id, secret),
+                headers={"Accept": "application/json"},
+            )
+        except httpx2.TransportError:
+            self._events("token", "error")
+            raise
         body = _parse(response.content)
         if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+            self._events("token", "refused")
             error = str(body.get("error") or "invalid_response")[:200]
             description = str(body.get("error_description") or body.get("message") or "")[:500]
             hide = secret_forms(self._connection.client_id, secret)
             raise AuthError(response.status_code, mask(error, hide), mask(description, hide), self.host)
+        self._events("token", "ok")
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRES_IN
         margin = min(EXPIRY_MARGIN_MAX, lifetime * EXPIRY_MARGIN_RATIO)

@@ -17,6 +17,15 @@ Retry policy (one ``request`` call):
   request raises ``auth.AuthError``.
 
 Every attempt of one call carries the same ``X-Correlation-ID``.
+
+Events (the optional ``events`` hook, ``auth.EventHook``; plain values, so metrics can count them without this
+module knowing about metrics):
+
+* ``("request", status)`` for every API attempt: the HTTP status (an int, 401s and retried ones included), or
+  ``"network-error"`` when the attempt ended in a transport error. Token requests are not API attempts.
+* ``("retry", reason)`` before each retry: the status that caused it (``"503"``, ``"429"``, ``"401"`` for the
+  token refresh), ``"network"`` for a transport error, ``"token"`` for a failed token fetch.
+* ``("token", "ok" | "refused" | "error")`` for every token fetch (from ``auth.TokenProvider``).
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import httpx2
 import orjson
 
 from . import __version__
-from .auth import AuthError, TokenProvider
+from .auth import AuthError, EventHook, TokenProvider, ignore_event
 from .config import Connection
 
 USER_AGENT = f"commercetools-customers-mcp/{__version__}"
@@ -101,7 +110,8 @@ def new_correlation_id() -> str:
 
 
 class CommercetoolsClient:
-    """One pooled HTTP client and token cache per connection. ``transport`` serves both auth and API calls."""
+    """One pooled HTTP client and token cache per connection. ``transport`` serves both auth and API calls;
+    ``events`` hears what happens (module docstring)."""
 
     def __init__(
         self,
@@ -110,16 +120,18 @@ class CommercetoolsClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        events: EventHook = ignore_event,
     ) -> None:
         self.connection = connection
         self._sleep = sleep
         self._clock = clock
+        self._events = events
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=httpx2.Timeout(connection.timeout, connect=connection.connect_timeout),
             headers={"User-Agent": USER_AGENT},
         )
-        self._tokens = TokenProvider(connection, self._http, clock=clock)
+        self._tokens = TokenProvider(connection, self._http, clock=clock, events=events)
         self._api_host = httpx2.URL(connection.api_url).host
 
     async def request(
@@ -163,7 +175,11 @@ class CommercetoolsClient:
                 delay = self._delay(retries, None, started) if exc.status in RETRY_STATUSES else None
                 if delay is None:
                     raise
+                reason = "token"
             except httpx2.TransportError as exc:
+                if to_api:
+                    self._events("request", "network-error")
+                reason = "network" if to_api else "token"
                 may_have_applied = to_api and not isinstance(exc, NOT_SENT_ERRORS)
                 delay = self._delay(retries, None, started) if repeatable or not may_have_applied else None
                 if delay is None:
@@ -172,16 +188,20 @@ class CommercetoolsClient:
                         detail += "; the request may have been applied, so it was not retried"
                     raise ApiConnectionError(host, detail, cid, attempts) from exc
             else:
+                self._events("request", response.status_code)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     self._tokens.invalidate(token)
+                    self._events("retry", "401")
                     continue
                 delay = None
                 if response.status_code in RETRY_STATUSES and repeatable:
                     delay = self._delay(retries, _retry_after(response.headers.get("Retry-After")), started)
                 if delay is None:
                     return ApiResponse(response.status_code, _body(response), response.headers, cid, attempts)
+                reason = str(response.status_code)
             retries += 1
+            self._events("retry", reason)
             await self._sleep(delay)
 
     async def aclose(self) -> None:

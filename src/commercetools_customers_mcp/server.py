@@ -262,12 +262,19 @@ class ToolServer:
                 "Internal error while running the tool; the server log has details.",
                 correlation_id=record.correlation_id,
             )
+        except BaseException:  # cancelled (the caller went away): observers still see the call end
+            record.outcome = "cancelled"
+            self._finished(record, started)
+            raise
         if not (discovered and name in discovery_tools.META_NAMES):
             result = self._shown(result)
+        self._finished(record, started)
+        return result
+
+    def _finished(self, record: CallRecord, started: float) -> None:
         record.duration_ms = (time.perf_counter() - started) * 1000
         for observer in self.observers:
             observer.call_finished(record)
-        return result
 
     def _shown(self, result: types.CallToolResult) -> types.CallToolResult:
         """What the output policy lets the caller see of a result: filtered, and as JSON or tabular text."""

@@ -33,19 +33,27 @@ def default_data_path() -> str:
 
 
 def build_clients(
-    connections_file: str | None, data: str | None, demo: bool = True, faults: str | None = None
+    connections_file: str | None,
+    data: str | None,
+    demo: bool = True,
+    faults: str | None = None,
+    events: Any = None,
 ) -> dict[str, Any]:
     """One client per configured connection, or one client of the embedded emulator when none is configured.
 
-    ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only."""
+    ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only; ``events`` (an
+    ``auth.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
+    from .auth import ignore_event
     from .client import CommercetoolsClient
     from .config import ConfigError, Connection, load_connections
+
+    events = events or ignore_event
 
     connections = load_connections(Path(connections_file) if connections_file else None, os.environ)
     if connections:
         if faults:
             raise ConfigError("--faults applies to the embedded emulator only, and connections are configured")
-        return {pcid: CommercetoolsClient(c) for pcid, c in connections.items()}
+        return {pcid: CommercetoolsClient(c, events=events) for pcid, c in connections.items()}
     import httpx2
 
     from .emulator import create_app
@@ -60,7 +68,7 @@ def build_clients(
         api_url=EMULATOR_URL,
         scopes=["manage_project:demo"],
     )
-    return {EMULATOR_PCID: CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))}
+    return {EMULATOR_PCID: CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app), events=events)}
 
 
 def _parse_faults(spec: str | None) -> Any:
@@ -80,7 +88,7 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
-def _clients_or_exit(args: argparse.Namespace) -> dict[str, Any]:
+def _clients_or_exit(args: argparse.Namespace, events: Any = None) -> dict[str, Any]:
     from .config import ConfigError
 
     try:
@@ -89,6 +97,7 @@ def _clients_or_exit(args: argparse.Namespace) -> dict[str, Any]:
             args.data,
             demo=not getattr(args, "no_demo", False),
             faults=getattr(args, "faults", None),
+            events=events,
         )
     except ConfigError as exc:
         _fail(str(exc))
@@ -127,6 +136,31 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
     if hidden:
         _fail(f"policy file {path}: [tools] overrides tool(s) this server does not publish: {', '.join(hidden)}")
     return policy, args.tool_discovery or chosen.get("tool_discovery", False), rules
+
+
+def _metrics_or_exit() -> Any:
+    """The HTTP server's metrics (``metrics.py``). With ``--workers``, call ``metrics.prepare_multiprocess`` first;
+    a ``PROMETHEUS_MULTIPROC_DIR`` that is not a directory is a start-up error (exit 2)."""
+    from .metrics import Metrics
+
+    try:
+        return Metrics()
+    except (OSError, ValueError) as exc:
+        _fail(f"metrics: {exc}")
+
+
+def _audit_or_exit(args: argparse.Namespace, who: str, events: Any = None) -> Any:
+    """The audit log of ``--audit-log`` or ``$MCP_AUDIT_LOG`` (None without either); unopenable: exit 2."""
+    path = args.audit_log or os.environ.get("MCP_AUDIT_LOG")
+    if not path:
+        return None
+    from .audit import AuditLog, AuditOpenError
+    from .auth import ignore_event
+
+    try:
+        return AuditLog(path, who=who, events=events or ignore_event)
+    except AuditOpenError as exc:
+        _fail(str(exc))
 
 
 async def check_connections(clients: dict[str, Any]) -> list[str]:
@@ -211,7 +245,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.max_body_bytes <= 0:
         _fail("--max-body-bytes must be a positive number of bytes", prefix="")
-    clients = _clients_or_exit(args)
+    metrics = _metrics_or_exit() if args.transport == "http" else None
+    events = metrics.event if metrics is not None else None
+    audit = _audit_or_exit(args, "stdio" if args.transport == "stdio" else "http", events)
+    clients = _clients_or_exit(args, events)
     keys = _load_keys(args, list(clients))
     oauth = _load_oauth(args, keys)
     logger = logging.getLogger("commercetools_customers_mcp")
@@ -249,7 +286,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .transports import http_app, run_http, run_stdio, transport_security
 
     policy, discovery, rules = _selection(args)
-    server = build_server(clients, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules)
+    observers = [o for o in (audit, metrics) if o is not None]
+    server = build_server(
+        clients, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules, observers=observers
+    )
 
     async def serve() -> None:
         try:
@@ -265,6 +305,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     keys=keys,
                     max_body_bytes=args.max_body_bytes,
                     oauth=oauth,
+                    metrics=metrics,
                 )
                 if oauth is not None:
                     auth = f"OAuth access tokens from {oauth.settings.issuer}; metadata at {oauth.metadata_url('/mcp')}"
@@ -276,6 +317,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 await run_http(app, args.host, args.port, args.log_level)
         finally:
             await _close(clients)
+            if audit is not None:
+                audit.close()
 
     asyncio.run(serve())
     return 0
@@ -366,11 +409,13 @@ def cmd_call(args: argparse.Namespace) -> int:
         return 2
     if args.pcid:
         arguments["PCID"] = args.pcid
+    audit = _audit_or_exit(args, "cli")
     clients = _clients_or_exit(args)
     from .server import build_server
 
     policy, discovery, rules = _selection(args)
-    server = build_server(clients, policy=policy, discovery=discovery, rules=rules)
+    observers = [audit] if audit is not None else []
+    server = build_server(clients, policy=policy, discovery=discovery, rules=rules, observers=observers)
 
     async def call() -> Any:
         from mcp import Client
@@ -380,6 +425,8 @@ def cmd_call(args: argparse.Namespace) -> int:
                 return await client.call_tool(args.tool, arguments)
         finally:
             await _close(clients)
+            if audit is not None:
+                audit.close()
 
     result = asyncio.run(call())
     if result.structured_content is not None:
@@ -419,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--connections", metavar="FILE", help="TOML file with [connections.<id>] tables")
         p.add_argument("--data", metavar="PATH", help="emulator SQLite file (default: per-user data dir; :memory:)")
         p.add_argument("--log-level", default="INFO", metavar="LEVEL", help="stderr log level (default INFO)")
+        p.add_argument("--audit-log", metavar="FILE", help="append a JSON line per data-changing call; $MCP_AUDIT_LOG")
 
     def tool_policy(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -1,14 +1,16 @@
 """Serving the MCP server: stdio, and stateless streamable HTTP in one Starlette app.
 
-HTTP serves the same endpoint at ``/commercetools-customers`` and ``/mcp``, plus ``GET /healthz``.
+HTTP serves the same endpoint at ``/commercetools-customers`` and ``/mcp``, plus ``GET /healthz`` and, when the
+server keeps metrics, ``GET /metrics`` (Prometheus text, ``metrics.py``).
 Every request stands alone (stateless), so ``tools/list`` and ``tools/call`` work without initialize and
 any replica can answer. A POST is answered with one SSE stream (progress and log messages can travel),
 or with plain JSON when the client accepts only ``application/json`` or the server runs ``json_response``.
 
 Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
 ``/healthz``) or OAuth access tokens (``remote_auth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
-the protected-resource metadata), the request body limit (413, in the SDK's transport), and DNS-rebinding
-protection (Host and Origin allow-lists, 421/403, in the SDK's transport; ``/healthz`` applies the same checks).
+the protected-resource metadata; ``/metrics`` needs a key or token like MCP), the request body limit (413, in the
+SDK's transport), and DNS-rebinding protection (Host and Origin allow-lists, 421/403, in the SDK's transport;
+``/healthz`` and ``/metrics`` apply the same checks).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .security import AuthMiddleware, KeyRing, is_loopback
 
-if TYPE_CHECKING:  # remote_auth imports PyJWT and cryptography (tens of ms): only servers using OAuth load it
+if TYPE_CHECKING:  # PyJWT/cryptography and prometheus-client load only in servers that use OAuth or metrics
+    from .metrics import Metrics
     from .remote_auth import ResourceServer
 
 MCP_PATHS = ("/commercetools-customers", "/mcp")
@@ -86,8 +89,10 @@ def http_app(
     keys: KeyRing | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     oauth: ResourceServer | None = None,
+    metrics: Metrics | None = None,
 ) -> Starlette:
-    """The app serving MCP at both paths plus /healthz; its lifespan runs the session managers.
+    """The app serving MCP at both paths plus /healthz (and /metrics with ``metrics``); its lifespan runs the
+    session managers.
 
     With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
     /healthz no longer lists the connection ids. ``oauth`` (instead of keys) makes it an OAuth resource server
@@ -122,7 +127,16 @@ def http_app(
         async with managers[0].run(), managers[1].run():
             yield
 
+    async def metrics_page(request: Request) -> Response:
+        refused = await checks.validate_request(request)
+        if refused is not None or metrics is None:
+            return refused or Response(status_code=404)
+        body, content_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
     routes = [Route("/healthz", healthz, methods=["GET"])]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
     routes += [Route(path, endpoint, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
     middleware = [Middleware(AuthMiddleware, keys=keys)] if keys else []
     if oauth is not None:

@@ -253,3 +253,32 @@ def test_multiprocess_hooks_sum_workers_and_forget_dead_ones(tmp_path: Path) -> 
     assert result["before"]["ctmcp_calls_in_flight{}"] == 2  # one left in flight by each worker
     assert result["after"]["ctmcp_calls_in_flight{}"] == 0  # dead workers no longer count
     assert not result["left"]  # the temporary directory is removed
+
+
+async def test_discovery_tools_are_labelled_and_call_tool_counts_as_the_tool_it_runs(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from commercetools_customers_mcp.audit import AuditLog
+
+    metrics = Metrics()
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    client = CommercetoolsClient(
+        project_connection("emulator", "demo"),
+        transport=httpx2.ASGITransport(app=create_app(":memory:", demo=False)),
+        events=metrics.event,
+    )
+    server = build_server({"emulator": client}, discovery=True, observers=[metrics, audit])
+    async with asyncio.timeout(30), Client(server) as mcp:
+        await mcp.call_tool(P + "find_tools", {"query": "customer group"})
+        await mcp.call_tool(P + "describe_tool", {"name": P + "create_customer_groups"})
+        ran = await mcp.call_tool(
+            P + "call_tool", {"name": P + "create_customer_groups", "arguments": {"groupName": "D", "key": "dd"}}
+        )
+        assert not ran.is_error
+    await client.aclose()
+    audit.close()
+    samples = parse(metrics.exposition()[0].decode())
+    calls = {dict(labels)["tool"]: n for (name, labels), n in samples.items() if name == "ctmcp_tool_calls_total"}
+    assert calls == {P + "find_tools": 1, P + "describe_tool": 1, P + "create_customer_groups": 1}
+    [line] = [json.loads(text) for text in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert (line["tool"], line["key"], line["status"]) == (P + "create_customer_groups", "dd", 201)

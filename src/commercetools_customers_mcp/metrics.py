@@ -3,10 +3,11 @@
 ==================================== ========= ===================================================================
 name                                 type      labels
 ==================================== ========= ===================================================================
-``ctmcp_tool_calls_total``           counter   ``tool`` (seed name, or ``unknown``), ``outcome`` (the API's HTTP
-                                               status, or what ended the call first: ``invalid``, ``disabled``,
-                                               ``unknown-pcid``, ``forbidden``, ``unreachable``, ``auth``,
-                                               ``unconfigured``, ``unknown``, ``error``, ``cancelled``)
+``ctmcp_tool_calls_total``           counter   ``tool`` (seed name, a discovery tool's name, or ``unknown``),
+                                               ``outcome`` (the API's HTTP status, ``ok`` for ``find_tools`` and
+                                               ``describe_tool``, or what ended the call first: ``invalid``,
+                                               ``disabled``, ``unknown-pcid``, ``forbidden``, ``unreachable``,
+                                               ``auth``, ``unconfigured``, ``unknown``, ``error``, ``cancelled``)
 ``ctmcp_tool_duration_seconds``      histogram ``tool``
 ``ctmcp_calls_in_flight``            gauge     — (tool calls started and not yet finished)
 ``ctmcp_upstream_requests_total``    counter   ``status``: every API attempt, retries included (HTTP status, or
@@ -51,6 +52,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.exposition import choose_encoder
 
 from .catalog.tools import BY_NAME
+from .discovery import META_NAMES
 from .server import CallRecord
 
 PREFIX = "ctmcp_"
@@ -69,7 +71,10 @@ def _status(value: Any) -> str:
 
 
 def _tool(record: CallRecord) -> str:
-    return record.tool.name if record.tool is not None and record.tool.name in BY_NAME else "unknown"
+    """The tool label: a catalogue tool's seed name, a discovery tool's name, else ``unknown``."""
+    if record.tool is not None and record.tool.name in BY_NAME:
+        return record.tool.name
+    return record.name if record.name in META_NAMES else "unknown"
 
 
 def multiprocess_dir() -> str | None:

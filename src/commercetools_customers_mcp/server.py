@@ -86,7 +86,7 @@ def strip_passwords(value: Any) -> Any:
 def loggable_name(name: Any) -> str:
     """A tool name as logs and messages may show it: a known name as is, anything else escaped and bounded,
     so a caller can neither forge log lines (a newline in the name) nor bloat the log."""
-    if isinstance(name, str) and seed_name(name) in BY_NAME:
+    if isinstance(name, str) and (seed_name(name) in BY_NAME or name in discovery_tools.META_NAMES):
         return name
     text = repr(name[:64] if isinstance(name, str) else type(name).__name__)
     return f"unknown:{text}" + ("…" if isinstance(name, str) and len(name) > 64 else "")

@@ -18,8 +18,11 @@ Each line is one JSON object with every key below (``null`` when not known), in 
     type           the resource's typeId ("customer", "customer-group", "business-unit", "associate-role")
     id, key        the resource: from the path (by-id / by-key tools), else from the API's answer (a create's
                    new resource; a token's customerId, never the token), else the id or draft key the call
-                   sent (password change, email token, a refused create); at most 256 characters
-    versionBefore  the version the call sent (updates, deletes, password change), as validated
+                   sent (password change, email token, a failed create); at most 256 characters. Only
+                   values of a validated request: a call refused before its request was built (``invalid``,
+                   ``disabled``, ``unknown-pcid``, ``forbidden``, ``unconfigured``) has no id, key, versions
+                   or actions
+    versionBefore  the version the call sent (updates, deletes, password change)
     versionAfter   the version in the API's successful answer (for a delete: the deleted resource's)
     actions        the update actions' names, in order (nothing else from them)
     actionCount    how many actions the update sent (``actions`` is cut short only if the line would pass

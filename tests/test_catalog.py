@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema_rs
 import pytest
 
-from commercetools_customers_mcp.catalog.hints import api_label, tool_description
+from commercetools_customers_mcp.catalog.descriptions import tool_description
 from commercetools_customers_mcp.catalog.schemas import ArgumentValidator, input_schema
 from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, build_request
 from mcp_helpers import SEED_COUNT, SEED_TOOLS
@@ -35,6 +36,11 @@ def test_names_match_the_seed() -> None:
     assert {t.name for t in TOOLS} == set(SEED_BY_NAME)
 
 
+def _resolved(schema: dict, node: dict) -> dict:
+    ref = node.get("$ref", "")
+    return schema["$defs"][ref.rsplit("/", 1)[-1]] if ref.startswith("#/$defs/") else node
+
+
 @pytest.mark.parametrize("name", sorted(SEED_BY_NAME))
 def test_parameters_types_and_required_match_the_seed(name: str) -> None:
     seed = SEED_BY_NAME[name]
@@ -47,11 +53,39 @@ def test_parameters_types_and_required_match_the_seed(name: str) -> None:
         kind, item = TYPES[param["type"]]
         assert prop["type"] == kind, param
         if item:
-            assert prop["items"].get("type") == item, param
-        assert prop["description"].startswith(api_label(param["name"])), param
-        assert prop["description"].startswith(param["description"]), param
-    assert tool_description(BY_NAME[name]).startswith(seed["description"])
+            assert _resolved(schema, prop["items"]).get("type") == item, param
     jsonschema_rs.meta.validate(schema)
+
+
+# The seed's openers that only restate what a tool does; the opening sentence says it in plain words instead.
+GRAMMAR = {"a Associate": "an Associate", ", A SearchNotReady": ", a SearchNotReady"}
+OPENERS = ("Use this method", "Retrieves roles", "Returns the indexing status", "GET /", "POST /", "DELETE /")
+
+
+@pytest.mark.parametrize("name", sorted(SEED_BY_NAME))
+def test_descriptions_open_in_plain_words_and_keep_the_seeds_sentences(name: str) -> None:
+    text = tool_description(BY_NAME[name])
+    assert not text.startswith(("GET ", "POST ", "DELETE ", "/")), text
+    assert text[0].isupper() and len(text.split(".")[0]) > 20, text
+    for sentence in re.split(r"(?<=\.) ", SEED_BY_NAME[name]["description"]):
+        if sentence.startswith(OPENERS):
+            continue
+        for slip, fixed in GRAMMAR.items():
+            sentence = sentence.replace(slip, fixed)
+        assert sentence in text, sentence
+    for param, prop in input_schema(BY_NAME[name])["properties"].items():
+        note = prop.get("description", "")
+        assert not re.match(r"The \w+ value|[A-Z][a-z]+ [A-Z][a-z]+$", note), (param, note)
+    assert "a associate" not in text.lower()
+
+
+def test_titles_in_plain_words() -> None:
+    titles = {t.name.removeprefix(P): t.title for t in TOOLS}
+    assert titles["create_customers_password"] == "Change a customer's password"
+    assert titles["list_customers_email_token_email_token"] == "Look up a customer by email token"
+    assert titles["create_customers_search"] == "Search customers"
+    assert titles["get_associate_roles_by_key"] == "Get an associate role by key"
+    assert all(not re.search(r"\ba [aeiou]", t) for t in titles.values()), titles
 
 
 def test_pcid_required_only_with_several_connections() -> None:
@@ -96,7 +130,10 @@ def test_compact_schema_collapses_actions() -> None:
     compact = input_schema(tool, compact=True)
     items = compact["properties"]["actions"]["items"]
     assert "setFirstName" in items["properties"]["action"]["enum"]
-    assert all("description" not in p for p in compact["properties"].values())
+    assert [n for n, p in compact["properties"].items() if "description" in p] == ["actions"]  # its syntax
+    listing = input_schema(BY_NAME[P + "list_customers"], compact=True)["properties"]
+    assert "lowercaseEmail" in input_schema(BY_NAME[P + "list_customers"])["properties"]["where"]["description"]
+    assert listing["where"]["description"] and "description" not in listing["expand"]
     assert len(json.dumps(compact)) < len(json.dumps(input_schema(tool))) / 3
 
 

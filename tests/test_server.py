@@ -26,8 +26,13 @@ async def test_list_and_round_trip(server: Server[Any], mode: str) -> None:
         tools = (await client.list_tools()).tools
         assert len(tools) == SEED_COUNT
         get = next(t for t in tools if t.name == P + "get_customer_groups_by_id")
-        assert get.annotations.read_only_hint and get.annotations.open_world_hint
+        assert get.annotations.read_only_hint and get.annotations.open_world_hint is None  # default: true
         assert not get.annotations.destructive_hint
+        hints = {t.name.removeprefix(P): t.annotations for t in tools}
+        assert hints["delete_by_id"].destructive_hint is True and hints["delete_by_id"].idempotent_hint is True
+        assert hints["create_customers"].destructive_hint is False and not hints["create_customers"].idempotent_hint
+        update = hints["update_customers_by_key"]
+        assert update.destructive_hint is False and update.idempotent_hint
         created = await client.call_tool(P + "create_customer_groups", {"groupName": "VIP", "key": "vip"})
         assert not created.is_error, created
         group = created.structured_content

@@ -356,6 +356,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from .server import build_server
 
     policy, discovery, rules = _selection(args)
+    if args.sizes:
+        sys.stdout.write(asyncio.run(_sizes_table(policy, discovery, rules)))
+        return 0
     if args.json or discovery:
         server_tools = build_server({}, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules)
         payload = asyncio.run(_list_tools(server_tools))
@@ -371,6 +374,26 @@ def cmd_tools(args: argparse.Namespace) -> int:
         required = [r for r in input_schema(tool).get("required", []) if r != "PCID"]
         print(f"{name:<{width}}  {tool.method:<6}  {tool.path:<58}  {', '.join(required) or '-'}")
     return 0
+
+
+async def _sizes_table(policy: Any, discovery: bool = False, rules: Any = None) -> str:
+    """The bytes of each tool in the ``tools/list`` result (compact JSON), default and ``--compact-schemas``, as a
+    Markdown table (the README's): the tools as this selection publishes them, with PCID optional."""
+    from .server import build_server
+
+    listed = [
+        await _list_tools(build_server({}, compact=compact, policy=policy, discovery=discovery, rules=rules))
+        for compact in (False, True)
+    ]
+    lines = ["| Tool | Default | Compact |", "|---|---:|---:|"]
+    for full, compact in zip(listed[0]["tools"], listed[1]["tools"], strict=True):
+        lines.append(f"| `{full['name']}` | {_size(full):,} | {_size(compact):,} |")
+    lines.append(f"| **tools/list result** | **{_size(listed[0]):,}** | **{_size(listed[1]):,}** |")
+    return "\n".join(lines) + "\n"
+
+
+def _size(value: Any) -> int:
+    return len(orjson.dumps(value))
 
 
 async def _list_tools(server: Any) -> dict[str, Any]:
@@ -535,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools = sub.add_parser("tools", help="print the tool catalogue")
     tools.add_argument("--json", action="store_true", help="the tools/list result as JSON")
     tools.add_argument("--compact-schemas", action="store_true")
+    tools.add_argument("--sizes", action="store_true", help="bytes per tool in tools/list, default and compact")
     tool_policy(tools)
     tools.set_defaults(func=cmd_tools)
 

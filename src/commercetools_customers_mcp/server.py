@@ -25,8 +25,9 @@ from mcp.server import Server, ServerRequestContext
 from . import __version__
 from . import discovery as discovery_tools
 from .auth import AuthError
+from .catalog.descriptions import tool_description
 from .catalog.filters import hidden_field_problems
-from .catalog.hints import error_hint, tool_description
+from .catalog.hints import error_hint
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
 from .catalog.tools import BY_NAME, PCID, Request, Tool, build_request, query_string_length
@@ -112,6 +113,16 @@ def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = No
     return _result(structured, error=True)
 
 
+def annotations(tool: Tool) -> types.ToolAnnotations:
+    """A tool's behaviour hints, each said where it differs from the MCP default (readOnly false, destructive true,
+    idempotent false, openWorld true: every tool reaches an outside API) and where it means something (destructive
+    and idempotent only for writes); ``destructiveHint`` is said on every write, so a client that ignores the
+    defaults still tells a delete from an update."""
+    if tool.read_only:
+        return types.ToolAnnotations(read_only_hint=True)
+    return types.ToolAnnotations(destructive_hint=tool.destructive, idempotent_hint=tool.idempotent or None)
+
+
 @dataclass
 class CallRecord:
     """One tool call as observers see it once it is over (the log line, and whatever else is attached)."""
@@ -174,6 +185,7 @@ class ToolServer:
         self.overrides = dict(overrides or {})
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
+        self._compact = compact
         pcid_required = len(self.clients) > 1
         published = self.policy.published()
         self.visible = {t.name for t in published}
@@ -191,13 +203,7 @@ class ToolServer:
                 title=t.title,
                 description=self._description(t),
                 input_schema=self.schemas[t.name],
-                annotations=types.ToolAnnotations(
-                    title=t.title,
-                    read_only_hint=t.read_only,
-                    destructive_hint=t.destructive,
-                    idempotent_hint=t.idempotent,
-                    open_world_hint=True,
-                ),
+                annotations=annotations(t),
             )
             for t in published
         ]
@@ -209,7 +215,7 @@ class ToolServer:
         override = self.overrides.get(tool.name)
         if override is not None and override.description is not None:
             return override.description
-        return self.policy.rename_text(tool_description(tool))
+        return self.policy.rename_text(tool_description(tool, self._compact))
 
     def validator(self, tool: Tool) -> ArgumentValidator:
         if tool.name not in self._validators:

@@ -2,8 +2,9 @@
 
 A tool's schema lists exactly its parameters: path arguments, its query parameters and the fields of its
 body component (``spec.schema``, where resource identifiers already carry their one valid ``typeId``).
-``compact`` drops per-field descriptions and collapses update-action unions to the list of action names
-(validation still checks each action against its full member schema).
+``compact`` keeps each parameter's type, enums and bounds but not its nested structure, reduces update-action
+unions to the list of action names, and keeps only the descriptions that carry syntax; validation still checks
+every argument against the full schema.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from functools import cache
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 from .. import spec
 from ..querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
-from .hints import param_description
+from .descriptions import compact_description, param_description
+from .publish import share_repeated, tighten_unions
 from .tools import PCID, Tool
 
 JSON = dict[str, Any]
@@ -118,7 +121,9 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     if pcid_required:
         required.append(PCID)
     for name, sub in props.items():
-        props[name] = {**sub, "description": param_description(tool, name)}
+        note = param_description(tool, name) if name != PCID or pcid_required else None
+        if note:
+            props[name] = {**sub, "description": note}
     schema: JSON = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         schema["required"] = list(dict.fromkeys(required))
@@ -127,26 +132,59 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     return schema
 
 
+# Kept in compact mode: the scalar rules of a parameter (its nested structure goes; the server still checks it).
+_SCALAR_KEYWORDS = frozenset(
+    {"type", "enum", "const", "pattern", "format", "minimum", "maximum", "minLength", "maxLength", "maxItems"}
+)
+
+
+def _flat(sub: JSON) -> JSON:
+    out = {k: v for k, v in sub.items() if k in _SCALAR_KEYWORDS}
+    if "$ref" in sub or "oneOf" in sub or "properties" in sub:
+        out.setdefault("type", "object")
+    if isinstance(sub.get("items"), dict):
+        out["items"] = _flat(sub["items"])
+    return out
+
+
 def compact_schema(tool: Tool, pcid_required: bool = False) -> JSON:
-    """The schema without per-field descriptions, with update actions reduced to their names."""
+    """Each parameter's type, enum and bounds, without nested structure, with update actions reduced to their
+    names, and descriptions only where they carry a parameter's syntax (``where``, a search ``query``…)."""
     full = full_schema(tool, pcid_required)
-    props = {n: {k: v for k, v in s.items() if k != "description"} for n, s in full["properties"].items()}
+    props = {}
+    for name, sub in full["properties"].items():
+        props[name] = _flat(sub)
+        note = compact_description(tool, name)
+        if note and (name != PCID or pcid_required):
+            props[name]["description"] = note
     if "actions" in props:
-        names = sorted(action_members(tool.body))
-        props["actions"] = {
-            **props["actions"],
-            "items": {
-                "type": "object",
-                "properties": {"action": {"enum": names}},
-                "required": ["action"],
-                "additionalProperties": True,
-            },
+        props["actions"]["items"] = {
+            "type": "object",
+            "properties": {"action": {"enum": sorted(action_members(tool.body))}},
+            "required": ["action"],
         }
-    return {**full, "properties": props}
+    return {k: v for k, v in {**full, "properties": props}.items() if k != "$defs"}
 
 
+@cache
+def _component_names(tool: Tool) -> dict[bytes, str]:
+    """Canonical JSON → component name, for the components a tool's body reaches (to name shared ``$defs``)."""
+    if not tool.body:
+        return {}
+    return {_canon(spec.schema(name)): name for name in spec.components_under(tool.body)}
+
+
+def _canon(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+@cache
 def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = False) -> JSON:
-    return compact_schema(tool, pcid_required) if compact else full_schema(tool, pcid_required)
+    """The schema published in tools/list (cached: do not mutate): ``full_schema`` or ``compact_schema`` with
+    discriminated unions said once and repeated sub-schemas shared in ``$defs`` (``publish.py``); it accepts and
+    refuses exactly what they do."""
+    schema = compact_schema(tool, pcid_required) if compact else full_schema(tool, pcid_required)
+    return share_repeated(tighten_unions(schema), _component_names(tool))
 
 
 @cache

@@ -191,15 +191,16 @@ def _crud(family: Family, names: tuple[str, ...], titles: tuple[str, ...], delet
 
 
 def _titles(noun: str, plural: str) -> tuple[str, ...]:
+    a = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
     return (
         f"List {plural}",
-        f"Get {noun} by ID",
-        f"Get {noun} by key",
-        f"Create {noun}",
-        f"Update {noun} by ID",
-        f"Update {noun} by key",
-        f"Delete {noun} by ID",
-        f"Delete {noun} by key",
+        f"Get {a} by ID",
+        f"Get {a} by key",
+        f"Create {a}",
+        f"Update {a} by ID",
+        f"Update {a} by key",
+        f"Delete {a} by ID",
+        f"Delete {a} by key",
     )
 
 
@@ -221,21 +222,21 @@ TOOLS: tuple[Tool, ...] = (
     ),
     _t(CUSTOMERS, "customer-search", "create_customers_search", "Search customers", "POST", "/search", "search",
        body="CustomerSearchRequest"),
-    _t(CUSTOMERS, "customer-search", "list_customers_search_indexing_status", "Customer search indexing status",
+    _t(CUSTOMERS, "customer-search", "list_customers_search_indexing_status", "Check whether customer search is ready",
        "GET", "/search/indexing-status", "status"),
-    _t(CUSTOMERS, "account", "create_customers_password", "Change customer password", "POST", "/password",
+    _t(CUSTOMERS, "account", "create_customers_password", "Change a customer's password", "POST", "/password",
        "versioned_flow", body="CustomerChangePassword"),
-    _t(CUSTOMERS, "account", "create_customers_password_token", "Create password reset token", "POST",
+    _t(CUSTOMERS, "account", "create_customers_password_token", "Start a password reset (create a token)", "POST",
        "/password-token", "flow", body="CustomerCreatePasswordResetToken"),
-    _t(CUSTOMERS, "account", "create_customers_password_reset", "Reset customer password", "POST",
+    _t(CUSTOMERS, "account", "create_customers_password_reset", "Reset a password with a token", "POST",
        "/password/reset", "flow", body="CustomerResetPassword"),
-    _t(CUSTOMERS, "account", "list_customers_password_token_password_token", "Get customer by password token",
+    _t(CUSTOMERS, "account", "list_customers_password_token_password_token", "Look up a customer by password token",
        "GET", "/password-token={passwordToken}", "get", query=_GET),
-    _t(CUSTOMERS, "account", "create_customers_email_token", "Create email verification token", "POST",
+    _t(CUSTOMERS, "account", "create_customers_email_token", "Start email verification (create a token)", "POST",
        "/email-token", "flow", body="CustomerCreateEmailToken"),
-    _t(CUSTOMERS, "account", "create_customers_email_confirm", "Verify customer email", "POST", "/email/confirm",
-       "flow", body="CustomerEmailVerify"),
-    _t(CUSTOMERS, "account", "list_customers_email_token_email_token", "Get customer by email token", "GET",
+    _t(CUSTOMERS, "account", "create_customers_email_confirm", "Verify a customer's email with a token", "POST",
+       "/email/confirm", "flow", body="CustomerEmailVerify"),
+    _t(CUSTOMERS, "account", "list_customers_email_token_email_token", "Look up a customer by email token", "GET",
        "/email-token={emailToken}", "get", query=_GET),
     *_crud(
         CUSTOMER_GROUPS,
@@ -258,13 +259,14 @@ TOOLS: tuple[Tool, ...] = (
         _DELETE,
     ),
     _t(BUSINESS_UNITS, "business-units", "get_business_units_associates_by_business_unit_id_and_associate_id",
-       "Get associate of business unit", "GET", "/{businessUnitId}/associates/{associateId}", "get"),
+       "Get a customer's roles in a business unit (unit by ID)", "GET", "/{businessUnitId}/associates/{associateId}",
+       "get"),
     _t(BUSINESS_UNITS, "business-units", "get_business_units_associates_by_key_and_associate_id",
-       "Get associate of business unit by key", "GET", "/key={key}/associates/{associateId}", "get"),
+       "Get a customer's roles in a business unit (unit by key)", "GET", "/key={key}/associates/{associateId}", "get"),
     _t(BUSINESS_UNITS, "business-unit-search", "create_business_units_search", "Search business units", "POST",
        "/search", "search", body="BusinessUnitSearchRequest"),
     _t(BUSINESS_UNITS, "business-unit-search", "list_business_units_search_indexing_status",
-       "Business unit search indexing status", "GET", "/search/indexing-status", "status"),
+       "Check whether business unit search is ready", "GET", "/search/indexing-status", "status"),
     *_crud(
         ASSOCIATE_ROLES,
         tuple(

@@ -266,3 +266,32 @@ def union_members(name: str) -> dict[str, JSON]:
 def enum(name: str) -> list[str]:
     """The values of an enum component, e.g. ``enum("Permission")``."""
     return list(_schemas()[name]["enum"])
+
+
+@cache
+def components_under(name: str) -> tuple[str, ...]:
+    """The components a component's values are made of: those it reaches through ``$ref``, also inside the
+    members of its unions (the members themselves, e.g. each update action, are not listed; nor is itself)."""
+    schemas = _schemas()
+    seen: dict[str, None] = {}
+    members: set[str] = set()
+    stack: list[Any] = [schemas[name]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("$ref"), str):
+            found = _ref_name(node["$ref"])
+            if found not in seen and found != name and found in schemas:
+                seen[found] = None
+                stack.append(schemas[found])
+        for target in node.get("discriminator", {}).get("mapping", {}).values():
+            member = _ref_name(target)
+            if member in schemas and member not in members:
+                members.add(member)
+                stack.append(schemas[member])
+        stack.extend(v for k, v in node.items() if k != "discriminator" and isinstance(v, dict | list))
+    return tuple(seen)

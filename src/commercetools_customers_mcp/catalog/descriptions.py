@@ -1,0 +1,224 @@
+"""Words for the model before its first call: tool and parameter descriptions.
+
+A tool description opens with what the tool does in plain words (the resource, found by what, what comes back),
+then when to use it rather than a sibling and the semantics a model would not guess, then the seed's own
+sentences (Messages produced, LockedField, token validity), and ends with the endpoint. The words are assembled
+from the catalogue row: one sentence per kind, one per family and kind where the API surprises, and one per
+tool only where a tool is unlike its kind (the account flows, the associate lookups, search).
+
+Parameter descriptions say only what the name and the schema do not: examples for ``where``, ``sort`` and a
+search ``query``, and the rules of a few draft fields. A parameter whose name says it all has none.
+"""
+
+from __future__ import annotations
+
+from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, PREFIX, Family, Tool, tool_of
+
+# The seed's own sentences on what the API does (Messages produced, LockedField, token validity and invalidation),
+# word for word but for two grammar slips ("a Associate Role", ", A SearchNotReady"). The seed's openers that only
+# restate what the tool does ("Use this method to …", "Retrieves …", "Returns the indexing status …",
+# "METHOD /path") are said in plainer words by the opening sentence instead.
+SEED_TEXT = {
+    "create_associate_roles": "Creating an Associate Role generates the AssociateRoleCreated Message.",
+    "create_business_units_search": "If the initial indexing is in progress or the feature is inactive, a "
+    "SearchNotReady error is returned. If inactive, you can reactivate it.",
+    "create_customers": "Allows converting an anonymous Cart to the active Cart of a Customer with cart merge. "
+    "Creating a Customer produces the CustomerCreated Message. Simultaneously creating two Customers with the "
+    "same email address can return a LockedField error.",
+    "create_customers_email_confirm": "Verifying the email of the Customer produces the CustomerEmailVerified "
+    "Message. After the email is verified, all email tokens issued previously through the email verification flow "
+    "are invalidated. This invalidation of tokens is eventually consistent.",
+    "create_customers_email_token": "Creating an email token for the Customer produces the CustomerEmailTokenCreated "
+    "Message. The Message will include the token\u2019s value, if the token\u2019s validity is 60 minutes or less.",
+    "create_customers_password": "Changing the password produces the CustomerPasswordUpdated Message with reset=false.",
+    "create_customers_password_reset": "Resetting the password of the Customer produces the CustomerPasswordUpdated "
+    "Message with reset=true. After the password is reset, all password tokens issued previously through the "
+    "password reset flow are invalidated. In addition, any access and refresh tokens issued previously through the "
+    "password flow and refresh token flow are invalidated. This invalidation of tokens is eventually consistent.",
+    "create_customers_password_token": "Creating a password reset token for the Customer produces the "
+    "CustomerPasswordTokenCreated Message. The Message will include the token\u2019s value, if the token\u2019s "
+    "validity is 60 minutes or less.",
+    "create_customers_search": "If the initial indexing is in progress or the feature is inactive, a SearchNotReady "
+    "error is returned. If inactive, you can reactivate it.",
+    "delete_associate_roles_by_key": "Deleting an AssociateRole generates the AssociateRoleDeleted Message. An "
+    "AssociateRole can only be deleted if it is not assigned to any Associates.",
+    "delete_by_id": "Deleting a Customer produces the CustomerDeleted Message.",
+    "delete_by_key": "Deleting a Customer produces the CustomerDeleted Message.",
+    "update_customers_by_id": "Simultaneously updating two Customers with the same email address can return a "
+    "LockedField error.",
+    "update_customers_by_key": "Simultaneously updating two Customers with the same email address can return a "
+    "LockedField error.",
+}
+
+GLOBAL_ONLY = "Global customers only: one assigned to stores needs the in-store endpoints, which these tools lack."
+EMAIL_UNIQUE = "Email is unique, ignoring case, in the whole project for customers without stores, else per store."
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def activation(family: Family) -> str:
+    """How a family's search is switched on (outside these tools), then polled with its status tool."""
+    action = "changeCustomerSearchStatus" if family is CUSTOMERS else "changeBusinessUnitSearchStatus"
+    status = tool_of(family, "status")
+    return (
+        "Activate search once per project, outside these tools (Merchant Center, or the project update action "
+        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name if status else ""} until Ready.'
+    )
+
+
+def _what(tool: Tool) -> str:
+    """The opening sentence: what the tool does, to which resource, found how, and what comes back."""
+    n = tool.family.noun
+    by = "(by key)" if "key={key}" in tool.path else "(by id)"
+    return {
+        "list": f"Lists {n}s matching `where`, ordered by `sort`, a page at a time: {{limit, offset, count, total, "
+        "results}.",
+        "get": f"Gets one {n} {by}, with its current version.",
+        "create": f"Creates {_a(n)} and returns it, with its id and version 1.",
+        "update": f"Changes one {n} {by} with update actions, all applied or none; returns it. Needs its current "
+        "version: a stale one answers 409 naming the current one.",
+        "delete": f"Deletes one {n} {by} for good and returns it. Needs its current version.",
+    }[tool.kind]
+
+
+# What a model would not guess, by family and kind.
+_FAMILY_NOTES: dict[tuple[Family, str], str] = {
+    (CUSTOMERS, "list"): "Finds customers by email (see `where`), name, group, store…; for ranked full-text search "
+    "use commercetools_customers_create_customers_search.",
+    (CUSTOMERS, "get"): "To find one by email or name, use commercetools_customers_list_customers.",
+    (CUSTOMERS, "create"): f"The result is {{customer}}. {EMAIL_UNIQUE} password is required unless "
+    "authenticationMode is ExternalAuth; it is stored hashed and never shown.",
+    (CUSTOMERS, "update"): "changeEmail sets isEmailVerified to false.",
+    (CUSTOMER_GROUPS, "create"): "groupName must be unique in the project (the group shows it as `name`).",
+    (CUSTOMER_GROUPS, "delete"): "Customers and business units assigned to the group keep pointing at it: nothing "
+    "checks or clears those assignments.",
+    (BUSINESS_UNITS, "create"): 'unitType "Company" makes a top-level unit; unitType "Division" with parentUnit '
+    '{"typeId": "business-unit", "key": "<parent key>"} makes a Division in one call, which inherits from its '
+    "parent (associateMode and approvalRuleMode ExplicitAndFromParent, storeMode FromParent, unless given). key "
+    "cannot change later.",
+    (BUSINESS_UNITS, "update"): 'Associates are customers: addAssociate {"associate": {"customer": {"typeId": '
+    '"customer", "id": …}, "associateRoleAssignments": [{"associateRole": {"typeId": "associate-role", '
+    '"key": …}}]}}.',
+    (BUSINESS_UNITS, "delete"): "A unit that still has child units cannot be deleted.",
+    (ASSOCIATE_ROLES, "create"): "key cannot change later; buyerAssignable lets buyers assign the role.",
+}
+
+_ASSOCIATE = (
+    "Shows the roles and permissions a customer holds in a business unit, explicit and inherited: "
+    "{customer, associateRoles, inheritedAssociateRoles, permissions}. associateId is the customer's id. A 404 "
+    "means no such unit, or the customer is not its associate (the unit's associates and inheritedAssociates list "
+    "who is)."
+)
+_P = "commercetools_customers_"
+
+# Tools unlike their kind: the account flows and the associate lookups.
+_TOOL_WHAT = {
+    "create_customers_password": "Changes a customer's password, given its id, version and current password; "
+    f"returns the customer. For a forgotten one use {_P}create_customers_password_token. {GLOBAL_ONLY}",
+    "create_customers_password_token": "Starts a password reset: creates a token for the customer with that email "
+    f"(ignoring case) and returns {{value, expiresAt, customerId, …}}; pass value to "
+    f"{_P}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
+    "create_customers_password_reset": "Completes a password reset: sets newPassword for the customer the token "
+    f"belongs to; returns the customer. {GLOBAL_ONLY}",
+    "list_customers_password_token_password_token": "Gets the customer a password reset token belongs to; a used, "
+    f"expired or unknown token answers an error. {GLOBAL_ONLY}",
+    "create_customers_email_token": "Starts email verification: creates a token for the customer (by id) and "
+    f"returns {{value, expiresAt, customerId, …}}; pass value to {_P}create_customers_email_confirm. {GLOBAL_ONLY}",
+    "create_customers_email_confirm": "Marks a customer's email verified, given a token value from "
+    f"{_P}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
+    "list_customers_email_token_email_token": "Gets the customer an email verification token belongs to; a used, "
+    f"expired or unknown token answers an error. {GLOBAL_ONLY}",
+    "get_business_units_associates_by_business_unit_id_and_associate_id": _ASSOCIATE,
+    "get_business_units_associates_by_key_and_associate_id": _ASSOCIATE,
+}
+
+
+def _search_what(tool: Tool) -> str:
+    n = tool.family.noun
+    get = tool_of(tool.family, "get")
+    listing = tool_of(tool.family, "list")
+    return (
+        f"Searches {n}s by full text and structured expressions, ranked by relevance; returns ids only ({{total, "
+        f"results: [{{id, relevance}}]}}): fetch each with {get.name if get else ''}. For exact filters "
+        f"{listing.name if listing else ''} is immediate (search follows changes within seconds). "
+        + activation(tool.family)
+    )
+
+
+def _status_what(tool: Tool) -> str:
+    return (
+        f"Tells whether {tool.family.noun} search is ready: {{status: Ready, Indexing, Scheduled or Failed, states}}. "
+        f"A 404 means search is not activated. {activation(tool.family)}"
+    )
+
+
+def tool_description(tool: Tool, compact: bool = False) -> str:
+    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages
+    and the endpoint, never the opening sentence or the semantics."""
+    suffix = tool.name.removeprefix(PREFIX)
+    if tool.kind == "search":
+        parts = [_search_what(tool)]
+    elif tool.kind == "status":
+        parts = [_status_what(tool)]
+    elif suffix in _TOOL_WHAT:
+        parts = [_TOOL_WHAT[suffix]]
+    else:
+        parts = [_what(tool), _FAMILY_NOTES.get((tool.family, tool.kind), "")]
+    if not compact:
+        parts += [SEED_TEXT.get(suffix, ""), f"({tool.method} {tool.path.removeprefix('/{projectKey}')})"]
+    return " ".join(p for p in parts if p)
+
+
+# What a parameter's name and schema do not say. Keys: (family, kind, name), (kind, name), (family, name) or
+# name; the most specific wins.
+_NOTES: dict[object, str] = {
+    "PCID": "Connection (commercetools project) id.",
+    "actions": 'Each {"action": "<name>", ...its fields}; all applied or none.',
+    "where": 'Predicates, ANDed, e.g. `key = "vip"`, `firstName = "Ann" and addresses(country = "DE")`, '
+    '`createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
+    "withTotal": "false skips counting the total (faster).",
+    "dataErasure": "true also erases personal data.",
+    "stores": 'e.g. [{"typeId": "store", "key": "eu"}].',
+    "addresses": "country, two capital letters, is required in each.",
+    "defaultShippingAddress": "An index into addresses.",
+    "defaultBillingAddress": "An index into addresses.",
+    "shippingAddresses": "Indexes into addresses.",
+    "billingAddresses": "Indexes into addresses.",
+    "tokenValue": "The value the token-creating tool returned.",
+    "invalidateOlderTokens": "true revokes the customer's earlier tokens of this kind.",
+    "ttlMinutes": "Minutes the token stays valid.",
+    "associateId": "The customer's id.",
+    ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
+    ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
+    ("search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": "ann"}}, '
+    '{"exact": {"field": "email", "value": "ann@example.com"}}, {"fuzzy": {"field": "firstName", "value": "anne", '
+    '"level": 1}}, {"and": [<expression>, …]}; omit it to match all.',
+    (CUSTOMERS, "where"): 'Predicates, ANDed, e.g. `lowercaseEmail = "ann@example.com"` (the email in lower '
+    'case: `email` compares case-sensitively), `firstName = "Ann" and addresses(country = "DE")`, '
+    '`createdAt > "2025-01-01T00:00:00Z"`, `customerGroup(id = "<group id>")`.',
+    (CUSTOMERS, "email"): EMAIL_UNIQUE,
+    (CUSTOMERS, "password"): "Plain text, stored hashed; required unless authenticationMode is ExternalAuth.",
+    (CUSTOMERS, "expand"): 'e.g. ["customerGroup"].',
+    (CUSTOMERS, "create", "expand"): 'e.g. ["customer.customerGroup"]: paths start at the result {customer}.',
+    (BUSINESS_UNITS, "unitType"): "A Division also needs parentUnit.",
+    (BUSINESS_UNITS, "parentUnit"): 'The parent of a Division, e.g. {"typeId": "business-unit", "key": "acme"}.',
+    (BUSINESS_UNITS, "expand"): 'e.g. ["associates[*].customer"].',
+}
+
+
+def param_description(tool: Tool, name: str) -> str | None:
+    """What a parameter's name and schema do not say, or None."""
+    for key in ((tool.family, tool.kind, name), (tool.kind, name), (tool.family, name), name):
+        if key in _NOTES:
+            return _NOTES[key]
+    return None
+
+
+# The parameters whose words carry syntax a schema cannot: kept in compact mode too.
+_SYNTAX = frozenset({"where", "query", "sort", "actions"})
+
+
+def compact_description(tool: Tool, name: str) -> str | None:
+    return param_description(tool, name) if name in _SYNTAX or name == "PCID" else None

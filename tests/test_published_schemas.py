@@ -1,0 +1,202 @@
+"""The published input schemas: valid JSON Schema 2020-12, and as strict as the precise schemas they are made from.
+
+A standard validator (the reference ``jsonschema`` package) judges from the published ``inputSchema`` alone;
+every verdict on a corpus of valid and broken arguments (every update action, every search expression) must match
+the verdict of the precise, unshared schema.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx2
+import jsonschema
+import jsonschema_rs
+import orjson
+import pytest
+from mcp import Client
+
+from commercetools_customers_mcp import spec
+from commercetools_customers_mcp.catalog.publish import share_repeated, tighten_unions
+from commercetools_customers_mcp.catalog.schemas import action_members, full_schema, input_schema
+from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, Tool
+from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.server import build_server
+
+P = "commercetools_customers_"
+MODES = [(False, False), (False, True), (True, False), (True, True)]  # (compact, pcid_required)
+
+
+def _accepts(schema: dict[str, Any], value: Any) -> bool:
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(value)
+
+
+@pytest.mark.parametrize(("compact", "pcid_required"), MODES)
+def test_every_published_schema_is_valid_2020_12(compact: bool, pcid_required: bool) -> None:
+    for tool in TOOLS:
+        schema = input_schema(tool, compact=compact, pcid_required=pcid_required)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema_rs.meta.validate(schema)
+        refs = {ref for ref in _refs(schema)}
+        assert refs <= {f"#/$defs/{name}" for name in schema.get("$defs", {})}, tool.name  # all local
+
+
+def _refs(node: Any) -> list[str]:
+    text = orjson.dumps(node).decode()
+    return [part.split('"', 1)[0] for part in text.split('"$ref":"')[1:]]
+
+
+@pytest.mark.parametrize("name", ["update_customers_by_id", "update_customers_by_key", "update_business_units_by_id"])
+def test_a_standard_validator_checks_actions_from_the_published_schema_alone(name: str) -> None:
+    schema = input_schema(BY_NAME[P + name])
+    key = "ID" if name.endswith("_id") else "key"
+
+    def call(*actions: Any) -> dict[str, Any]:
+        return {key: "x", "version": 1, "actions": list(actions)}
+
+    assert _accepts(schema, call({"action": "addAddress", "address": {"country": "DE"}}))
+    assert not _accepts(schema, call({"action": "addAddress", "address": {"country": "de"}}))
+    assert not _accepts(schema, call({"action": "addAddress"}))
+    assert not _accepts(schema, call({"action": "addAdress", "address": {"country": "DE"}}))
+    assert not _accepts(schema, call({"address": {"country": "DE"}}))
+    assert _accepts(schema, call({"action": "removeAddress", "addressKey": "home"}))
+    assert not _accepts(schema, call({"action": "removeAddress", "addressKey": 7}))
+
+
+def _example(schema: dict[str, Any], root: dict[str, Any], every: bool = False) -> Any:
+    """A small value the schema accepts (required properties only, or ``every`` property at the top)."""
+    if "$ref" in schema:
+        return _example(root["$defs"][schema["$ref"].rsplit("/", 1)[-1]], root)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "oneOf" in schema:
+        return _example({**schema["oneOf"][0], **{k: v for k, v in schema.items() if k != "oneOf"}}, root)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        names = list(props) if every else schema.get("required", [])
+        return {name: _example(props.get(name, {}), root) for name in names}
+    if kind == "array":
+        return []
+    if kind == "integer":
+        return max(schema.get("minimum", 1), 1)
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return True
+    if schema.get("pattern") == "^[A-Z]{2}$":
+        return "DE"
+    if schema.get("format") == "date":
+        return "2000-01-31"
+    return "text"
+
+
+def _variants(value: Any) -> list[Any]:
+    """The value, and copies broken in one place each: a property dropped, a value of the wrong type, an extra
+    property, a string where an object was."""
+    out = [value]
+    if isinstance(value, dict):
+        for name in value:
+            dropped = {k: v for k, v in value.items() if k != name}
+            out += [dropped, {**value, name: 12345}, {**value, name: {"nested": True}}]
+            for inner in _variants(value[name])[1:4]:
+                out.append({**value, name: inner})
+        out.append({**value, "unexpected": "x"})
+    elif isinstance(value, str):
+        out += [7, value.lower()]
+    return out
+
+
+def _corpus(tool: Tool) -> list[dict[str, Any]]:
+    full = full_schema(tool)
+    base = _example(full, full)
+    corpus = _variants(base) + _variants(_example(full, full, every=True))
+    if tool.kind == "update":
+        for name, member in action_members(tool.body).items():
+            action = _example(member, member)
+            for variant in _variants(action):
+                corpus.append({**base, "actions": [variant]})
+            fields = {k: _example(v, member) for k, v in member.get("properties", {}).items()}
+            corpus.append({**base, "actions": [{**fields, "action": name}]})
+    if tool.kind == "search":
+        for query in SEARCH_QUERIES:
+            corpus.append({"query": copy.deepcopy(query)})
+    return corpus
+
+
+SEARCH_QUERIES: list[Any] = [
+    {"fullText": {"field": "all", "value": "ann"}},
+    {"fuzzy": {"field": "firstName", "value": "anne"}},
+    {"fuzzy": {"field": "firstName", "value": "anne", "level": 1}},
+    {"fuzzy": {"field": "firstName", "value": "anne", "level": 3}},
+    {"exact": {"field": "email", "values": ["a", "b"]}},
+    {"exact": {"field": "email"}, "prefix": {"field": "email", "value": "a"}},
+    {},
+    {"match": {"field": "x"}},
+    {"and": [{"exists": {"field": "key"}}, {"not": [{"range": {"field": "createdAt", "gte": "2024-01-01"}}]}]},
+    {"and": [{"exists": {}}]},
+    {"or": {"exists": {"field": "key"}}},
+    {"filter": [{"wildcard": {"field": "key", "value": "a*", "fieldType": "text"}}]},
+    {"filter": [{"wildcard": {"field": "key", "value": "a*", "fieldType": "nope"}}]},
+    "exists",
+]
+
+
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda t: t.name.removeprefix(P))
+def test_published_schema_judges_like_the_precise_schema(tool: Tool) -> None:
+    precise = full_schema(tool)
+    published = input_schema(tool)
+    fast_precise = jsonschema_rs.validator_for(precise, validate_formats=True)
+    fast_published = jsonschema_rs.validator_for(published, validate_formats=True)
+    corpus = _corpus(tool)
+    assert len(corpus) > 5
+    for arguments in corpus:
+        expected = fast_precise.is_valid(arguments)
+        assert fast_published.is_valid(arguments) == expected, arguments
+        assert _accepts(published, arguments) == expected, arguments
+
+
+def test_sharing_names_definitions_after_the_api_and_only_when_it_saves_bytes() -> None:
+    schema = input_schema(BY_NAME[P + "update_customers_by_id"])
+    assert {"BaseAddress", "CustomerGroupResourceIdentifier"} <= set(schema["$defs"])
+    assert '"title":"' not in orjson.dumps(schema["properties"]["actions"]).decode()
+    tiny = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}
+    assert share_repeated(tiny) == tiny
+    # the tool's own parameters stay in place (clients render them as a form); a search query is recursive
+    for tool in TOOLS:
+        props = input_schema(tool)["properties"]
+        assert all("$ref" not in p for n, p in props.items() if n != "query"), tool.name
+
+
+def test_unions_said_once_are_the_same_union() -> None:
+    union = spec.schema("CustomerGroupUpdateAction")
+    tightened = tighten_unions(union)
+    assert tightened["required"] == ["action"] and all("title" not in m for m in tightened["oneOf"])
+    for value in ({"action": "changeName", "name": "x"}, {"action": "changeName"}, {"action": "setKey"}, {}):
+        assert _accepts(tightened, value) == _accepts(union, value)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("compact", [False, True])
+async def test_the_official_client_lists_and_calls_tools_with_defs(
+    emulator_app: Any, make_connection: Any, mode: str, compact: bool
+) -> None:
+    client = CommercetoolsClient(make_connection("emulator"), transport=httpx2.ASGITransport(app=emulator_app))
+    async with Client(build_server({"emulator": client}, compact=compact), mode=mode) as mcp:
+        tools = {t.name: t for t in (await mcp.list_tools()).tools}
+        assert "$defs" in tools[P + "update_customers_by_id"].input_schema or compact
+        created = await mcp.call_tool(P + "create_customers", {"email": "defs@example.com", "password": "pw"})
+        customer = created.structured_content["customer"]
+        updated = await mcp.call_tool(
+            P + "update_customers_by_id",
+            {"ID": customer["id"], "version": 1, "actions": [{"action": "addAddress", "address": {"country": "DE"}}]},
+        )
+        assert not updated.is_error, updated
+        assert updated.structured_content["addresses"][0]["country"] == "DE"
+        query = {"exact": {"field": "email", "value": "x"}}
+        found = await mcp.call_tool(P + "create_customers_search", {"query": query})
+        assert found.structured_content["errors"][0]["code"] == "SearchNotReady"  # reached the API: search is off
+    await client.aclose()

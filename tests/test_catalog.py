@@ -15,8 +15,9 @@ from mcp_helpers import SEED_COUNT, SEED_TOOLS
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
-# The only addition beyond the seed: PCID everywhere.
-EXTRA: dict[str, set[str]] = {}  # tool name -> parameters beyond the seed
+# The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
+# is created in one call, as the API's DivisionDraft allows).
+EXTRA: dict[str, set[str]] = {"commercetools_customers_create_business_units": {"parentUnit"}}
 P = "commercetools_customers_"
 
 TYPES = {
@@ -176,7 +177,7 @@ def test_validation_reports_every_problem_with_path_and_expectation() -> None:
         for p in problems
     )
     assert any(p.startswith("arguments.actions[1].address.country:") and "^[A-Z]{2}$" in p for p in problems)
-    assert 'arguments.actions[2]: "email" is a required property' in problems
+    assert "arguments.actions[2]: missing required 'email' (a string)" in problems
     assert not any("oneOf" in p for p in problems)
 
 
@@ -193,3 +194,36 @@ def test_search_query_problem_names_the_query_keys() -> None:
     validator = ArgumentValidator(BY_NAME[P + "create_business_units_search"])
     (problem,) = validator.problems({"query": {"match": {"field": "name"}}})
     assert problem.path == "arguments.query" and "exact, prefix" in problem.message and "filter" in problem.message
+
+
+def test_a_draft_union_is_judged_by_the_member_its_discriminator_selects() -> None:
+    validator = ArgumentValidator(BY_NAME[P + "create_business_units"])
+    parent = {"typeId": "business-unit", "key": "acme"}
+    assert validator.problems({"key": "eu", "name": "EU", "unitType": "Division", "parentUnit": parent}) == []
+    assert validator.problems({"key": "acme", "name": "ACME", "unitType": "Company"}) == []
+    (missing,) = validator.problems({"key": "eu", "name": "EU", "unitType": "Division"})
+    assert str(missing) == (
+        "arguments: missing required 'parentUnit' for unitType 'Division' "
+        '({"typeId": "business-unit", "id" or "key": …})'
+    )
+    (foreign,) = validator.problems({"key": "eu", "name": "EU", "unitType": "Company", "parentUnit": parent})
+    assert str(foreign) == "arguments.parentUnit: only for unitType 'Division'; leave it out for 'Company'"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            {"fuzzy": {"field": "firstName", "value": "ann"}},
+            "arguments.query.fuzzy: missing required 'level' (0, 1 or 2)",
+        ),
+        ({"fuzzy": {"field": "firstName", "value": "ann", "level": 5}}, "arguments.query.fuzzy.level: 5 is greater"),
+        ({"and": [{"exact": {"value": "a"}}]}, "arguments.query.and[0].exact: missing required 'field' (a string)"),
+        ({"fullText": {"field": "all", "value": "a", "mustMatch": "some"}}, "arguments.query.fullText.mustMatch: "),
+        ({"exact": {"field": "a", "value": "b"}, "prefix": {}}, "arguments.query: keys 'exact', 'prefix'; a search"),
+    ],
+)
+def test_search_expressions_report_the_branch_the_value_selects(query: dict, expected: str) -> None:
+    problems = [str(p) for p in ArgumentValidator(BY_NAME[P + "create_customers_search"]).problems({"query": query})]
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+    assert "oneOf" not in problems[0] and "any of the schemas" not in problems[0]

@@ -197,7 +197,7 @@ async def test_token_endpoint_rejection_raises_auth_error_without_secret(make_cl
     finally:
         await client.aclose()
     error = info.value
-    assert (error.status, error.error, error.host) == (401, "invalid_client", AUTH_HOST)
+    assert (error.status, error.error, error.host) == (401, "invalid_client", f"{AUTH_HOST}:443")
     assert "HTTP 401" in str(error) and "invalid_client" in str(error)
     assert SECRET not in str(error) and SECRET not in repr(error)
 
@@ -239,6 +239,15 @@ async def test_post_create_not_retried_on_503(make_client, fake_time: FakeTime) 
     assert fake_time.sleeps == []
 
 
+async def test_post_create_retried_on_429_honouring_retry_after(make_client, fake_time: FakeTime) -> None:
+    """A 429 means the API applied nothing: a create is retried like a read."""
+    limited = httpx2.Response(429, headers={"Retry-After": "3"}, json={"statusCode": 429})
+    fake = FakeCommercetools(sequence(limited, httpx2.Response(201, json={"customer": {"id": "c1"}})))
+    response = await make_client(fake).request("POST", "/{projectKey}/customers", json={"email": "a@b.c"})
+    assert (response.status, response.attempts, len(fake.api_requests)) == (201, 2, 2)
+    assert fake_time.sleeps == [3.0]
+
+
 async def test_idempotent_post_retried_on_503(make_client) -> None:
     fake = FakeCommercetools(sequence(httpx2.Response(503), httpx2.Response(200, json={"version": 2})))
     response = await make_client(fake).request(
@@ -268,8 +277,9 @@ async def test_connection_error_after_retries_names_host(make_client, fake_time:
     with pytest.raises(ApiConnectionError) as info:
         await make_client(fake, max_retries=2).request("GET", "/{projectKey}/customers", correlation_id="cid-1")
     error = info.value
-    assert str(error) == f"could not reach {API_HOST}: ConnectError: connection refused (after 3 attempts)"
-    assert (error.host, error.correlation_id, error.attempts) == (API_HOST, "cid-1", 3)
+    assert str(error) == f"could not reach {API_HOST}:443: ConnectError: connection refused (after 3 attempts)"
+    assert (error.host, error.correlation_id, error.attempts) == (f"{API_HOST}:443", "cid-1", 3)
+    assert not error.timed_out and not error.may_have_applied
     assert len(fake_time.sleeps) == 2
 
 
@@ -279,6 +289,15 @@ async def test_read_timeout_on_post_create_is_not_retried(make_client) -> None:
         await make_client(fake).request("POST", "/{projectKey}/customers", json={"email": "a@b.c"})
     assert info.value.attempts == 1
     assert len(fake.api_requests) == 1
+    assert info.value.timed_out and info.value.may_have_applied
+    assert str(info.value).startswith(f"timed out waiting for {API_HOST}:443: no answer within 30 s (ReadTimeout)")
+
+
+async def test_read_timeout_on_a_read_is_retried_then_named_a_timeout(make_client, fake_time: FakeTime) -> None:
+    fake = FakeCommercetools(sequence(httpx2.ReadTimeout("timed out")))
+    with pytest.raises(ApiConnectionError) as info:
+        await make_client(fake, max_retries=1).request("GET", "/{projectKey}/customers")
+    assert info.value.timed_out and not info.value.may_have_applied and info.value.attempts == 2
 
 
 async def test_unreachable_auth_host_is_named(fake_time: FakeTime) -> None:
@@ -289,7 +308,7 @@ async def test_unreachable_auth_host_is_named(fake_time: FakeTime) -> None:
         make_connection(), transport=httpx2.MockTransport(transport), sleep=fake_time.sleep, clock=fake_time.clock
     )
     try:
-        with pytest.raises(ApiConnectionError, match=f"could not reach {AUTH_HOST}") as info:
+        with pytest.raises(ApiConnectionError, match=f"timed out waiting for {AUTH_HOST}:443: no connection") as info:
             await client.request("POST", "/{projectKey}/customers", json={"email": "a@b.c"})
     finally:
         await client.aclose()
@@ -342,7 +361,7 @@ async def test_non_json_and_empty_bodies(make_client) -> None:
     fake = FakeCommercetools(sequence(html))
     response = await make_client(fake, max_retries=0).request("GET", "/{projectKey}/customers")
     assert response.status == 502
-    assert response.body == {"message": ("<html>" + "x" * 1000)[:500]}
+    assert response.body == "<html>" + "x" * 1000 + "</html>"  # the text, for the MCP layer to describe
     fake.api = sequence(httpx2.Response(200))
     head = await make_client(fake).request("HEAD", "/{projectKey}/customers/{id}", path_params={"id": "c1"})
     assert (head.status, head.body) == (200, None)

@@ -168,18 +168,3 @@ async def test_password_token_for_an_unknown_email_says_what_to_check(server: Se
         result = await client.call_tool(P + "create_customers_password_token", {"email": "nobody@example.com"})
     assert result.is_error and result.structured_content["statusCode"] == 404
     assert "No global customer has that email" in result.structured_content["hint"]
-
-
-async def test_a_division_is_made_in_two_steps_and_the_hint_says_how(server: Server[Any]) -> None:
-    async with Client(server) as client:
-        await client.call_tool(P + "create_business_units", {"key": "acme", "name": "ACME", "unitType": "Company"})
-        draft = {"key": "acme-eu", "name": "ACME EU", "unitType": "Division"}
-        result = await client.call_tool(P + "create_business_units", draft)
-        assert result.is_error and "setUnitType" in result.structured_content["hint"]
-        created = await client.call_tool(P + "create_business_units", {**draft, "unitType": "Company"})
-        action = {"action": "setUnitType", "unitType": "Division", "parentUnit": {"key": "acme"}}
-        updated = await client.call_tool(
-            P + "update_business_units_by_key", {"key": "acme-eu", "version": 1, "actions": [action]}
-        )
-    assert not created.is_error and not updated.is_error
-    assert updated.structured_content["topLevelUnit"] == {"typeId": "business-unit", "key": "acme"}

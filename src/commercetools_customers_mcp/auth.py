@@ -72,7 +72,7 @@ class TokenProvider:
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
         self.url = f"{connection.auth_url}/oauth/token"
-        self.host = httpx2.URL(self.url).host
+        self.host = endpoint(self.url)
 
     async def get_token(self) -> str:
         """Return a valid access token, fetching one only when none is cached (single flight)."""
@@ -109,8 +109,10 @@ class TokenProvider:
         body = _parse(response.content)
         if response.status_code != 200 or not isinstance(body.get("access_token"), str):
             self._events("token", "refused")
-            error = str(body.get("error") or "invalid_response")[:200]
-            description = str(body.get("error_description") or body.get("message") or "")[:500]
+            first = body["errors"][0] if isinstance(body.get("errors"), list) and body["errors"] else {}
+            first = first if isinstance(first, dict) else {}
+            error = str(body.get("error") or first.get("code") or "invalid_response")[:200]
+            description = str(body.get("error_description") or body.get("message") or first.get("message") or "")[:500]
             hide = secret_forms(self._connection.client_id, secret)
             raise AuthError(response.status_code, mask(error, hide), mask(description, hide), self.host)
         self._events("token", "ok")
@@ -118,6 +120,12 @@ class TokenProvider:
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRES_IN
         margin = min(EXPIRY_MARGIN_MAX, lifetime * EXPIRY_MARGIN_RATIO)
         return _Token(body["access_token"], started + lifetime - margin)
+
+
+def endpoint(url: str) -> str:
+    """``host:port`` of a URL, the port spelled out even when it is the scheme's default."""
+    parsed = httpx2.URL(url)
+    return f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
 
 
 def secret_forms(client_id: str, secret: str) -> list[str]:

@@ -9,12 +9,16 @@ Retry policy (one ``request`` call):
 * Only what cannot apply twice is retried. GET/HEAD always are. Other methods follow ``idempotent``
   (``None`` means DELETE yes, POST no): the MCP layer passes ``True`` for version-carrying updates and
   deletes, whose duplicate would come back as an honest 409. A non-idempotent write is never retried once the
-  request may have reached the server; a failure before sending (connect error/timeout, pool timeout, token
-  fetch failure) is retried for every method.
+  request may have reached the server (a read timeout, a dropped connection, a 502/503/504); a failure before
+  sending (connect error/timeout, pool timeout, token fetch failure) and a 429 (the API applied nothing) are
+  retried for every method.
 * A 401 from the API drops the token, fetches a new one and retries once, for every method (nothing was applied).
 * 409 and every other status are returned, never retried. HTTP errors are ``ApiResponse``s, not exceptions.
-* Network failures that cannot (or can no longer) be retried raise ``ApiConnectionError``; a refused token
-  request raises ``auth.AuthError``.
+* Network failures that cannot (or can no longer) be retried raise ``ApiConnectionError``, which names the
+  ``host:port``, tells a timeout from a refused connection, and says whether the request may have been applied;
+  a refused token request raises ``auth.AuthError``.
+* A body that is not JSON (a proxy's HTML error page) is returned as its text, at most ``MAX_TEXT_BODY``
+  characters.
 
 Every attempt of one call carries the same ``X-Correlation-ID``.
 
@@ -44,7 +48,7 @@ import httpx2
 import orjson
 
 from . import __version__
-from .auth import AuthError, EventHook, TokenProvider, ignore_event
+from .auth import AuthError, EventHook, TokenProvider, endpoint, ignore_event
 from .config import Connection
 
 USER_AGENT = f"commercetools-customers-mcp/{__version__}"
@@ -54,6 +58,7 @@ NOT_SENT_ERRORS = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeou
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 30.0
+MAX_TEXT_BODY = 4000
 
 
 @dataclass
@@ -66,15 +71,32 @@ class ApiResponse:
 
 
 class ApiConnectionError(Exception):
-    """The API (or its auth server) could not be reached, after any retries the policy allows."""
+    """The API (or its auth server) could not be reached, after any retries the policy allows.
 
-    def __init__(self, host: str, detail: str, correlation_id: str, attempts: int = 1) -> None:
+    ``host`` is ``host:port``; ``timed_out`` tells a host that answered too slowly from one that refused or
+    dropped the connection; ``may_have_applied`` is true when the request was sent and not retried (a write that
+    is not idempotent), so it may have taken effect."""
+
+    def __init__(
+        self,
+        host: str,
+        detail: str,
+        correlation_id: str,
+        attempts: int = 1,
+        *,
+        timed_out: bool = False,
+        may_have_applied: bool = False,
+    ) -> None:
         self.host = host
         self.detail = detail
         self.correlation_id = correlation_id
         self.attempts = attempts
+        self.timed_out = timed_out
+        self.may_have_applied = may_have_applied
         plural = "attempt" if attempts == 1 else "attempts"
-        super().__init__(f"could not reach {host}: {detail} (after {attempts} {plural})")
+        what = f"timed out waiting for {host}" if timed_out else f"could not reach {host}"
+        applied = "; the request may have been applied, so it was not retried" if may_have_applied else ""
+        super().__init__(f"{what}: {detail} (after {attempts} {plural}){applied}")
 
 
 def build_path(path_template: str, project_key: str, path_params: Mapping[str, str]) -> str:
@@ -132,7 +154,7 @@ class CommercetoolsClient:
             headers={"User-Agent": USER_AGENT},
         )
         self._tokens = TokenProvider(connection, self._http, clock=clock, events=events)
-        self._api_host = httpx2.URL(connection.api_url).host
+        self._api_host = endpoint(connection.api_url)
 
     async def request(
         self,
@@ -183,10 +205,14 @@ class CommercetoolsClient:
                 may_have_applied = to_api and not isinstance(exc, NOT_SENT_ERRORS)
                 delay = self._delay(retries, None, started) if repeatable or not may_have_applied else None
                 if delay is None:
-                    detail = _describe(exc)
-                    if may_have_applied and not repeatable:
-                        detail += "; the request may have been applied, so it was not retried"
-                    raise ApiConnectionError(host, detail, cid, attempts) from exc
+                    raise ApiConnectionError(
+                        host,
+                        _describe(exc, self.connection),
+                        cid,
+                        attempts,
+                        timed_out=isinstance(exc, httpx2.TimeoutException),
+                        may_have_applied=may_have_applied and not repeatable,
+                    ) from exc
             else:
                 self._events("request", response.status_code)
                 if response.status_code == 401 and not refreshed:
@@ -195,7 +221,7 @@ class CommercetoolsClient:
                     self._events("retry", "401")
                     continue
                 delay = None
-                if response.status_code in RETRY_STATUSES and repeatable:
+                if response.status_code in RETRY_STATUSES and (repeatable or response.status_code == 429):
                     delay = self._delay(retries, _retry_after(response.headers.get("Retry-After")), started)
                 if delay is None:
                     return ApiResponse(response.status_code, _body(response), response.headers, cid, attempts)
@@ -236,9 +262,14 @@ def _body(response: httpx2.Response) -> Any:
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        return {"message": response.text[:500]}
+        return response.text[:MAX_TEXT_BODY]
 
 
-def _describe(exc: httpx2.TransportError) -> str:
+def _describe(exc: httpx2.TransportError, connection: Connection) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, httpx2.ConnectTimeout):
+        return f"no connection within {connection.connect_timeout:g} s ({name})"
+    if isinstance(exc, httpx2.TimeoutException):
+        return f"no answer within {connection.timeout:g} s ({name})"
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{name}: {text}" if text else name

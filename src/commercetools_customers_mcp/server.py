@@ -27,7 +27,7 @@ from . import discovery as discovery_tools
 from .auth import AuthError
 from .catalog.descriptions import tool_description
 from .catalog.filters import hidden_field_problems
-from .catalog.hints import error_hint
+from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
 from .catalog.tools import BY_NAME, PCID, Request, Tool, build_request, query_string_length
@@ -105,9 +105,9 @@ def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = No
     errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
     structured = {
         "statusCode": response.status,
-        "message": raw.get("message") or f"HTTP {response.status}",
+        "message": describe_body(body) or f"HTTP {response.status}",
         "errors": errors,
-        "hint": (policy or ToolPolicy()).rename_text(error_hint(tool, response.status, raw, response.attempts)),
+        "hint": (policy or ToolPolicy()).rename_text(error_hint(tool, response.status, body, response.attempts)),
         "correlationId": response.correlation_id,
     }
     return _result(structured, error=True)
@@ -384,16 +384,20 @@ class ToolServer:
             )
         except ApiConnectionError as exc:
             record.outcome = "unreachable"
+            text = str(exc)
             return error_result(
-                f"Could not reach {exc.host}: {exc.detail} (after {exc.attempts} attempt(s)).",
-                hint="Check the connection's api_url/auth_url and the network; the call may be retried.",
+                f"{text[:1].upper()}{text[1:]}.",
+                hint=self.policy.rename_text(
+                    unreachable_hint(tool, timed_out=exc.timed_out, may_have_applied=exc.may_have_applied)
+                ),
                 correlation_id=exc.correlation_id,
             )
         except AuthError as exc:
             record.outcome = "auth"
+            detail = f": {exc.description}" if exc.description else ""
             return error_result(
-                f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}.",
-                hint="Check the connection's client id, client secret, scopes and auth_url.",
+                f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
+                hint=auth_hint(exc.error),
                 correlation_id=record.correlation_id,
             )
         record.outcome = response.status

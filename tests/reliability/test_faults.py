@@ -182,6 +182,13 @@ class Workload:
     def injected(self, correlation_id: str) -> list[str]:
         return [i.kind for i in self.faults.log if i.correlation_id == correlation_id]
 
+    def last_attempt(self, correlation_id: str, attempts: int) -> list[str]:
+        """The faults of a create's last attempt; every earlier attempt must have met a 429 (nothing applied,
+        so the only fault after which a create is sent again)."""
+        faults = self.injected(correlation_id)
+        assert faults[: attempts - 1] == ["429"] * (attempts - 1), f"a create was sent again after {faults}"
+        return faults[attempts - 1 :]
+
     async def read(self, entity: Entity, *, by_key: bool = False) -> dict[str, Any] | None:
         """GET the entity (retried by the client); None for 404. Reads must always be answered."""
         ident = {"key": entity.key} if by_key or not entity.id else {"id": entity.id}
@@ -204,11 +211,10 @@ class Workload:
         try:
             r = await self.call("create", "POST", f"/{{projectKey}}/{kind}", json=draft)
         except ApiConnectionError as exc:  # a dropped connection: never retried, and the client says why
-            assert exc.attempts == 1 and "may have been applied" in exc.detail, exc.detail
-            faults, failed = self.injected(exc.correlation_id), "create-transport-error"
+            assert exc.may_have_applied and "may have been applied" in str(exc), str(exc)
+            faults, failed = self.last_attempt(exc.correlation_id, exc.attempts), "create-transport-error"
         else:
-            faults = self.injected(r.correlation_id)
-            assert r.attempts == 1, "a create was sent twice"
+            faults = self.last_attempt(r.correlation_id, r.attempts)
             if r.status == 201:
                 doc = r.body["customer"] if kind == "customers" else r.body
                 entity.id, entity.version, entity.acknowledged = doc["id"], doc["version"], True

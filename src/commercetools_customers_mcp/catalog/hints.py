@@ -1,77 +1,293 @@
-"""Words for the model after a failed call: the actionable hint for an API error."""
+"""Words for the model after a failed call: what the error means for this tool, and the next call to make.
+
+A hint is chosen by the error's code (the API's ``errors[0].code``, else an OAuth ``error``), its status and
+message, and by what the tool addresses, all read from the catalogue row: its family (noun, list and get tools),
+its kind, and its path (a resource by id or key, a token, an email, an associate, the search index). One rule
+per code, a few per target: never one string per tool. Any backend's error body is understood, whatever its
+shape (``message``, OAuth ``error``/``error_description``, an ``errors`` list, plain text or an HTML page).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from .tools import BUSINESS_UNITS, Tool, tool_of
+import orjson
+
+from .descriptions import EMAIL_UNIQUE, activation
+from .tools import BUSINESS_UNITS, CUSTOMERS, FAMILIES, TOOLS, Tool, tool_of
+
+MAX_BODY_TEXT = 300  # characters of an unrecognised error body shown to the model
 
 
-def _list_tool(tool: Tool) -> str:
-    found = tool_of(tool.family, "list")
-    return found.name if found else "the list tool"
+def target(tool: Tool) -> str:
+    """What a tool's path addresses: "token", "email", "associate", "search" or "resource"."""
+    if "-token=" in tool.path or tool.path.endswith(("/password/reset", "/email/confirm")):
+        return "token"
+    if tool.path.endswith("/password-token"):
+        return "email"
+    if "/associates/" in tool.path:
+        return "associate"
+    if tool.kind in ("search", "status"):
+        return "search"
+    return "resource"
+
+
+def _name(found: Tool | None, fallback: str) -> str:
+    return found.name if found else fallback
+
+
+def _token_tool(tool: Tool) -> str:
+    """The tool that creates the kind of token this tool takes."""
+    kind = "password" if "password" in tool.path else "email"
+    made = next((t for t in TOOLS if t.kind == "flow" and t.path.endswith(f"/{kind}-token")), None)
+    return _name(made, f"the {kind}-token tool")
+
+
+def _getter(tool: Tool) -> str:
+    by_key = "key={key}" in tool.path
+    getters = [t for t in TOOLS if t.family == tool.family and t.kind == "get" and t.path.count("/") == 3]
+    found = next((t for t in getters if ("key={key}" in t.path) == by_key), None)
+    return _name(found, "the get tool")
+
+
+def describe_body(body: Any) -> str:
+    """What an error body says, whatever its shape, bounded: the API's ``message``, an OAuth ``error`` with its
+    ``error_description``, the first listed error's message, or the body itself (tags stripped from an HTML
+    page)."""
+    if isinstance(body, dict):
+        said = [body.get("message"), _first(body).get("message"), body.get("error"), body.get("error_description")]
+        texts = [t.strip() for t in said if isinstance(t, str) and t.strip()]
+        if texts:
+            main = texts[0]  # the message, else the OAuth error; its description added when it says more
+            description = body.get("error_description")
+            if isinstance(description, str) and description.strip() and description.strip() not in main:
+                main = f"{main}: {description.strip()}" if main == body.get("error") else f"{main} ({description})"
+            return _bounded(main)
+        return _bounded(orjson.dumps(body).decode()) if body else ""
+    if isinstance(body, str):
+        text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", body, flags=re.S | re.I)
+        return _bounded(" ".join(text.split()))
+    return "" if body is None else _bounded(orjson.dumps(body).decode())
+
+
+def _bounded(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_BODY_TEXT else text[: MAX_BODY_TEXT - 1] + "…"
+
+
+def _first(body: Any) -> dict[str, Any]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+
+
+def error_code(body: Any) -> str:
+    """The error's code: the API's ``errors[0].code``, else an OAuth ``error``, else ""."""
+    code = _first(body).get("code") or (body.get("error") if isinstance(body, dict) else None)
+    return code if isinstance(code, str) else ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One error response as the hint rules see it."""
+
+    tool: Tool
+    status: int
+    code: str
+    first: dict[str, Any]  # the first listed error (its fields: field, duplicateValue, currentVersion…)
+    message: str
+    attempts: int
+
+    @property
+    def noun(self) -> str:
+        return self.tool.family.noun
+
+    @property
+    def lister(self) -> str:
+        return _name(tool_of(self.tool.family, "list"), "the list tool")
+
+
+def _not_found(f: Failure) -> str:
+    aim = target(f.tool)
+    if aim == "token":
+        return (
+            "No usable token with that value: it is unknown, already used, or invalidated (a finished flow, or a "
+            "newer token made with invalidateOlderTokens, voids older ones). Create a new one with "
+            f"{_token_tool(f.tool)}."
+        )
+    if aim == "email":
+        return (
+            "No global customer has that email (matched ignoring case; customers assigned to stores are not "
+            f'global). Check it with {f.lister}, where lowercaseEmail = "<email in lower case>".'
+        )
+    if aim == "associate":
+        units = _getter(f.tool)
+        text = f.message.lower()
+        if "associate" in text:
+            return (
+                "The customer is not an associate of that business unit, explicitly or inherited. Its associates "
+                f"and inheritedAssociates list who is: read the unit with {units}."
+            )
+        if "business unit" in text or "resource with" in text:
+            return f"No business unit with that id or key; find it with {f.lister}."
+        return (
+            "Either no business unit has that id or key, or the customer (associateId is the customer's id) is not "
+            f"its associate: read the unit with {units} and look at associates and inheritedAssociates."
+        )
+    if aim == "search":
+        return f"{f.noun.capitalize()} search is not activated for this project. {activation(f.tool.family)}"
+    return f"No {f.noun} with that id or key; check it, or find it with {f.lister}."
+
+
+def _duplicate(f: Failure) -> str:
+    field, value = str(f.first.get("field") or "a field"), f.first.get("duplicateValue")
+    held = f.first.get("conflictingResource")
+    if isinstance(held, dict) and held.get("id"):
+        owner = next((x for x in FAMILIES if x.type_id == held.get("typeId")), f.tool.family)
+        getter = next((t for t in TOOLS if t.family == owner and t.kind == "get" and t.path.endswith("/{ID}")), None)
+        return (
+            f"{field} {value!r} is already held by {held.get('typeId', 'another resource')} {held['id']}; read it "
+            f"with {_name(getter, 'its get tool')}, or choose another value."
+        )
+    if "." in field:  # addresses.key: unique within the resource itself
+        return f"{field} {value!r} is used twice within this {f.noun}; each must be unique within it."
+    if f.tool.family is CUSTOMERS and field == "email" and isinstance(value, str):
+        return (
+            f"Another customer already has the email {value!r}. {EMAIL_UNIQUE} Find that customer with {f.lister}, "
+            f"where lowercaseEmail = {orjson.dumps(value.lower()).decode()}, or choose another email."
+        )
+    shown = orjson.dumps(value).decode() if isinstance(value, str | int | float) else '"…"'
+    return (
+        f"Another {f.noun} already has {field} {value!r}. Find it with {f.lister}, where {field} = {shown}, or "
+        "choose another value."
+    )
+
+
+def _rejected(f: Failure) -> str:
+    detail = str(f.first.get("detailedErrorMessage") or f.first.get("message") or f.message)
+    if f.tool.family is BUSINESS_UNITS and f.tool.kind == "create" and "parentUnit" in detail:
+        return (
+            f'The request was rejected: {detail}. A Division needs unitType "Division" and parentUnit '
+            '{"typeId": "business-unit", "key": "<parent key>"}; a Company takes no parentUnit.'
+        )
+    return f"The request was rejected: {detail}"
+
+
+def _stale(f: Failure) -> str:
+    current = f.first.get("currentVersion")
+    if current is None:
+        return "The version is stale; re-read the resource and retry with its current version."
+    again = " (an earlier attempt of this call may already have applied)" if f.attempts > 1 else ""
+    return f"The current version is {current}; re-read and retry with version {current}{again}."
+
+
+def _referenced(f: Failure) -> str:
+    type_id = str(f.first.get("typeId") or "resource")
+    owner = next((x for x in FAMILIES if x.type_id == type_id), None)
+    finder = f", find it with {_name(tool_of(owner, 'list'), '')}" if owner else ""
+    return (
+        f"The referenced {type_id} ({f.first.get('id') or f.first.get('key')}) does not exist; check the "
+        f"identifier{finder}."
+    )
+
+
+def _expired(f: Failure) -> str:
+    return f"The token has expired; create a new one with {_token_tool(f.tool)}."
+
+
+def _unavailable(f: Failure) -> str:
+    failed = f"The API answered {f.status} after {f.attempts} attempt(s)"
+    if not f.tool.idempotent and f.status in (500, 502, 504):
+        # a gateway error can come after the write committed: a blind retry may create a second resource
+        return (
+            f"{failed}, and the request may have been applied. Look for the {f.noun} first (e.g. by key or email "
+            f"with {f.lister}); call again only if it is not there."
+        )
+    if f.status == 429:
+        return f"{failed}: too many requests. Nothing was applied; wait a little and call again."
+    return f"{failed}; nothing was applied. Try again later."
+
+
+# One rule per error code; the rule reads the tool's family, kind and target from the catalogue.
+_BY_CODE = {
+    "ConcurrentModification": _stale,
+    "ResourceNotFound": _not_found,
+    "DuplicateField": _duplicate,
+    "DuplicateFieldWithConflictingResource": _duplicate,
+    "InvalidJsonInput": _rejected,
+    "InvalidInput": _rejected,
+    "InvalidField": _rejected,
+    "RequiredField": _rejected,
+    "InvalidOperation": _rejected,
+    "ReferencedResourceNotFound": _referenced,
+    "ReferenceExists": lambda f: (
+        f"Other resources still use this {f.noun} (the message names one); remove those references first, then "
+        "delete again."
+    ),
+    "SearchNotReady": lambda f: (
+        f"{f.noun.capitalize()} search is not active or still indexing. {activation(f.tool.family)}"
+    ),
+    "ExpiredCustomerPasswordToken": _expired,
+    "ExpiredCustomerEmailToken": _expired,
+    "InvalidCurrentPassword": lambda f: "currentPassword does not match the customer's password; ask for it again.",
+    "LockedField": lambda f: "Another request is changing a customer with the same email right now; retry shortly.",
+    "invalid_token": lambda f: (
+        "The API rejected the access token; check the connection's client id, secret and auth URL."
+    ),
+    "invalid_client": lambda f: "The auth server refused the client id or secret; check the connection's credentials.",
+    "insufficient_scope": lambda f: f"The connection's API client lacks a scope for this call: {f.message}",
+}
 
 
 def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
-    """One actionable sentence for an API error response."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    code = first.get("code") or (body.get("error") if isinstance(body, dict) else None) or ""
-    noun = tool.family.noun
-    if code == "ConcurrentModification":
-        current = first.get("currentVersion")
-        if current is None:
-            return "The version is stale; re-read the resource and retry with its current version."
-        again = " (an earlier attempt of this call may already have applied)" if attempts > 1 else ""
-        return f"The current version is {current}; re-read and retry with version {current}{again}."
-    if code == "ResourceNotFound":
-        if tool.path.endswith("/password-token"):
-            return (
-                "No global customer has that email (the match ignores case; customers assigned to stores are not "
-                'global). Check it with list_customers, e.g. where lowercaseEmail = "<email in lower case>".'
-            )
-        if tool.kind in ("search", "status") or "token" in tool.path:
-            return "Nothing matched; check the token value (tokens expire and are invalidated when used)."
-        finder = _list_tool(tool)
-        return f"No {noun} with that id or key; check it, or find it with {finder}."
-    if code in ("DuplicateField", "DuplicateFieldWithConflictingResource"):
-        return (
-            f"{first.get('field', 'A field')} {first.get('duplicateValue')!r} is already used by another "
-            f"resource; choose a different value or update the existing one."
-        )
-    if code in ("InvalidJsonInput", "InvalidInput", "InvalidField", "RequiredField", "InvalidOperation"):
-        detail = first.get("detailedErrorMessage") or first.get("message") or ""
-        if tool.family is BUSINESS_UNITS and tool.kind == "create" and "parentUnit" in detail:
-            return (
-                f"The request was rejected: {detail}. This tool takes no parentUnit: create the unit with "
-                'unitType "Company", then update it with {"action": "setUnitType", "unitType": "Division", '
-                '"parentUnit": {"key": "<parent key>"}}.'
-            )
-        return f"The request was rejected: {detail}".strip()
-    if code == "ReferencedResourceNotFound":
-        return (
-            f"The referenced {first.get('typeId', 'resource')} ({first.get('id') or first.get('key')}) does not "
-            "exist; check the identifier."
-        )
-    if code == "SearchNotReady":
-        return (
-            "Search is not active or still indexing for this project: activate it with the project update action "
-            '{"action": "changeCustomerSearchStatus", "status": "Activated"} (or changeBusinessUnitSearchStatus) '
-            "or from the Merchant Center, then poll the indexing-status tool until it is Ready."
-        )
-    if code == "invalid_token" or status == 401:
-        return "The API rejected the access token; check the connection's client id, secret and auth URL."
-    if code == "insufficient_scope" or status == 403:
-        return f"The connection's API client lacks a scope for this call: {first.get('message', code)}"
-    if code == "LockedField":
-        return "Another request is changing a customer with the same email right now; retry shortly."
-    if status >= 500 or status == 429:
-        failed = f"The API answered {status} after {attempts} attempt(s)"
-        if not tool.idempotent and status in (500, 502, 504):
-            # a gateway error can come after the write committed: a blind retry may create a second resource
-            return (
-                f"{failed}, and the request may have been applied. Before retrying, look for the {noun} "
-                f"(e.g. by key or email with {_list_tool(tool)})."
-            )
-        return f"{failed}; try again later."
-    return first.get("message") or "The API rejected the request."
+    """One actionable sentence for an API error response, from any backend."""
+    code = error_code(body)
+    failure = Failure(tool, status, code, _first(body), describe_body(body), attempts)
+    rule = _BY_CODE.get(code)
+    if rule is None and status == 404:
+        rule = _not_found
+    if rule is None and status == 401:
+        rule = _BY_CODE["invalid_token"]
+    if rule is None and status == 403:
+        rule = _BY_CODE["insufficient_scope"]
+    if rule is None and (status >= 500 or status == 429):
+        rule = _unavailable
+    if rule is not None:
+        return rule(failure)
+    return failure.message or "The API rejected the request."
+
+
+def look_up_first(tool: Tool) -> str:
+    """What to do after a write that may have been applied although no answer said so."""
+    listing = _name(tool_of(tool.family, "list"), "the list tool")
+    return (
+        f"It may have been applied: look for the {tool.family.noun} first (e.g. by key or email with {listing}) and "
+        "call again only if it is not there."
+    )
+
+
+def unreachable_hint(tool: Tool, *, timed_out: bool, may_have_applied: bool) -> str:
+    """The next step after the API could not be reached: never a blind retry of a write that may have applied."""
+    if may_have_applied:
+        return look_up_first(tool)
+    where = "The host answered too slowly" if timed_out else "Nothing answered"
+    again = (
+        "the call is safe to repeat (a repeated update or delete answers 409 if the first one applied)"
+        if tool.idempotent
+        else "the request was not sent, so the call is safe to repeat"
+    )
+    return f"{where}: check the connection's api_url and auth_url and the network; {again}."
+
+
+_AUTH = {
+    "invalid_client": "the client id or secret is wrong",
+    "invalid_scope": "a requested scope is not granted to this API client",
+    "unauthorized_client": "this API client may not use the client-credentials grant",
+}
+
+
+def auth_hint(code: str) -> str:
+    """The next step after the auth server refused a token (``code`` is its OAuth ``error``)."""
+    why = _AUTH.get(code, "the credentials were refused")
+    return f"Check the connection's client_id, client_secret, scopes and auth_url: {why}."

@@ -58,25 +58,36 @@ _QUERY = {
 def _body_fields(component: str) -> tuple[JSON, list[str], JSON | None]:
     """Properties and required names of a body component.
 
-    A oneOf draft (Company | Division) becomes one flat object with the fields every member accepts, which is
-    exactly the seed's contract; the Division-only ``parentUnit`` is set with ``setUnitType`` after creation.
+    A oneOf draft (Company | Division) becomes one flat object with every member's fields, required where every
+    member requires them, and its discriminator (unitType) an enum of the members' values. The seed's
+    ``create_business_units`` has the fields both members share; ``parentUnit`` (a Division's only own field) is
+    the one addition, so a Division is created in one call. The member the discriminator selects is checked in
+    full by ``ArgumentValidator``.
     """
     schema = spec.schema(component)
     if "oneOf" not in schema:
         return schema.get("properties", {}), schema.get("required", []), schema.get("$defs")
     props: JSON = {}
     required = None
-    common = set.intersection(*(set(m["properties"]) for m in schema["oneOf"]))
     for member in schema["oneOf"]:
         for name, sub in member["properties"].items():
-            if name in common:
-                props.setdefault(name, sub)
+            props.setdefault(name, sub)
         req = set(member.get("required", []))
         required = req if required is None else required & req
     for name, sub in list(props.items()):
         if "const" in sub:  # the discriminator (unitType): every member's value
             props[name] = {"type": "string", "enum": [m["properties"][name]["const"] for m in schema["oneOf"]]}
     return props, sorted(required or ()), None
+
+
+@cache
+def draft_members(component: str) -> tuple[str, dict[str, JSON]] | None:
+    """For a oneOf draft: its discriminator and its members by discriminator value (cached: do not mutate)."""
+    schema = spec.schema(component)
+    if "oneOf" not in schema or not component.endswith("Draft"):
+        return None
+    tag = next(n for n, sub in schema["oneOf"][0]["properties"].items() if "const" in sub)
+    return tag, {m["properties"][tag]["const"]: m for m in schema["oneOf"]}
 
 
 @cache
@@ -234,23 +245,69 @@ def _too_many_values(arguments: Mapping[str, Any]) -> bool:
     return False
 
 
+def expected(sub: Mapping[str, Any]) -> str:
+    """What a schema accepts, in a few words: ``0, 1 or 2``, ``Company or Division``, ``a string``…"""
+    if "const" in sub:
+        return orjson.dumps(sub["const"]).decode()
+    if "enum" in sub:
+        values = [str(v) for v in sub["enum"]]
+        shown = ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) <= 6 else ", ".join(values[:6]) + ", …"
+        return shown if len(values) > 1 else values[0]
+    kind = sub.get("type")
+    low, high = sub.get("minimum"), sub.get("maximum")
+    if kind == "integer" and low is not None and high is not None and 0 < high - low <= 4:
+        return ", ".join(map(str, range(low, high))) + f" or {high}"
+    type_id = sub.get("properties", {}).get("typeId", {}).get("const")
+    if type_id:
+        return f'{{"typeId": "{type_id}", "id" or "key": …}}'
+    if kind == "array" and isinstance(sub.get("items"), dict) and sub["items"].get("properties"):
+        return f"a list of {expected(sub['items'])}"
+    return {"array": "a list", "object": "an object", "integer": "an integer"}.get(str(kind), f"a {kind or 'value'}")
+
+
+@dataclass(frozen=True)
+class _Checker:
+    """A compiled schema that reports problems in a model's words (a missing property says what it takes)."""
+
+    schema: JSON
+    validator: jsonschema_rs.Validator
+
+    @classmethod
+    def of(cls, schema: JSON) -> _Checker:
+        return cls(schema, jsonschema_rs.validator_for(schema, validate_formats=True))
+
+    def problems(self, value: Any, path: list[Any]) -> list[Problem]:
+        found = []
+        for error in self.validator.iter_errors(value):
+            message = error.message
+            if type(error.kind).__name__ == "Required":
+                name = error.kind.property
+                node: Any = self.schema
+                for step in error.schema_path[:-1]:
+                    node = node[step] if isinstance(node, dict | list) else {}
+                sub = node.get("properties", {}).get(name) if isinstance(node, dict) else None
+                message = f"missing required '{name}'" + (f" ({expected(sub)})" if sub else "")
+            found.append(Problem(_dotted([*path, *error.instance_path]), message))
+        return found
+
+
 @cache
-def _expression_validators() -> dict[str, jsonschema_rs.Validator]:
-    """One validator per search query key: the simple expressions' bodies, and the compounds' arrays."""
+def _expression_checkers() -> dict[str, _Checker]:
+    """One checker per search query key: the simple expressions' bodies, and the compounds' arrays."""
     members = spec.schema("CustomerSearchRequest")["$defs"]["SearchQuery"]["oneOf"]
     out = {}
     for member in members:
         ((kind, body),) = member["properties"].items()
         if kind in spec.SEARCH_COMPOUNDS:
             body = {**body, "items": {}}  # the items are checked one by one
-        out[kind] = jsonschema_rs.validator_for(body, validate_formats=True)
+        out[kind] = _Checker.of(body)
     return out
 
 
 def _query_problems(query: Mapping[str, Any]) -> list[Problem]:
     """A search query checked node by node: each an object with exactly one known key, whose value is checked
     against that key's schema; at most ``MAX_SEARCH_EXPRESSIONS`` expressions in all."""
-    validators = _expression_validators()
+    validators = _expression_checkers()
     found: list[Problem] = []
     count = 0
     stack: list[tuple[Any, list[Any]]] = [(query, ["query"])]
@@ -271,8 +328,7 @@ def _query_problems(query: Mapping[str, Any]) -> list[Problem]:
             )
             continue
         kind = keys[0]
-        for error in validators[kind].iter_errors(node[kind]):
-            found.append(Problem(_dotted([*path, kind, *error.instance_path]), error.message))
+        found += validators[kind].problems(node[kind], [*path, kind])
         if kind in spec.SEARCH_COMPOUNDS and isinstance(node[kind], list):
             stack.extend((child, [*path, kind, i]) for i, child in reversed(list(enumerate(node[kind]))))
     if count > spec.MAX_SEARCH_EXPRESSIONS:
@@ -283,8 +339,8 @@ def _query_problems(query: Mapping[str, Any]) -> list[Problem]:
 
 
 @cache
-def _action_validator(union: str, action: str) -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(action_members(union)[action], validate_formats=True)
+def _action_checker(union: str, action: str) -> _Checker:
+    return _Checker.of(action_members(union)[action])
 
 
 class ArgumentValidator:
@@ -304,7 +360,7 @@ class ArgumentValidator:
         if tool.kind == "search":
             props["query"] = {"type": "object"}
         root["properties"] = props
-        self._root = jsonschema_rs.validator_for(root, validate_formats=True)
+        self._root = _Checker.of(root)
 
     def problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
         if _too_many_values(arguments):
@@ -318,14 +374,34 @@ class ArgumentValidator:
                     f"unknown argument(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(self.allowed)}",
                 )
             )
-        for error in self._root.iter_errors(dict(arguments)):
-            found.append(Problem(_dotted(error.instance_path), error.message))
+        found += self._root.problems(dict(arguments), [])
+        if self.tool.kind == "create" and self.tool.body and draft_members(self.tool.body):
+            found += self._draft_problems(arguments)
         actions = arguments.get("actions")
         if self.tool.kind == "update" and isinstance(actions, list):
             found += self._action_problems(actions)
         query = arguments.get("query")
         if self.tool.kind == "search" and isinstance(query, dict):
             found += _query_problems(query)
+        return found
+
+    def _draft_problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
+        """A oneOf draft judged by the member its discriminator selects: that member's required fields, and no
+        field only other members have (an unknown discriminator value is the root schema's to report)."""
+        tag, members = draft_members(self.tool.body or "") or ("", {})
+        value = arguments.get(tag)
+        member = members.get(value) if isinstance(value, str) else None
+        if member is None:
+            return []
+        found = []
+        for name in member.get("required", []):
+            if name not in arguments:
+                sub = member["properties"].get(name, {})
+                found.append(Problem("arguments", f"missing required '{name}' for {tag} {value!r} ({expected(sub)})"))
+        for name in arguments:
+            if name not in member["properties"] and any(name in m["properties"] for m in members.values()):
+                others = " or ".join(repr(v) for v, m in members.items() if name in m["properties"])
+                found.append(Problem(f"arguments.{name}", f"only for {tag} {others}; leave it out for {value!r}"))
         return found
 
     def _action_problems(self, actions: list[Any]) -> list[Problem]:
@@ -345,6 +421,5 @@ class ArgumentValidator:
                     )
                 )
                 continue
-            for error in _action_validator(union, name).iter_errors(item):
-                found.append(Problem(_dotted(["actions", i, *error.instance_path]), error.message))
+            found += _action_checker(union, name).problems(item, ["actions", i])
         return found

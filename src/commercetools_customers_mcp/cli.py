@@ -379,15 +379,16 @@ def cmd_tools(args: argparse.Namespace) -> int:
 async def _sizes_table(policy: Any, discovery: bool = False, rules: Any = None) -> str:
     """The bytes of each tool in the ``tools/list`` result (compact JSON), default and ``--compact-schemas``, as a
     Markdown table (the README's): the tools as this selection publishes them, with PCID optional."""
+    from .catalog.tools import PREFIX
     from .server import build_server
 
     listed = [
         await _list_tools(build_server({}, compact=compact, policy=policy, discovery=discovery, rules=rules))
         for compact in (False, True)
     ]
-    lines = ["| Tool | Default | Compact |", "|---|---:|---:|"]
+    lines = [f"| Tool (prefix `{PREFIX}`) | Default | Compact |", "|---|---:|---:|"]
     for full, compact in zip(listed[0]["tools"], listed[1]["tools"], strict=True):
-        lines.append(f"| `{full['name']}` | {_size(full):,} | {_size(compact):,} |")
+        lines.append(f"| `{full['name'].removeprefix(PREFIX)}` | {_size(full):,} | {_size(compact):,} |")
     lines.append(f"| **tools/list result** | **{_size(listed[0]):,}** | **{_size(listed[1]):,}** |")
     return "\n".join(lines) + "\n"
 

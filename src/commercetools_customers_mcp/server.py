@@ -26,6 +26,7 @@ from . import __version__
 from . import discovery as discovery_tools
 from .auth import AuthError
 from .catalog.descriptions import tool_description
+from .catalog.fields import unknown_field_notes
 from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.names import SHORT_NAMES, seed_name
@@ -93,14 +94,24 @@ def loggable_name(name: Any) -> str:
     return f"unknown:{text}" + ("…" if isinstance(name, str) and len(name) > 64 else "")
 
 
-def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = None) -> types.CallToolResult:
+def api_result(
+    tool: Tool, response: ApiResponse, policy: ToolPolicy | None = None, notes: Sequence[str] = ()
+) -> types.CallToolResult:
+    """The API's answer as a tool result; ``notes`` (fields the call named that do not exist) follow the JSON as
+    a second text block, or go into an error's ``notes``."""
     body = strip_passwords(response.body)
     if response.status < 400:
         if isinstance(body, dict):
-            return _result(body)
-        if body is None:
-            return _result(None, text=f"HTTP {response.status} (no body)")
-        return _result(None, text=_json_text(body))
+            result = _result(body)
+        elif body is None:
+            result = _result(None, text=f"HTTP {response.status} (no body)")
+        else:
+            result = _result(None, text=_json_text(body))
+        if notes:
+            text = "Note: the API does not check field names (a filter on a missing field matches nothing, a sort on "
+            text += "one is ignored). " + " ".join(notes)
+            result.content.append(types.TextContent(type="text", text=text))
+        return result
     raw = body if isinstance(body, dict) else {}
     errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
     structured = {
@@ -110,6 +121,8 @@ def api_result(tool: Tool, response: ApiResponse, policy: ToolPolicy | None = No
         "hint": (policy or ToolPolicy()).rename_text(error_hint(tool, response.status, body, response.attempts)),
         "correlationId": response.correlation_id,
     }
+    if notes:
+        structured["notes"] = list(notes)
     return _result(structured, error=True)
 
 
@@ -291,7 +304,9 @@ class ToolServer:
             return _result(output.apply_error(body), error=True)
         shown, _ = output.apply(body)
         text = tabular(shown) if output.format == "tabular" else None
-        return _result(shown, text=text)
+        filtered = _result(shown, text=text)
+        filtered.content.extend(result.content[1:])  # notes that follow the JSON (unknown fields)
+        return filtered
 
     def _discover(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
         """find_tools / describe_tool (call_tool runs the tool itself): only what this caller may use."""
@@ -401,7 +416,7 @@ class ToolServer:
                 correlation_id=record.correlation_id,
             )
         record.outcome = response.status
-        return api_result(tool, response, self.policy)
+        return api_result(tool, response, self.policy, unknown_field_notes(tool, arguments))
 
     def _client(self, pcid: Any) -> tuple[str, CommercetoolsClient | None]:
         if pcid is None:

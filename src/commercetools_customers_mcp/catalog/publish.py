@@ -4,6 +4,7 @@ enum, a pattern or a bound.
 Two rewrites, both plain JSON Schema 2020-12 that any validator (and the MCP SDKs, the Inspector and the
 conformance suite) accepts:
 
+* **Defaults unsaid.** ``"additionalProperties": true`` goes.
 * **Discriminated unions said once.** In a ``oneOf`` whose members are told apart by a ``const`` property (the
   update actions' ``action``), ``"type": "object"`` and the discriminator's ``required`` move to the union, and a
   member's ``title`` that repeats its ``const`` goes.
@@ -99,6 +100,8 @@ def tighten_unions(node: JSON) -> JSON:
     a union of one-key objects (a search query: ``{"exact": …}`` or ``{"and": […]}`` …) becomes one object with
     those properties and exactly one of them."""
     node = _map(node, tighten_unions)
+    if node.get("additionalProperties") is True:  # the default: says nothing
+        node = {k: v for k, v in node.items() if k != "additionalProperties"}
     members = node.get("oneOf")
     keys = _one_key(members) if isinstance(members, list) and set(node) == {"oneOf"} else None
     if keys:

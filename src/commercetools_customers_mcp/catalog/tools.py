@@ -52,13 +52,22 @@ class Family:
     draft: str | None = None  # its draft component
     updates: str | None = None  # its update-action union
     short: str | None = None  # its segment's word in short tool names (``names.py``), if it needs one
+    query_only: tuple[str, ...] = ()  # fields a `where` may name that results do not show (lowercaseEmail)
 
     @property
     def path(self) -> str:
         return f"/{{projectKey}}/{self.segment}"
 
 
-CUSTOMERS = Family("customers", "customer", "customer", "Customer", "CustomerDraft", "CustomerUpdateAction")
+CUSTOMERS = Family(
+    "customers",
+    "customer",
+    "customer",
+    "Customer",
+    "CustomerDraft",
+    "CustomerUpdateAction",
+    query_only=("lowercaseEmail",),
+)
 CUSTOMER_GROUPS = Family(
     "customer-groups",
     "customer group",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..querylang.search import ALL, CUSTOM, FIELDS, TEXT
 from . import errors
 
 if TYPE_CHECKING:
@@ -31,66 +32,7 @@ if TYPE_CHECKING:
 
 MAX_EXPRESSIONS = 50
 MAX_STRING = 256
-TEXT, KEYWORD, DATE, BOOLEAN = "text", "keyword", "date", "boolean"
 NUMERIC_FIELD_TYPES = {"number", "money", "set_number", "set_money"}
-ADDRESS_FIELDS = (
-    "firstName",
-    "lastName",
-    "streetName",
-    "streetNumber",
-    "postalCode",
-    "city",
-    "region",
-    "state",
-    "country",
-    "company",
-    "phone",
-    "mobile",
-    "email",
-)
-_ADDRESSES = {f"addresses.{name}": TEXT for name in ADDRESS_FIELDS}
-_GROUPS = {"customerGroupAssignments.customerGroup.id": KEYWORD}
-_TIMES = {"createdAt": DATE, "lastModifiedAt": DATE}
-
-# Searchable fields per indexed type: field path → kind. Only TEXT fields are analysed for full text / `all`.
-FIELDS: dict[str, dict[str, str]] = {
-    "customer": {
-        "id": KEYWORD,
-        "key": TEXT,
-        "email": TEXT,
-        "firstName": TEXT,
-        "middleName": TEXT,
-        "lastName": TEXT,
-        "fullName": TEXT,
-        "companyName": TEXT,
-        "customerNumber": TEXT,
-        "externalId": TEXT,
-        "dateOfBirth": DATE,
-        "isEmailVerified": BOOLEAN,
-        "stores.key": KEYWORD,
-        "customerGroup.id": KEYWORD,
-        **_GROUPS,
-        **_ADDRESSES,
-        **_TIMES,
-    },
-    "business-unit": {
-        "id": KEYWORD,
-        "key": TEXT,
-        "name": TEXT,
-        "contactEmail": TEXT,
-        "status": KEYWORD,
-        "unitType": KEYWORD,
-        "stores.key": KEYWORD,
-        "associates.customer.id": KEYWORD,
-        "topLevelUnit.key": KEYWORD,
-        "parentUnit.key": KEYWORD,
-        **_GROUPS,
-        **_ADDRESSES,
-        **_TIMES,
-    },
-}
-ALL = "all"
-CUSTOM = "custom."
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_fields (

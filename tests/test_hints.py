@@ -7,18 +7,21 @@ the words it must not (a token error never speaks of "id or key").
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
 from commercetools_customers_mcp.catalog.hints import error_hint
 from commercetools_customers_mcp.catalog.tools import BY_NAME, FAMILIES, TOOLS, tool_of
 from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.server import build_server
+from commercetools_customers_mcp.transports import http_app
+from mcp_helpers import serving
 
 P = "commercetools_customers_"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -150,3 +153,32 @@ def test_every_family_and_kind_gets_a_hint_for_every_code_from_any_backend() -> 
     assert "may have been applied" in write and "list_customers" in write and "call again only if" in write
     limited = error_hint(BY_NAME[P + "create_customers"], 429, {"statusCode": 429}, 4)
     assert "Nothing was applied" in limited
+
+
+# duplicate email, spent token, non-associate, search off
+OVER_TRANSPORTS = {
+    "create_customers",
+    "list_customers_email_token_email_token",
+    "get_business_units_associates_by_key_and_associate_id",
+    "list_customers_search_indexing_status",
+}
+TRANSPORT_ROWS = [row for row in ROWS if row[0] in OVER_TRANSPORTS]
+
+
+async def _check_rows(session: Client) -> None:
+    customer = await _setup(session)
+    for tool, arguments, said, unsaid in TRANSPORT_ROWS:
+        args = {k: v.replace("{customer}", customer) if isinstance(v, str) else v for k, v in arguments.items()}
+        hint = (await session.call_tool(P + tool, args)).structured_content["hint"]
+        assert all(w in hint for w in said) and not any(w in hint for w in unsaid), (tool, hint)
+
+
+async def test_hints_over_streamable_http(mcp_server: Any) -> None:
+    async with serving(http_app(mcp_server, connection_ids=["emulator"])) as url, Client(url + "/mcp") as session:
+        await _check_rows(session)
+
+
+async def test_hints_over_stdio() -> None:
+    command = [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--data", ":memory:", "--no-demo"]
+    async with Client(StdioServerParameters(command=command[0], args=command[1:]), mode="legacy") as session:
+        await _check_rows(session)

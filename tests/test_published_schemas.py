@@ -7,6 +7,7 @@ the verdict of the precise, unshared schema.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -200,3 +201,16 @@ async def test_the_official_client_lists_and_calls_tools_with_defs(
         found = await mcp.call_tool(P + "create_customers_search", {"query": query})
         assert found.structured_content["errors"][0]["code"] == "SearchNotReady"  # reached the API: search is off
     await client.aclose()
+
+
+def test_sizes_stay_within_their_budgets() -> None:
+    """The tools/list budgets (README, `tools --sizes`): a regression shows here first. The compact schemas alone
+    stay under 30,000 bytes."""
+    from commercetools_customers_mcp.cli import _list_tools
+
+    sizes = {}
+    for compact in (False, True):
+        listed = asyncio.run(_list_tools(build_server({}, compact=compact)))
+        sizes[compact] = len(orjson.dumps(listed))
+    assert sizes[False] <= 82_000 and sizes[True] <= 43_000, sizes
+    assert sum(len(orjson.dumps(input_schema(t, compact=True))) for t in TOOLS) < 30_000

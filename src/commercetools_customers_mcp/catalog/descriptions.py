@@ -76,7 +76,8 @@ def _what(tool: Tool) -> str:
         "list": f"Lists {n}s matching `where`, ordered by `sort`, a page at a time: {{limit, offset, count, total, "
         "results}.",
         "get": f"Gets one {n} {by}, with its current version.",
-        "create": f"Creates {_a(n)} and returns it, with its id and version 1.",
+        "create": f"Creates {_a(n)} and returns {'{customer}' if tool.family is CUSTOMERS else 'it'}, with its id "
+        "and version 1.",
         "update": f"Changes one {n} {by} with update actions, all applied or none; returns it. Needs its current "
         "version: a stale one answers 409 naming the current one.",
         "delete": f"Deletes one {n} {by} for good and returns it. Needs its current version.",
@@ -88,7 +89,7 @@ _FAMILY_NOTES: dict[tuple[Family, str], str] = {
     (CUSTOMERS, "list"): "Finds customers by email (see `where`), name, group, store…; for ranked full-text search "
     "use commercetools_customers_create_customers_search.",
     (CUSTOMERS, "get"): "To find one by email or name, use commercetools_customers_list_customers.",
-    (CUSTOMERS, "create"): f"The result is {{customer}}. {EMAIL_UNIQUE} password is required unless "
+    (CUSTOMERS, "create"): f"{EMAIL_UNIQUE} A password is required unless "
     "authenticationMode is ExternalAuth; it is stored hashed and never shown.",
     (CUSTOMERS, "update"): "changeEmail sets isEmailVerified to false.",
     (CUSTOMER_GROUPS, "create"): "groupName must be unique in the project (the group shows it as `name`).",

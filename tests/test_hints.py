@@ -21,7 +21,7 @@ from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.server import build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import serving
+from mcp_helpers import project_connection, serving
 
 P = "commercetools_customers_"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -182,3 +182,22 @@ async def test_hints_over_stdio() -> None:
     command = [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--data", ":memory:", "--no-demo"]
     async with Client(StdioServerParameters(command=command[0], args=command[1:]), mode="legacy") as session:
         await _check_rows(session)
+
+
+async def test_a_hidden_value_quoted_by_a_hint_is_scrubbed_in_any_letter_case(tmp_path: Any) -> None:
+    """The duplicate-email hint quotes the email lower-cased for its `where`: an output policy hiding emails must
+    hide that form too."""
+    from commercetools_customers_mcp.policy import load_policy
+
+    path = tmp_path / "policy.toml"
+    path.write_text('[output]\npreset = "pii"\n')
+    app = create_app(":memory:", demo=False)
+    client = CommercetoolsClient(project_connection("eu", "shop"), transport=httpx2.ASGITransport(app=app))
+    email = {"email": "Ann.Secret@Example.com", "password": "pw"}
+    async with Client(build_server({"eu": client}, rules=load_policy(path))) as session:
+        await session.call_tool(P + "create_customers", email)
+        duplicate = await session.call_tool(P + "create_customers", email)
+    await client.aclose()
+    text = "\n".join(block.text for block in duplicate.content).lower()
+    assert duplicate.is_error and "lowercaseemail = " in text
+    assert "ann.secret@example.com" not in text and "ann.secret" not in text

@@ -26,6 +26,7 @@ indexed (``addresses[0].city: Berlin``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,10 +201,11 @@ def _collect(value: Any, into: set[str]) -> None:
 
 
 def _scrub(value: Any, secrets: list[str], placeholder: str) -> Any:
+    """Every hidden string replaced, in any letter case (a hint may quote an email lower-cased for a `where`)."""
     if isinstance(value, str):
         for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, placeholder)
+            if secret.lower() in value.lower():
+                value = re.sub(re.escape(secret), lambda _: placeholder, value, flags=re.IGNORECASE)
         return value
     if isinstance(value, dict):
         return {k: _scrub(v, secrets, placeholder) for k, v in value.items()}

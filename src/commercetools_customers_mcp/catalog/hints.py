@@ -19,6 +19,7 @@ from .descriptions import EMAIL_UNIQUE, activation
 from .tools import BUSINESS_UNITS, CUSTOMERS, FAMILIES, TOOLS, Tool, tool_of
 
 MAX_BODY_TEXT = 300  # characters of an unrecognised error body shown to the model
+MAX_MESSAGE = 2000  # characters of an error message
 
 
 def target(tool: Tool) -> str:
@@ -53,9 +54,10 @@ def _getter(tool: Tool) -> str:
 
 
 def describe_body(body: Any) -> str:
-    """What an error body says, whatever its shape, bounded: the API's ``message``, an OAuth ``error`` with its
-    ``error_description``, the first listed error's message, or the body itself (tags stripped from an HTML
-    page)."""
+    """What an error body says, whatever its shape: the API's ``message``, an OAuth ``error`` with its
+    ``error_description``, the first listed error's message (each as sent, so an output policy can still scrub
+    the values it hides; at most ``MAX_MESSAGE`` characters), or else the body itself, bounded to
+    ``MAX_BODY_TEXT`` (tags stripped from an HTML page)."""
     if isinstance(body, dict):
         said = [body.get("message"), _first(body).get("message"), body.get("error"), body.get("error_description")]
         texts = [t.strip() for t in said if isinstance(t, str) and t.strip()]
@@ -64,17 +66,22 @@ def describe_body(body: Any) -> str:
             description = body.get("error_description")
             if isinstance(description, str) and description.strip() and description.strip() not in main:
                 main = f"{main}: {description.strip()}" if main == body.get("error") else f"{main} ({description})"
-            return _bounded(main)
+            return main if len(main) <= MAX_MESSAGE else main[: MAX_MESSAGE - 1] + "…"
         return _bounded(orjson.dumps(body).decode()) if body else ""
     if isinstance(body, str):
         text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", body, flags=re.S | re.I)
-        return _bounded(" ".join(text.split()))
+        return _bounded(text)
     return "" if body is None else _bounded(orjson.dumps(body).decode())
 
 
 def _bounded(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_BODY_TEXT else text[: MAX_BODY_TEXT - 1] + "…"
+
+
+def _quoted(value: str) -> str:
+    """A string value as a `where` literal, shown as it was sent (so an output policy that hides it finds it)."""
+    return f'"{value}"' if '"' not in value and "\\" not in value else '"<the value>"'
 
 
 def _first(body: Any) -> dict[str, Any]:
@@ -147,19 +154,19 @@ def _duplicate(f: Failure) -> str:
         owner = next((x for x in FAMILIES if x.type_id == held.get("typeId")), f.tool.family)
         getter = next((t for t in TOOLS if t.family == owner and t.kind == "get" and t.path.endswith("/{ID}")), None)
         return (
-            f"{field} {value!r} is already held by {held.get('typeId', 'another resource')} {held['id']}; read it "
+            f"{field} '{value}' is already held by {held.get('typeId', 'another resource')} {held['id']}; read it "
             f"with {_name(getter, 'its get tool')}, or choose another value."
         )
     if "." in field:  # addresses.key: unique within the resource itself
-        return f"{field} {value!r} is used twice within this {f.noun}; each must be unique within it."
+        return f"{field} '{value}' is used twice within this {f.noun}; each must be unique within it."
     if f.tool.family is CUSTOMERS and field == "email" and isinstance(value, str):
         return (
-            f"Another customer already has the email {value!r}. {EMAIL_UNIQUE} Find that customer with {f.lister}, "
-            f"where lowercaseEmail = {orjson.dumps(value.lower()).decode()}, or choose another email."
+            f"Another customer already has the email '{value}'. {EMAIL_UNIQUE} Find that customer with {f.lister}, "
+            f"where lowercaseEmail = {_quoted(value.lower())}, or choose another email."
         )
-    shown = orjson.dumps(value).decode() if isinstance(value, str | int | float) else '"…"'
+    shown = _quoted(value) if isinstance(value, str) else str(value) if isinstance(value, int | float) else '"…"'
     return (
-        f"Another {f.noun} already has {field} {value!r}. Find it with {f.lister}, where {field} = {shown}, or "
+        f"Another {f.noun} already has {field} '{value}'. Find it with {f.lister}, where {field} = {shown}, or "
         "choose another value."
     )
 

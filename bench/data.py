@@ -75,20 +75,20 @@ def load_ours(path: str, start: int, stop: int, batch: int = 2000, project: str 
     """Create customers ``start..stop`` in our emulator's SQLite file through its own service layer.
 
     This runs the same code as ``POST /{projectKey}/customers`` (draft validation, email/key/number uniqueness,
-    search-index listener) minus HTTP, token check and JSON rendering, in one write transaction per batch.
+    search-index listener) minus HTTP, token check and JSON rendering, in one write
+    transaction per batch.
     """
-    from starlette.datastructures import QueryParams
-
-    from commercetools_customers_mcp.emulator import create_emulator, service
+    from commercetools_customers_mcp.emulator import create_emulator, crud
+    from commercetools_customers_mcp.emulator.backend import Ctx
+    from commercetools_customers_mcp.emulator.requests import Req
 
     emulator = create_emulator(path)
     resource = emulator.registry["customer"]
-    ctx = service.Ctx(emulator, project, client_id="bench-loader")
-    query = QueryParams("")
+    ctx = Ctx(emulator, project, client_id="bench-loader")
     try:
         for low in range(start, stop, batch):
             with emulator.store.write():
                 for d in drafts(low, min(low + batch, stop)):
-                    service.create(ctx, resource, service.Req("POST", {}, query, d))
+                    crud.create(ctx, resource, Req("POST", {}, body=d))
     finally:
         emulator.store.close()

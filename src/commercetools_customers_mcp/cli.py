@@ -58,7 +58,9 @@ def build_clients(
 
     from .emulator import create_app
 
-    app = create_app(data or default_data_path(), demo=demo, faults=_parse_faults(faults))
+    app = create_app(
+        data or default_data_path(), demo=demo, faults=_parse_faults(faults), settings=_emulator_settings()
+    )
     connection = Connection(
         id=EMULATOR_PCID,
         project_key="demo",
@@ -69,6 +71,17 @@ def build_clients(
         scopes=["manage_project:demo"],
     )
     return {EMULATOR_PCID: CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app), events=events)}
+
+
+def _emulator_settings() -> Any:
+    """The emulator's settings from CTP_EMULATOR_* variables (password cost, indexing delay)."""
+    from .config import ConfigError
+    from .emulator import Settings
+
+    try:
+        return Settings.from_env(os.environ)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _parse_faults(spec: str | None) -> Any:
@@ -343,9 +356,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
     try:
         faults = _parse_faults(args.faults)
+        settings = _emulator_settings()
     except ConfigError as exc:
         _fail(str(exc), prefix="")
-    app = create_app(args.data or default_data_path(), clients=pinned, demo=not args.no_demo, faults=faults)
+    app = create_app(
+        args.data or default_data_path(), clients=pinned, demo=not args.no_demo, faults=faults, settings=settings
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
 

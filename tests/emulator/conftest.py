@@ -13,12 +13,11 @@ import pytest
 import uvicorn
 from commercetools.platform import Client
 
-from commercetools_customers_mcp.emulator import Clock, create_app, passwords
+from commercetools_customers_mcp.emulator import Clock, create_app
 
 PROJECT = "test"
 SDK_PROJECT = "sdk-test"
 
-passwords.set_cost(2**4)  # hashing cost is not what these tests are about
 
 
 class Api:

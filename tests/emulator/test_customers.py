@@ -160,7 +160,7 @@ async def test_create_hook_result_becomes_the_cart(api, monkeypatch):
         seen.append((draft.get("anonymousId"), doc["id"]))
         return {"id": "cart-1"} if draft.get("anonymousId") else None
 
-    monkeypatch.setattr(customers, "CREATE_HOOKS", [hook])
+    monkeypatch.setattr(api.emulator, "signup_hooks", [hook])
     assert "cart" not in (await api.post("/customers", json=DRAFT)).json()
     body = (await api.post("/customers", json={"email": "b@x.com", "password": "p", "anonymousId": "anon"})).json()
     assert body["cart"] == {"id": "cart-1"} and seen[-1] == ("anon", body["customer"]["id"])

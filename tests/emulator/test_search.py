@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from commercetools_customers_mcp.emulator import Settings
+
 PEOPLE = [
     # key, email, first, last, company, city, date of birth, verified
     ("p-anna", "Anna.Schmidt@example.com", "Anna", "Schmidt", "Acme GmbH", "Berlin", "1980-04-01", True),
@@ -96,7 +98,7 @@ async def test_search_is_off_until_activated_and_reports_its_status(api):
 
 async def test_indexing_delay_is_observable(api):
     await api.create("customers", {"email": "a@x.com", "password": "p"})
-    api.emulator.options["indexing_delay_seconds"] = 60
+    api.emulator.settings = Settings(indexing_delay_seconds=60)
     project = await activate(api)
     assert project["searchIndexing"]["customers"]["status"] == "Indexing"
     r = await api.post("/customers/search", json={})

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commercetools_customers_mcp import spec
-from commercetools_customers_mcp.emulator import create_app, passwords
+from commercetools_customers_mcp.emulator import create_app
 
 PROJECT = "fuzz"
 # FUZZ_EXAMPLES=N scales every test's example count; FUZZ_RANDOM=1 explores new cases instead of the fixed ones.
@@ -36,7 +36,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
 
-passwords.set_cost(2**4)
 
 OPERATIONS = [
     (method.upper(), path, (op.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema"))

@@ -20,7 +20,7 @@ import pytest
 
 from commercetools_customers_mcp.client import ApiConnectionError, ApiResponse, CommercetoolsClient
 from commercetools_customers_mcp.config import Connection
-from commercetools_customers_mcp.emulator import Faults, create_app, passwords
+from commercetools_customers_mcp.emulator import Faults, create_app
 from commercetools_customers_mcp.emulator.faults import AFTER_KINDS, BEFORE_KINDS, ConnectionDropped, FaultSpecError
 
 PROJECT = "rel"
@@ -30,7 +30,6 @@ SPEC = "503:0.05,502:0.02,429:0.03,504:0.01,drop:0.04,after:0.03,after-drop:0.02
 FAULT_RATE = 0.20
 RETRY_STATUSES = {429, 502, 503, 504}
 
-passwords.set_cost(2**4)  # hashing cost is not what these tests are about
 
 
 def connection(max_retries: int = 10) -> Connection:
@@ -135,7 +134,7 @@ async def test_dropped_connection_in_process_is_a_transport_error(spec: str, app
 
 async def test_no_faults_means_no_middleware() -> None:
     app = create_app(":memory:", demo=False, faults=Faults.parse("off"))
-    assert app.state.faults is not None and app.user_middleware == []
+    assert app.state.faults is not None and app.middleware == ()
     assert create_app(":memory:", demo=False).state.faults is None
 
 

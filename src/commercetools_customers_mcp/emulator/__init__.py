@@ -1,35 +1,45 @@
-"""The embedded commercetools emulator: a local implementation of the HTTP API (Starlette + SQLite).
+"""The embedded commercetools emulator: a local implementation of the HTTP API (ASGI + SQLite).
 
 It imports nothing from the MCP server; the CLI wires the two together. ``create_app`` gives an ASGI app
-to serve with uvicorn or to call in-process through ``httpx2.ASGITransport``.
+to serve with uvicorn or to call in-process through ``httpx2.ASGITransport``; ``create_emulator`` the backend
+alone (no HTTP), e.g. for loading data. This module is the package face: the only one that imports the HTTP
+layer (``app``).
 """
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
-from .app import Emulator, build_app
+from . import crud
+from .app import EmulatorApp
+from .backend import Emulator, Settings
 from .clock import Clock
-from .faults import FaultMiddleware, Faults
+from .faults import Faults
+from .resources import FEATURES
 from .store import Store
 
-__all__ = ["Clock", "Emulator", "Faults", "create_app", "create_emulator"]
+__all__ = ["Clock", "Emulator", "EmulatorApp", "Faults", "Settings", "create_app", "create_emulator"]
 
 DEMO_PROJECT = "demo"
 
 
 def create_emulator(
-    data: str = ":memory:", *, clients: dict[str, str] | None = None, clock: Clock | None = None
+    data: str = ":memory:",
+    *,
+    clients: dict[str, str] | None = None,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
 ) -> Emulator:
-    from .resources import modules
-
-    emulator = Emulator(Store(data), clock or Clock(), clients)
-    for module in modules():
-        for resource in getattr(module, "RESOURCES", None) or [module.RESOURCE]:
-            emulator.register(resource)
-        if hasattr(module, "install"):
-            module.install(emulator)
-    emulator.finish_routes()
+    """The backend on the SQLite file ``data``: every feature registered and wired in."""
+    emulator = Emulator(Store(data), clock, clients, settings)
+    for feature in FEATURES:
+        for resource in feature.resources:
+            emulator.add_resource(resource)
+        emulator.add_routes(feature.routes)  # before the generic routes: `/customers/search` wins
+    for feature in FEATURES:
+        for resource in feature.resources:
+            emulator.add_routes(crud.routes(resource))
+    for feature in FEATURES:
+        if feature.install is not None:
+            feature.install(emulator)
     return emulator
 
 
@@ -41,18 +51,16 @@ def create_app(
     clock: Clock | None = None,
     project: str = DEMO_PROJECT,
     faults: Faults | None = None,
-) -> Starlette:
+    settings: Settings | None = None,
+) -> EmulatorApp:
     """The emulator as an ASGI app. An empty database is seeded with demo data unless ``demo`` is false.
 
     ``faults`` (off by default) injects errors, dropped connections, lost responses and latency; see
-    ``emulator.faults``. It is reachable as ``app.state.faults`` (None when off) for its counters."""
-    emulator = create_emulator(data, clients=clients, clock=clock)
+    ``emulator.faults``. ``settings`` (``Settings``) holds the password hashing cost and the search indexing
+    delay. ``app.state.emulator`` is the backend, ``app.state.faults`` the faults (None when off)."""
+    emulator = create_emulator(data, clients=clients, clock=clock, settings=settings)
     if demo:
         from .demo import seed
 
         seed(emulator, project)
-    app = build_app(emulator)
-    app.state.faults = faults
-    if faults is not None and faults.rules:
-        app.add_middleware(FaultMiddleware, faults=faults)
-    return app
+    return EmulatorApp(emulator, faults)

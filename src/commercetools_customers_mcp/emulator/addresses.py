@@ -1,18 +1,49 @@
-"""Addresses as Customers and Business Units share them: drafts with index-based defaults, and the
-eleven address update actions (one handler table both resources include)."""
+"""Addresses as Customers and Business Units share them: stored addresses (ids, keys), drafts with index-based
+defaults, and the eleven address update actions (one handler table both resources include)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from . import errors
-from .service import Ctx, Doc, Handler, address_index, new_address, set_custom_field, set_custom_type
+from .backend import Ctx, Doc, Handler
+from .fields import custom_fields_from_draft, set_custom_field, set_custom_type
+from .validation import check_key
 
 _LISTS = (("shippingAddresses", "shippingAddressIds"), ("billingAddresses", "billingAddressIds"))
 _DEFAULTS = (
     ("defaultShippingAddress", "defaultShippingAddressId", "shippingAddressIds"),
     ("defaultBillingAddress", "defaultBillingAddressId", "billingAddressIds"),
 )
+
+
+def address_index(doc: Doc, action: Doc, *, key_allowed: bool = True) -> int:
+    """Find the address an action names by ``addressId`` or ``addressKey``; InvalidOperation if none."""
+    address_id, address_key = action.get("addressId"), action.get("addressKey") if key_allowed else None
+    if address_id is None and address_key is None:
+        raise errors.invalid_operation("Either 'addressId' or 'addressKey' must be given.")
+    for i, address in enumerate(doc.get("addresses", [])):
+        if (address_id is not None and address.get("id") == address_id) or (
+            address_id is None and address_key is not None and address.get("key") == address_key
+        ):
+            return i
+    ident = f"id '{address_id}'" if address_id is not None else f"key '{address_key}'"
+    raise errors.invalid_operation(f"The address with {ident} does not exist.")
+
+
+def new_address(ctx: Ctx, address: Doc, existing: Sequence[Doc] = ()) -> Doc:
+    """A stored address: server-generated id, unique key within the owner, custom fields resolved."""
+    out = {k: v for k, v in address.items() if k != "id"}
+    out["id"] = ctx.new_id()[:8]
+    key = out.get("key")
+    if key is not None:
+        check_key(key)
+        if any(a.get("key") == key for a in existing):
+            raise errors.duplicate_field("addresses.key", key)
+    if "custom" in out:
+        out["custom"] = custom_fields_from_draft(ctx, out["custom"], "address -> custom")
+    return out
 
 
 def from_draft(ctx: Ctx, draft: Doc) -> Doc:

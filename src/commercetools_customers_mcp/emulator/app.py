@@ -1,95 +1,61 @@
-"""HTTP glue: routes → resource services, bearer-token and scope checks, errors in the API's shape."""
+"""HTTP ↔ backend: the emulator's ASGI app. It only translates: routing, the bearer and Basic headers, query
+strings and forms, JSON bodies, and errors rendered in the API's shape. The work is the backend's
+(``backend.Emulator.run``, ``oauth``).
+
+A plain ASGI callable rather than a framework app: a GET by id spends most of its time in the HTTP server, and
+what is left here is kept to the few steps it needs (measured in docs/benchmarks).
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, MutableMapping
+from types import SimpleNamespace
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import orjson
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route as StarletteRoute
 
-from . import errors, oauth, service
-from .clock import Clock
-from .service import Ctx, Req, Resource
-from .store import Store
+from . import errors, oauth
+from .backend import Ctx, Emulator, Route
+from .faults import FaultMiddleware, Faults
+from .requests import Query, Req
 
 log = logging.getLogger("commercetools_customers_mcp.emulator")
 MAX_BODY = 16 * 1024 * 1024
 MAX_DEPTH = 64  # the API's documents are nowhere near this deep
-Endpoint = Callable[[Ctx, Req], tuple[int, Any]]
+API_METHODS = frozenset({"GET", "HEAD", "POST", "DELETE"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+_JSON = [(b"content-type", b"application/json")]
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
 
 
-@dataclass
-class _Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Endpoint
-    scopes: tuple[str, ...]
-    write: bool
+class Router:
+    """The backend's routes, matched on the **raw** (still percent-encoded) path: ``%2F`` inside a key or an id
+    stays part of that one segment instead of splitting it, and each parameter is unquoted after matching.
+    Routes are grouped by their first path segment and tried in declaration order within it, so a resource's
+    own routes (``/customers/search``) win over the generic ones (``/customers/{id}``)."""
 
+    def __init__(self, routes: list[Route]) -> None:
+        self.groups: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        for route in routes:
+            if "{" in route.path.lstrip("/").partition("/")[0]:
+                raise ValueError(f"route {route.path!r}: the first path segment must be literal")
+            self.groups.setdefault(_first(route.path), []).append((_pattern(route.path), route))
 
-@dataclass
-class Emulator:
-    """The emulator's state: its store, clock, resource registry, routes and options."""
-
-    store: Store
-    clock: Clock
-    clients: dict[str, str] | None = None
-    registry: dict[str, Resource] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)  # behaviour knobs, e.g. indexing_delay_seconds
-    routes: list[_Route] = field(default_factory=list)
-
-    def register(self, resource: Resource) -> None:
-        self.registry[resource.type_id] = resource
-        for extra in resource.routes:
-            self._add(extra.method, extra.path, extra.handler, extra.scopes)
-
-    def finish_routes(self) -> None:
-        """Generic endpoints go after every resource's extra routes, so `/customers/search` wins."""
-        for r in list(self.registry.values()):
-            if r.endpoint is None:
-                continue
-            base = f"/{r.endpoint}"
-            view, manage = r.view_scopes, r.manage_scopes
-
-            def bind(fn: Callable[[Ctx, Resource, Req], tuple[int, Any]], res: Resource = r) -> Endpoint:
-                return lambda ctx, req: fn(ctx, res, req)
-
-            self._add("GET", base, bind(service.query), view)
-            self._add("HEAD", base, bind(service.head_query), view)
-            if r.create is not None:
-                self._add("POST", base, bind(service.create), manage)
-            for ident in ("key={key}", "{id}"):
-                self._add("GET", f"{base}/{ident}", bind(service.get), view)
-                self._add("HEAD", f"{base}/{ident}", bind(service.head_one), view)
-                if r.actions:
-                    self._add("POST", f"{base}/{ident}", bind(service.update), manage)
-                self._add("DELETE", f"{base}/{ident}", bind(service.delete), manage)
-
-    def _add(self, method: str, path: str, handler: Endpoint, scopes: tuple[str, ...]) -> None:
-        regex = re.sub(
-            r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
-        )
-        self.routes.append(_Route(method, re.compile(f"^{regex}$"), handler, scopes, method in ("POST", "DELETE")))
-
-    def match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         allowed = False
-        for route in self.routes:
-            m = route.pattern.match(path)
+        for pattern, route in self.groups.get(_first(path), ()):
+            m = pattern.match(path)
             if m:
                 if route.method == method:
                     return route, {k: unquote(v) for k, v in m.groupdict().items()}
@@ -99,14 +65,47 @@ class Emulator:
         return None
 
 
-def _error_response(exc: errors.ApiError) -> Response:
-    return JSONResponse(exc.body(), status_code=exc.status)
+def _first(path: str) -> str:
+    return path.lstrip("/").partition("/")[0]
 
 
-async def _read_json(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise errors.ApiError(413, [{"code": "InvalidInput", "message": "The request body is too large."}])
+def _pattern(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path))
+    return re.compile(f"^{regex}$")
+
+
+# ---------------------------------------------------------------- reading and writing HTTP
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _query(scope: Scope) -> list[tuple[str, str]]:
+    raw = scope.get("query_string", b"")
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise errors.ApiError(413, [{"code": "InvalidInput", "message": "The request body is too large."}])
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _read_json(receive: Receive) -> Any:
+    raw = await _read_body(receive)
     if not raw.strip():
         return None
     try:
@@ -131,84 +130,127 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _has_scope(granted: list[str], project: str, needed: tuple[str, ...]) -> bool:
-    if not needed:
-        return True
-    names = set()
-    for scope in granted:
-        name, _, proj = scope.partition(":")
-        if proj in (project, "*"):
-            names.add(name)
-    if "manage_project" in names:
-        return True
-    return any(need in names or (need.startswith("view_") and "manage_" + need[5:] in names) for need in needed)
+async def _form(scope: Scope, receive: Receive) -> dict[str, str]:
+    """OAuth parameters: the query string, then the urlencoded body."""
+    params = dict(_query(scope))
+    body = await _read_body(receive)
+    if body:
+        params.update(parse_qsl(body.decode(errors="replace")))
+    return params
 
 
-def build_app(emulator: Emulator) -> Starlette:
-    async def api(request: Request) -> Response:
-        project = request.path_params["project"]
-        raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
-        rest = "/" + raw.lstrip("/").partition("/")[2]
-        rest = rest.rstrip("/") or "/"
+def _client(scope: Scope, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """Client id and secret from the Basic header, else from the form."""
+    header = _header(scope, b"authorization") or ""
+    if header[:6].lower() == "basic ":
         try:
-            token = oauth.authenticate(emulator, request.headers.get("authorization"))
-            found = emulator.match(request.method, rest)
-            if found is None:
-                raise errors.not_found(f"The endpoint '{request.method} /{project}{rest}' does not exist.")
-            route, params = found
-            if not _has_scope(token.scopes, project, route.scopes):
-                raise errors.insufficient_scope([f"{s}:{project}" for s in route.scopes])
-            body = await _read_json(request) if route.write else None
-            ctx = Ctx(emulator, project, client_id=token.client_id, customer_id=token.customer_id)
-            req = Req(request.method, params, request.query_params, body)
-            if route.write:
-                with emulator.store.write():
-                    status, payload = route.handler(ctx, req)
-            else:
-                status, payload = route.handler(ctx, req)
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise errors.auth_error(401, "invalid_client", "Malformed Basic authorization header.") from None
+        return client_id, secret
+    return form.get("client_id"), form.get("client_secret")
+
+
+async def _send(send: Send, status: int, payload: Any, head: bool = False) -> None:
+    if payload is None or head:
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = orjson.dumps(payload)
+    headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# ---------------------------------------------------------------- the app
+
+
+class EmulatorApp:
+    """The emulator over HTTP. ``state.emulator`` is the backend (for tests), ``state.faults`` the fault
+    injection config or None."""
+
+    def __init__(self, emulator: Emulator, faults: Faults | None = None) -> None:
+        self.emulator = emulator
+        self.router = Router(emulator.routes)
+        self.state = SimpleNamespace(emulator=emulator, faults=faults)
+        self._app: Callable[[Scope, Receive, Send], Awaitable[None]] = self._handle
+        self.middleware: tuple[type, ...] = ()  # what wraps the handler, outermost first
+        if faults is not None and faults.rules:
+            self._app = FaultMiddleware(self._handle, faults=faults)
+            self.middleware = (FaultMiddleware,)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method = scope["method"]
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        try:
+            if method == "POST" and path.startswith("/oauth/"):
+                handled = await self._oauth(scope, receive, send, path)
+                if handled:
+                    return
+            await self._api(scope, receive, send, method, path)
         except errors.ApiError as exc:
-            return _error_response(exc)
+            await _send(send, exc.status, exc.body())
+        except ClientGone:
+            return
         except Exception:  # never a stack trace to the client; the log keeps it
-            log.exception("emulator error on %s %s", request.method, request.url.path)
-            return _error_response(errors.ApiError(500, [{"code": "General", "message": "Internal emulator error."}]))
-        if request.method == "HEAD" or payload is None:
-            return Response(status_code=status)
-        return JSONResponse(payload, status_code=status)
+            log.exception("emulator error on %s %s", method, scope["path"])
+            internal = errors.ApiError(500, [{"code": "General", "message": "Internal emulator error."}])
+            await _send(send, 500, internal.body())
 
-    async def token(request: Request) -> Response:
-        try:
-            return JSONResponse(await oauth.token_endpoint(emulator, request))
-        except errors.ApiError as exc:
-            return _error_response(exc)
+    async def _api(self, scope: Scope, receive: Receive, send: Send, method: str, path: str) -> None:
+        project_raw, _, rest = path.lstrip("/").partition("/")
+        if not project_raw:
+            raise errors.not_found(f"The endpoint '{method} {scope['path']}' does not exist.")
+        if method not in API_METHODS:
+            raise errors.ApiError(405, [{"code": "MethodNotAllowed", "message": f"Method {method} not allowed."}])
+        project = unquote(project_raw)
+        rest = "/" + rest.rstrip("/")
+        emulator = self.emulator
+        token = oauth.authenticate(emulator, _header(scope, b"authorization"))
+        found = self.router.match(method, rest)
+        if found is None:
+            raise errors.not_found(f"The endpoint '{method} /{project}{rest}' does not exist.")
+        route, params = found
+        if not oauth.has_scope(token, project, route.scopes):
+            raise errors.insufficient_scope([f"{s}:{project}" for s in route.scopes])
+        body = await _read_json(receive) if route.write else None
+        ctx = Ctx(emulator, project, client_id=token.client_id, customer_id=token.customer_id)
+        status, payload = await emulator.run(route, ctx, Req(method, params, Query(_query(scope)), body))
+        await _send(send, status, payload, head=method == "HEAD")
 
-    async def customer_token(request: Request) -> Response:
-        try:
-            return JSONResponse(await oauth.customer_token_endpoint(emulator, request))
-        except errors.ApiError as exc:
-            return _error_response(exc)
-
-    async def introspect(request: Request) -> Response:
-        return JSONResponse(await oauth.introspect_endpoint(emulator, request))
-
-    methods = ["GET", "HEAD", "POST", "DELETE"]
-    routes = [
-        StarletteRoute("/oauth/token", token, methods=["POST"]),
-        StarletteRoute("/oauth/introspect", introspect, methods=["POST"]),
-        StarletteRoute("/oauth/{project}/customers/token", customer_token, methods=["POST"]),
-        StarletteRoute("/{project}", api, methods=methods),
-        StarletteRoute("/{project}/{rest:path}", api, methods=methods),
-    ]
-
-    async def no_route(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        if status == 405:
-            error = errors.ApiError(
-                405, [{"code": "MethodNotAllowed", "message": f"Method {request.method} not allowed."}]
-            )
+    async def _oauth(self, scope: Scope, receive: Receive, send: Send, path: str) -> bool:
+        """The token endpoints; False when ``path`` is none of them (then it is an API path)."""
+        parts = path.split("/")  # "", "oauth", ...
+        if path == "/oauth/token":
+            form = await _form(scope, receive)
+            client_id = oauth.check_client(self.emulator, *_client(scope, form))
+            await _send(send, 200, oauth.client_credentials(self.emulator, client_id, form))
+        elif path == "/oauth/introspect":
+            form = await _form(scope, receive)
+            await _send(send, 200, oauth.introspect(self.emulator, form.get("token", "")))
+        elif len(parts) == 5 and parts[3:] == ["customers", "token"] and parts[2]:
+            form = await _form(scope, receive)
+            client_id = oauth.check_client(self.emulator, *_client(scope, form))
+            await _send(send, 200, await oauth.password_grant(self.emulator, unquote(parts[2]), client_id, form))
         else:
-            error = errors.not_found(f"The endpoint '{request.method} {request.url.path}' does not exist.")
-        return _error_response(error)
+            return False
+        return True
 
-    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
-    app.state.emulator = emulator
-    return app
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

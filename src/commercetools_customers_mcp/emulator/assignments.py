@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import errors
-from .service import Ctx, Doc, Handler
+from .backend import Ctx, Doc, Handler
 
 GROUP = "customer-group"
 MAX_GROUP_ASSIGNMENTS = 500

@@ -1,42 +1,52 @@
-"""OAuth 2.0 for the emulator: client credentials, the customer password grant, bearer checks.
+"""OAuth 2.0 for the emulator, apart from HTTP: clients, the client-credentials and customer password grants,
+bearer checks and scopes. The HTTP layer parses forms and headers and calls these.
 
-Access tokens are long random strings; only their SHA-256 is stored (as internal `oauth-token`
-documents), so restarting on the same data file keeps issued tokens valid.
+Access tokens are long random strings; only their SHA-256 (``digest``) is stored, as internal ``oauth-token``
+documents of the internal project ``TOKENS``, so restarting on the same data file keeps issued tokens valid.
+Every token write goes through the backend's one write path (causes ``issue`` and ``revoke``).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
-
-from starlette.requests import Request
+from typing import Any
 
 from . import errors
+from .backend import Ctx, Doc, Emulator
 from .clock import iso
-from .passwords import verify_password
-
-if TYPE_CHECKING:
-    from .app import Emulator
 
 TOKEN_TTL = 172_800  # 48 h, as the API
 TOKENS = ""  # the internal project that holds access tokens
+TOKEN_TYPE = "oauth-token"
 ALL = "*"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Token:
     client_id: str | None
     scopes: list[str]
     customer_id: str | None = None
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """What is stored of a secret token value (access tokens here, customer email/password tokens too)."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- issuing
+
+
+def check_client(emulator: Emulator, client_id: str | None, secret: str | None) -> str:
+    """The client id, if the emulator accepts these credentials (any, unless clients are pinned)."""
+    if not client_id:
+        raise errors.auth_error(401, "invalid_client", "Client credentials are missing.")
+    if emulator.clients is not None and emulator.clients.get(client_id) != secret:
+        raise errors.auth_error(401, "invalid_client", "Please provide valid client credentials.")
+    return client_id
 
 
 def issue(
@@ -48,10 +58,11 @@ def issue(
     project: str | None = None,
     refresh: bool = False,
 ) -> dict[str, Any]:
+    """A new access token (and refresh token) for ``client_id``; the token response body."""
     value = secrets.token_urlsafe(32)
     now = emulator.clock.now()
     doc = {
-        "id": _digest(value),
+        "id": digest(value),
         "clientId": client_id,
         "scopes": scopes,
         "customerId": customer_id,
@@ -59,88 +70,45 @@ def issue(
         "expiresAt": iso(now + timedelta(seconds=TOKEN_TTL)),
         "createdAt": iso(now),
     }
-    with emulator.store.write():
-        emulator.store.insert(TOKENS, "oauth-token", doc)
     body = {"access_token": value, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": " ".join(scopes)}
-    if refresh:
-        refresh_value = secrets.token_urlsafe(32)
-        with emulator.store.write():
-            emulator.store.insert(TOKENS, "oauth-token", {**doc, "id": _digest(refresh_value), "refresh": True})
-        body["refresh_token"] = refresh_value
+    ctx = Ctx(emulator, TOKENS, client_id=client_id)
+    with emulator.store.write():
+        ctx.insert(TOKEN_TYPE, doc, cause="issue")
+        if refresh:
+            refresh_value = secrets.token_urlsafe(32)
+            ctx.insert(TOKEN_TYPE, {**doc, "id": digest(refresh_value), "refresh": True}, cause="issue")
+            body["refresh_token"] = refresh_value
     return body
 
 
-def revoke_customer_tokens(emulator: Emulator, project: str, customer_id: str) -> None:
-    """Invalidate every token issued through the password flow for this customer."""
-    for doc in emulator.store.find(TOKENS, "oauth-token", "json_extract(doc, '$.customerId') = ?", [customer_id]):
-        if doc.get("projectKey") == project:
-            emulator.store.delete(TOKENS, "oauth-token", doc)
+def _scopes(params: Mapping[str, str], project: str | None = None) -> list[str]:
+    requested = params.get("scope", "").split()
+    return requested or [f"manage_project:{project or ALL}"]
 
 
-def authenticate(emulator: Emulator, header: str | None) -> Token:
-    if not header or not header.lower().startswith("bearer "):
-        raise errors.invalid_token()
-    doc = emulator.store.get(TOKENS, "oauth-token", _digest(header[7:].strip()))
-    if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(emulator.clock.now()):
-        raise errors.invalid_token()
-    return Token(doc["clientId"], doc["scopes"], doc.get("customerId"))
-
-
-async def _form(request: Request) -> dict[str, str]:
-    params = dict(request.query_params)
-    body = await request.body()
-    if body:
-        params.update(parse_qsl(body.decode(errors="replace")))
-    return params
-
-
-def _client(emulator: Emulator, request: Request, form: dict[str, str]) -> str:
-    header = request.headers.get("authorization", "")
-    client_id = secret = None
-    if header.lower().startswith("basic "):
-        try:
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise errors.auth_error(401, "invalid_client", "Malformed Basic authorization header.") from None
-    else:
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-    if not client_id:
-        raise errors.auth_error(401, "invalid_client", "Client credentials are missing.")
-    if emulator.clients is not None and emulator.clients.get(client_id) != secret:
-        raise errors.auth_error(401, "invalid_client", "Please provide valid client credentials.")
-    return client_id
-
-
-def _scopes(form: dict[str, str], project: str | None = None) -> list[str]:
-    requested = form.get("scope", "").split()
-    if requested:
-        return requested
-    return [f"manage_project:{project or ALL}"]
-
-
-async def token_endpoint(emulator: Emulator, request: Request) -> dict[str, Any]:
-    form = await _form(request)
-    client_id = _client(emulator, request, form)
-    grant = form.get("grant_type")
+def client_credentials(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``POST /oauth/token``: the client-credentials grant (the only one that endpoint serves)."""
+    grant = params.get("grant_type")
     if not grant:
         raise errors.auth_error(400, "invalid_request", "Missing required parameter 'grant_type'.")
     if grant != "client_credentials":
         raise errors.auth_error(400, "unsupported_grant_type", f"Grant type '{grant}' is not supported here.")
-    return issue(emulator, client_id, _scopes(form))
+    return issue(emulator, client_id, _scopes(params))
 
 
-async def customer_token_endpoint(emulator: Emulator, request: Request) -> dict[str, Any]:
-    """The password flow: ``grant_type=password&username=<email>&password=<password>``."""
-    project = request.path_params["project"]
-    form = await _form(request)
-    client_id = _client(emulator, request, form)
-    if form.get("grant_type") != "password":
+async def password_grant(emulator: Emulator, project: str, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``.
+    The password is checked in a worker thread."""
+    if params.get("grant_type") != "password":
         raise errors.auth_error(400, "unsupported_grant_type", "Only grant_type=password is supported here.")
-    username, password = form.get("username"), form.get("password")
+    username, password = params.get("username"), params.get("password")
     if not username or password is None:
         raise errors.auth_error(400, "invalid_request", "Parameters 'username' and 'password' are required.")
-    customer = find_customer_by_email(emulator, project, username)
-    if customer is None or not verify_password(password, customer.get("password")):
+    ctx = Ctx(emulator, project, client_id=client_id)
+    customer = find_customer_by_email(ctx, username)
+    if customer is not None:
+        await ctx.prepare_passwords(verify=[(password, customer.get("password"))])
+    if customer is None or not ctx.verify_password(password, customer.get("password")):
         raise errors.auth_error(
             400, "invalid_customer_account_credentials", "Customer account with the given credentials not found."
         )
@@ -148,16 +116,51 @@ async def customer_token_endpoint(emulator: Emulator, request: Request) -> dict[
     return issue(emulator, client_id, scopes, customer_id=customer["id"], project=project, refresh=True)
 
 
-def find_customer_by_email(emulator: Emulator, project: str, email: str) -> dict[str, Any] | None:
-    """A global customer by email, case-insensitively."""
-    found = emulator.store.find(project, "customer", "json_extract(doc, '$.lowercaseEmail') = ?", [email.lower()])
+def find_customer_by_email(ctx: Ctx, email: str) -> Doc | None:
+    """A global customer of the context's project by email, case-insensitively."""
+    where = "json_extract(doc, '$.lowercaseEmail') = ?"
+    found = ctx.store.find(ctx.project, "customer", where, [email.lower()])
     return next((c for c in found if not c.get("stores")), None)
 
 
-async def introspect_endpoint(emulator: Emulator, request: Request) -> dict[str, Any]:
-    form = await _form(request)
+def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
+    """Invalidate every token issued through the password flow for this customer of the context's project."""
+    tokens = Ctx(ctx.emulator, TOKENS, client_id=ctx.client_id)
+    for doc in ctx.store.find(TOKENS, TOKEN_TYPE, "json_extract(doc, '$.customerId') = ?", [customer_id]):
+        if doc.get("projectKey") == ctx.project:
+            tokens.delete(TOKEN_TYPE, doc, cause="revoke")
+
+
+# ---------------------------------------------------------------- checking
+
+
+def authenticate(emulator: Emulator, header: str | None) -> Token:
+    """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token."""
+    if not header or not header[:7].lower() == "bearer ":
+        raise errors.invalid_token()
+    doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(header[7:].strip()))
+    if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(emulator.clock.now()):
+        raise errors.invalid_token()
+    return Token(doc["clientId"], doc["scopes"], doc.get("customerId"))
+
+
+def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:
+    """Whether the token grants one of ``needed`` in ``project`` (``manage_x`` implies ``view_x``)."""
+    if not needed:
+        return True
+    names = set()
+    for scope in token.scopes:
+        name, _, proj = scope.partition(":")
+        if proj in (project, ALL):
+            names.add(name)
+    if "manage_project" in names:
+        return True
+    return any(need in names or (need.startswith("view_") and "manage_" + need[5:] in names) for need in needed)
+
+
+def introspect(emulator: Emulator, value: str) -> dict[str, Any]:
     try:
-        token = authenticate(emulator, "Bearer " + form.get("token", ""))
+        token = authenticate(emulator, "Bearer " + value)
     except errors.ApiError:
         return {"active": False}
     return {"active": True, "scope": " ".join(token.scopes), "client_id": token.client_id}

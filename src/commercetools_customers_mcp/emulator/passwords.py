@@ -1,6 +1,10 @@
 """Customer password hashing with stdlib scrypt; the cost is stored in the hash string.
 
-``COST`` can be lowered (tests, benchmarks) with ``set_cost``; existing hashes keep verifying.
+The cost is a setting of each emulator (``Settings.password_cost``), not of the process: a development backend
+holds test accounts, so the default (``DEVELOPMENT_COST``, about 0.5 ms a hash) keeps sign-ups fast, and
+``PRODUCTION_COST`` (about 40 ms) behaves like a real identity store for those who want its timing. A hash keeps
+verifying whatever the current setting is, since it names its own cost. ``hashlib.scrypt`` releases the GIL,
+so the backend runs it in a worker thread (``Emulator.prepare_passwords``) and the event loop goes on serving.
 """
 
 from __future__ import annotations
@@ -10,18 +14,22 @@ import hashlib
 import hmac
 import os
 
-COST = 2**14  # ~50 ms per hash on the reference machine
+DEVELOPMENT_COST = 2**8  # scrypt N: ~0.5 ms a hash on the reference machine (2 cores)
+PRODUCTION_COST = 2**14  # ~40 ms: the cost an identity store would pick
+COSTS = {"development": DEVELOPMENT_COST, "production": PRODUCTION_COST}
 
 
-def set_cost(n: int) -> None:
-    global COST
-    COST = n
+def check_cost(cost: int) -> int:
+    """A valid scrypt N (a power of two, 2..2**20); ValueError otherwise."""
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 2 or cost > 2**20 or cost & (cost - 1):
+        raise ValueError(f"password cost must be a power of two between 2 and 2**20, got {cost!r}")
+    return cost
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, cost: int) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=COST, r=8, p=1, dklen=32)
-    return f"scrypt${COST}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=cost, r=8, p=1, dklen=32)
+    return f"scrypt${cost}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, stored: str | None) -> bool:

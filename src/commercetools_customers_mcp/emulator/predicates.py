@@ -36,8 +36,6 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-import orjson
-
 from .. import spec
 from ..querylang.where import (
     And,
@@ -52,6 +50,7 @@ from ..querylang.where import (
     _parse,
     parse,
 )
+from .store import encode
 
 __all__ = ["PredicateError", "compile_where", "evaluate", "parse", "scalar_fields"]
 
@@ -215,7 +214,7 @@ def _needles(node: Any) -> list[tuple[str, ...]]:
     """Clauses of strings the stored JSON must contain (one of each clause) for `node` to match."""
     if isinstance(node, Compare):
         if node.op in ("=", "in") and node.cands and all(kind == "text" for kind, _ in node.cands):
-            return [tuple(orjson.dumps(value).decode() for _, value in node.cands)]
+            return [tuple(encode(value) for _, value in node.cands)]
         return []
     if isinstance(node, Nested):
         return _needles(node.inner)

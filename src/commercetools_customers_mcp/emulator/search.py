@@ -22,14 +22,46 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..querylang.search import ALL, CUSTOM, FIELDS, TEXT
 from . import errors
+from .store import Store
 
-if TYPE_CHECKING:
-    from .store import Store
 
+@dataclass(frozen=True)
+class SearchKind:
+    """One search of the API: its Project status key and update action, endpoint, indexed type and request."""
+
+    name: str  # the key under Project.searchIndexing
+    status_action: str  # the Project update action that switches it
+    endpoint: str  # URL segment: POST /{projectKey}/<endpoint>/search
+    type_id: str  # the indexed resource type
+    request_schema: str  # spec component of the request body
+    label: str  # in messages
+    view_scope: str
+
+
+SEARCHES = (
+    SearchKind(
+        name="customers",
+        status_action="changeCustomerSearchStatus",
+        endpoint="customers",
+        type_id="customer",
+        request_schema="CustomerSearchRequest",
+        label="Customer",
+        view_scope="view_customers",
+    ),
+    SearchKind(
+        name="businessUnits",
+        status_action="changeBusinessUnitSearchStatus",
+        endpoint="business-units",
+        type_id="business-unit",
+        request_schema="BusinessUnitSearchRequest",
+        label="Business Unit",
+        view_scope="view_business_units",
+    ),
+)
 MAX_EXPRESSIONS = 50
 MAX_STRING = 256
 NUMERIC_FIELD_TYPES = {"number", "money", "set_number", "set_money"}

@@ -18,6 +18,16 @@ import orjson
 
 Listener = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
 
+
+def encode(doc: Any) -> str:
+    """The stored JSON text of a document (or of one value: the `where` text prefilter looks for it)."""
+    return orjson.dumps(doc).decode()
+
+
+def decode(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
     seq INTEGER PRIMARY KEY,
@@ -97,13 +107,13 @@ class Store:
         row = self.conn.execute(
             "SELECT doc FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, id)
         ).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return decode(row[0]) if row else None
 
     def get_by_key(self, project: str, type_id: str, key: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             "SELECT doc FROM resources WHERE project = ? AND type = ? AND key = ?", (project, type_id, key)
         ).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return decode(row[0]) if row else None
 
     def find(
         self,
@@ -121,7 +131,7 @@ class Store:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
+        return [decode(r[0]) for r in self.conn.execute(sql, args)]
 
     def page(
         self, project: str, type_id: str, where: str, params: Sequence[Any], *, order: str, limit: int, offset: int
@@ -140,7 +150,7 @@ class Store:
         found = dict(
             self.conn.execute(f"SELECT seq, doc FROM resources WHERE seq IN ({', '.join('?' * len(seqs))})", seqs)
         )
-        return [orjson.loads(found[seq]) for seq in seqs], total
+        return [decode(found[seq]) for seq in seqs], total
 
     def count(self, project: str, type_id: str, where: str = "1", params: Sequence[Any] = ()) -> int:
         sql = f"SELECT count(*) FROM resources WHERE project = ? AND type = ? AND ({where})"
@@ -154,14 +164,14 @@ class Store:
     def insert(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
         self.conn.execute(
             "INSERT INTO resources(project, type, id, key, doc) VALUES (?, ?, ?, ?, ?)",
-            (project, type_id, doc["id"], doc.get("key"), orjson.dumps(doc).decode()),
+            (project, type_id, doc["id"], doc.get("key"), encode(doc)),
         )
         self._notify(project, type_id, None, doc)
 
     def replace(self, project: str, type_id: str, doc: dict[str, Any], before: dict[str, Any] | None = None) -> None:
         self.conn.execute(
             "UPDATE resources SET key = ?, doc = ? WHERE project = ? AND type = ? AND id = ?",
-            (doc.get("key"), orjson.dumps(doc).decode(), project, type_id, doc["id"]),
+            (doc.get("key"), encode(doc), project, type_id, doc["id"]),
         )
         self._notify(project, type_id, before, doc)
 

@@ -1,29 +1,32 @@
-"""The resource modules, in the order they are registered and seeded with demo data."""
+"""The resource modules, in the order they are registered and seeded with demo data.
+
+Each exports ``FEATURE`` (``backend.Feature``): its resource types, its own routes, how it wires itself into
+an emulator and what demo data it seeds. A module that fails to import fails the emulator: nothing is skipped.
+"""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
-MODULES = (
-    "references",  # stores and types
-    "projects",  # project settings: search index status
-    "customer_groups",
-    "customers",
-    "tokens",  # email-verification and password-reset flows
-    "associate_roles",
-    "business_units",
-    "carts",
-    "search",
+from ..backend import Feature
+from . import (
+    associate_roles,
+    business_units,
+    carts,
+    customer_groups,
+    customers,
+    projects,
+    references,
+    search,
+    tokens,
 )
 
-
-def modules() -> list[ModuleType]:
-    found = []
-    for name in MODULES:
-        try:
-            found.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:  # a module still being written
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return found
+FEATURES: tuple[Feature, ...] = (
+    references.FEATURE,  # stores and types
+    projects.FEATURE,  # project settings: search index status
+    customer_groups.FEATURE,
+    customers.FEATURE,
+    tokens.FEATURE,  # email-verification and password-reset flows, sign-in
+    associate_roles.FEATURE,
+    business_units.FEATURE,
+    carts.FEATURE,
+    search.FEATURE,
+)

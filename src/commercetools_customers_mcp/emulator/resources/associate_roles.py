@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ... import spec
 from .. import errors
-from ..service import Ctx, Doc, Req, Resource, custom_fields_from_draft, new_doc, set_custom_field, set_custom_type
-from ..service import set_or_unset as _set
+from ..backend import Ctx, Doc, Feature, Req, Resource
+from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..fields import set_or_unset as _set
 
 TYPE_ID = "associate-role"
 PERMISSIONS: list[str] = spec.enum("Permission")
@@ -27,14 +28,12 @@ def _permissions(values: list[str]) -> list[str]:
 
 
 def create(ctx: Ctx, draft: Doc) -> Doc:
-    doc = new_doc(
-        ctx,
-        RESOURCE,
+    doc = ctx.new_doc(
         {
             "key": draft["key"],
             "buyerAssignable": draft.get("buyerAssignable", True),
             "permissions": _permissions(draft.get("permissions") or []),
-        },
+        }
     )
     _set(doc, "name", draft.get("name"))
     if draft.get("custom") is not None:
@@ -76,7 +75,7 @@ def seed_demo(ctx: Ctx) -> None:
         ("approver", "Approver", approver),
     ):
         doc = create(ctx, {"key": key, "name": name, "permissions": list(permissions)})
-        ctx.store.insert(ctx.project, TYPE_ID, doc)
+        ctx.insert(TYPE_ID, doc)
 
 
 RESOURCE = Resource(
@@ -94,8 +93,10 @@ RESOURCE = Resource(
         "removePermission": _remove_permission,
         "setPermissions": lambda ctx, doc, a: doc.update(permissions=_permissions(a.get("permissions") or [])),
         "changeBuyerAssignable": lambda ctx, doc, a: doc.update(buyerAssignable=a["buyerAssignable"]),
-        "setName": lambda ctx, doc, a: _set(doc, "name", a.get("name")),
+        "setName": setter("name"),
         "setCustomType": set_custom_type,
         "setCustomField": set_custom_field,
     },
 )
+
+FEATURE = Feature("associate_roles", resources=(RESOURCE,), seed_demo=seed_demo)

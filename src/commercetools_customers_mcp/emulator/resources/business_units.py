@@ -13,21 +13,11 @@ from typing import Any
 
 from .. import addresses, errors
 from ..assignments import group_assignment_actions, group_assignments, store_refs
-from ..service import (
-    Ctx,
-    Doc,
-    Handler,
-    Req,
-    Resource,
-    Route,
-    custom_fields_from_draft,
-    load,
-    new_doc,
-    set_custom_field,
-    set_custom_type,
-    validate,
-)
-from ..service import set_or_unset as _set
+from ..backend import Ctx, Doc, Feature, Handler, Req, Resource, Route
+from ..crud import load
+from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..fields import set_or_unset as _set
+from ..validation import validate
 from .associate_roles import PERMISSIONS
 
 TYPE_ID = "business-unit"
@@ -139,7 +129,7 @@ def _after_write(ctx: Ctx, before: Doc | None, after: Doc | None) -> None:
         old = dict(unit)
         _compute(ctx, unit)
         if unit != old:
-            ctx.store.replace(ctx.project, TYPE_ID, unit, old)
+            ctx.replace(TYPE_ID, old, unit, cause="derived")
         pending += _children(ctx, unit["key"])
 
 
@@ -200,9 +190,7 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
     validate(f"{unit_type}Draft", draft)  # the member's own messages, not "not valid under any of oneOf"
     company = unit_type == "Company"
     defaults = {mode: "Explicit" if company else inheriting for mode, inheriting in INHERITING.items()}
-    doc = new_doc(
-        ctx,
-        RESOURCE,
+    doc = ctx.new_doc(
         {
             "key": draft["key"],
             "unitType": unit_type,
@@ -211,7 +199,7 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
             **{mode: draft.get(mode, default) for mode, default in defaults.items()},
             **addresses.from_draft(ctx, draft),
             "associates": _associates(ctx, draft.get("associates") or []),
-        },
+        }
     )
     if company:
         _check_company_modes(doc, errors.invalid_input)
@@ -370,7 +358,7 @@ def _remove_associate(ctx: Ctx, doc: Doc, action: Doc) -> None:
 ACTIONS: dict[str, Handler] = {
     **addresses.ACTIONS,
     "changeName": lambda ctx, doc, a: doc.update(name=a["name"]),
-    "setContactEmail": lambda ctx, doc, a: _set(doc, "contactEmail", a.get("contactEmail")),
+    "setContactEmail": setter("contactEmail"),
     "changeStatus": _change_status,
     "setUnitType": _set_unit_type,
     "changeParentUnit": _change_parent_unit,
@@ -461,7 +449,7 @@ def seed_demo(ctx: Ctx) -> None:
     ]  # fmt: skip
     for draft in units:
         doc = create(ctx, draft)
-        ctx.store.insert(ctx.project, TYPE_ID, doc)
+        ctx.insert(TYPE_ID, doc)
         _after_write(ctx, None, doc)
 
 
@@ -477,8 +465,14 @@ RESOURCE = Resource(
     after_write=_after_write,
     key_required=True,
     delete_params=("dataErasure",),
-    routes=[
-        Route("GET", f"/business-units/{ident}/associates/{{associateId}}", _associate_lookup, ("view_business_units",))
+)
+
+FEATURE = Feature(
+    "business_units",
+    resources=(RESOURCE,),
+    routes=tuple(
+        Route("GET", f"/business-units/{ident}/associates/{{associateId}}", _associate_lookup, RESOURCE.view_scopes)
         for ident in ("key={key}", "{id}")
-    ],
+    ),
+    seed_demo=seed_demo,
 )

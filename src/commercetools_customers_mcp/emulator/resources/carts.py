@@ -7,14 +7,10 @@ There are no line items or update actions; carts exist so that ``POST /customers
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from .. import errors
-from ..service import Ctx, Doc, Resource, new_doc
+from ..backend import Ctx, Doc, Emulator, Feature, Resource
 from . import customers
-
-if TYPE_CHECKING:
-    from ..app import Emulator
 
 TYPE_ID = "cart"
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -32,9 +28,7 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
     fields: Doc = {name: draft[name] for name in _COPIED if draft.get(name) is not None}
     if draft.get("customerId") is not None:
         fields["customerId"] = ctx.resolve(customers.TYPE_ID, {"id": draft["customerId"]}, "customerId")["id"]
-    return new_doc(
-        ctx,
-        RESOURCE,
+    return ctx.new_doc(
         {
             **fields,
             "cartState": "Active",
@@ -58,12 +52,12 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
             "refusedGifts": [],
             "itemShippingAddresses": [],
             "origin": draft.get("origin", "Customer"),
-        },
+        }
     )
 
 
 def bind_anonymous_cart(ctx: Ctx, draft: Doc, customer: Doc) -> Doc | None:
-    """Customer create hook: the draft's anonymous cart (by identifier and/or ``anonymousId``) → the customer's.
+    """Sign-up hook: the draft's anonymous cart (by identifier and/or ``anonymousId``) → the customer's.
 
     Given both, they must name the same cart (InvalidOperation otherwise). Given only ``anonymousId``, every
     active cart of that session is assigned and the most recently modified one is returned.
@@ -88,17 +82,14 @@ def bind_anonymous_cart(ctx: Ctx, draft: Doc, customer: Doc) -> Doc | None:
         )
     bound = None
     for cart in carts:
-        now = ctx.timestamp()
-        bound = {**cart, "customerId": customer["id"], "version": cart["version"] + 1}
-        bound.update(lastModifiedAt=now, versionModifiedAt=now, lastModifiedBy=ctx.logging())
+        bound = ctx.bump(cart, {**cart, "customerId": customer["id"]})
         bound.setdefault("customerEmail", customer["email"])
-        ctx.store.replace(ctx.project, TYPE_ID, bound, cart)
+        ctx.replace(TYPE_ID, cart, bound, cause="bindCart")
     return ctx.render(TYPE_ID, bound) if bound is not None else None
 
 
 def install(emulator: Emulator) -> None:
-    if bind_anonymous_cart not in customers.CREATE_HOOKS:  # the hook list is module-wide, apps are not
-        customers.CREATE_HOOKS.append(bind_anonymous_cart)
+    emulator.signup_hooks.append(bind_anonymous_cart)
 
 
 RESOURCE = Resource(
@@ -108,3 +99,5 @@ RESOURCE = Resource(
     manage_scopes=("manage_orders",),
     create=create,
 )
+
+FEATURE = Feature("carts", resources=(RESOURCE,), install=install)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .. import errors
-from ..service import Ctx, Doc, Resource, custom_fields_from_draft, new_doc, set_custom_field, set_custom_type
-from ..service import set_or_unset as _set
+from ..backend import Ctx, Doc, Feature, Resource
+from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..fields import set_or_unset as _set
 
 TYPE_ID = "customer-group"
 
@@ -16,7 +17,7 @@ def _ensure_unique_name(ctx: Ctx, doc: Doc) -> None:
 
 
 def create(ctx: Ctx, draft: Doc) -> Doc:
-    doc = new_doc(ctx, RESOURCE, {"name": draft["groupName"]})
+    doc = ctx.new_doc({"name": draft["groupName"]})
     _set(doc, "key", draft.get("key"))
     if draft.get("custom") is not None:
         doc["custom"] = custom_fields_from_draft(ctx, draft["custom"])
@@ -39,8 +40,10 @@ RESOURCE = Resource(
     update_union="CustomerGroupUpdateAction",
     actions={
         "changeName": _change_name,
-        "setKey": lambda ctx, doc, a: _set(doc, "key", a.get("key")),
+        "setKey": setter("key"),
         "setCustomType": set_custom_type,
         "setCustomField": set_custom_field,
     },
 )
+
+FEATURE = Feature("customer_groups", resources=(RESOURCE,))

@@ -3,27 +3,16 @@ number set once, group references and assignments, Store key references and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from .. import addresses, errors, oauth
 from ..assignments import group_assignment_actions, group_assignments, group_ref, store_refs
+from ..backend import Ctx, Doc, Feature, Handler, Req, Resource
 from ..clock import iso
-from ..passwords import hash_password
-from ..service import (
-    Ctx,
-    Doc,
-    Handler,
-    Req,
-    Resource,
-    custom_fields_from_draft,
-    expand,
-    new_doc,
-    set_custom_field,
-    set_custom_type,
-)
-from ..service import set_or_unset as _set
+from ..expansion import expand
+from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..fields import set_or_unset as _set
 from . import customer_groups, references
 
 TYPE_ID = "customer"
@@ -42,9 +31,6 @@ _COPIED = (
     "dateOfBirth",
     "locale",
 )
-
-# Called after a Customer is created: (ctx, draft, customer doc) -> a Cart for the sign-in result, or None.
-CREATE_HOOKS: list[Callable[[Ctx, Doc, Doc], Doc | None]] = []
 
 
 # ---------------------------------------------------------------- rules
@@ -70,10 +56,22 @@ def _ensure_unique_number(ctx: Ctx, doc: Doc) -> None:
             raise errors.duplicate_field("customerNumber", number)
 
 
-def _required_password(password: str | None) -> str:
+def _required_password(ctx: Ctx, password: str | None) -> str:
     if password is None:
         raise errors.required_field("password")
-    return hash_password(password)
+    return ctx.hash_password(password)
+
+
+async def _prepare_passwords(ctx: Ctx, req: Req) -> None:
+    """Hash, in a worker thread, every password a create or update body carries (draft ``password``,
+    ``setAuthenticationMode`` actions); the handler then finds the hashes ready."""
+    body = req.body if isinstance(req.body, dict) else {}
+    found = [body.get("password")]
+    actions = body.get("actions")
+    for action in actions if isinstance(actions, list) else ():
+        if isinstance(action, dict) and action.get("action") == "setAuthenticationMode":
+            found.append(action.get("password"))
+    await ctx.prepare_passwords(hash=[p for p in found if isinstance(p, str)])
 
 
 # ---------------------------------------------------------------- create and render
@@ -83,7 +81,7 @@ def build(ctx: Ctx, draft: Doc, password_hash: str | None) -> Doc:
     """A new Customer document from a validated draft; ``password_hash`` is kept only in Password mode."""
     mode = draft.get("authenticationMode") or "Password"
     email = draft["email"]
-    doc = new_doc(ctx, RESOURCE, {"email": email, "lowercaseEmail": email.lower()})
+    doc = ctx.new_doc({"email": email, "lowercaseEmail": email.lower()})
     doc.update({name: draft[name] for name in _COPIED if draft.get(name) is not None})
     if mode == "Password":
         doc["password"] = password_hash
@@ -106,7 +104,7 @@ def build(ctx: Ctx, draft: Doc, password_hash: str | None) -> Doc:
 def create(ctx: Ctx, draft: Doc) -> Doc:
     password = None
     if (draft.get("authenticationMode") or "Password") == "Password":
-        password = _required_password(draft.get("password"))
+        password = _required_password(ctx, draft.get("password"))
     return build(ctx, draft, password)
 
 
@@ -117,7 +115,7 @@ def render(ctx: Ctx, doc: Doc) -> Doc:
 def create_response(ctx: Ctx, doc: Doc, req: Req) -> tuple[int, Any]:
     """CustomerSignInResult: ``{customer, cart?}``; expansion paths are rooted at it (``customer.…``)."""
     body: Doc = {"customer": render(ctx, doc)}
-    for hook in CREATE_HOOKS:
+    for hook in ctx.emulator.signup_hooks:
         cart = hook(ctx, req.body, doc)
         if cart is not None:
             body["cart"] = cart
@@ -126,14 +124,10 @@ def create_response(ctx: Ctx, doc: Doc, req: Req) -> tuple[int, Any]:
 
 
 def _revoke_tokens(ctx: Ctx, doc: Doc, req: Req) -> None:
-    oauth.revoke_customer_tokens(ctx.emulator, ctx.project, doc["id"])
+    oauth.revoke_customer_tokens(ctx, doc["id"])
 
 
 # ---------------------------------------------------------------- update actions
-
-
-def _setter(name: str) -> Handler:
-    return lambda ctx, doc, action: _set(doc, name, action.get(name))
 
 
 def _change_email(ctx: Ctx, doc: Doc, action: Doc) -> None:
@@ -182,7 +176,7 @@ def _set_authentication_mode(ctx: Ctx, doc: Doc, action: Doc) -> None:
     if doc.get("authenticationMode", "Password") == mode:
         raise errors.invalid_input(f"The Customer already uses the authentication mode '{mode}'.")
     if mode == "Password":
-        doc["password"] = _required_password(action.get("password"))
+        doc["password"] = _required_password(ctx, action.get("password"))
     else:
         doc.pop("password", None)
     doc["authenticationMode"] = mode
@@ -192,7 +186,7 @@ ACTIONS: dict[str, Handler] = {
     **addresses.ACTIONS,
     "changeEmail": _change_email,
     **{
-        f"set{name[0].upper()}{name[1:]}": _setter(name)
+        f"set{name[0].upper()}{name[1:]}": setter(name)
         for name in (
             "firstName",
             "lastName",
@@ -228,6 +222,7 @@ RESOURCE = Resource(
     draft_schema="CustomerDraft",
     update_union="CustomerUpdateAction",
     render=render,
+    prepare=_prepare_passwords,
     before_delete=_revoke_tokens,
     create_response=create_response,
     delete_params=("dataErasure",),
@@ -305,7 +300,7 @@ def seed_demo(ctx: Ctx) -> None:
     """Customer groups, Stores, the ``customer-loyalty`` Type and 60 Customers in ten cities."""
 
     def insert(resource: Resource, doc: Doc) -> None:
-        ctx.store.insert(ctx.project, resource.type_id, doc)
+        ctx.insert(resource.type_id, doc)
 
     for key, name in _GROUPS:
         insert(customer_groups.RESOURCE, customer_groups.create(ctx, {"key": key, "groupName": name}))
@@ -321,10 +316,13 @@ def seed_demo(ctx: Ctx) -> None:
         ],
     }
     insert(references.TYPE, references.TYPE.create(ctx, loyalty))
-    password = hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
+    password = ctx.emulator.hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
     start = ctx.emulator.clock.now() - timedelta(days=90)
     for i in range(60):
         ctx.now = iso(start + timedelta(days=i, hours=i % 24))
         draft = _demo_draft(i)
         insert(RESOURCE, build(ctx, draft, password if draft["authenticationMode"] == "Password" else None))
     ctx.now = ""
+
+
+FEATURE = Feature("customers", resources=(RESOURCE,), seed_demo=seed_demo)

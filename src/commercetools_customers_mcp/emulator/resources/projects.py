@@ -2,32 +2,28 @@
 
 Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. The index is kept in step
 only while the search is on; activation synchronously builds the index afresh (``search.rebuild``).
-The status then stays ``Indexing`` for ``emulator.options["indexing_delay_seconds"]`` (env
-``CTP_EMULATOR_INDEXING_DELAY_SECONDS``, default 0) of emulator-clock time, so tests can observe it.
-After 30 days (emulator clock) without a search call a search deactivates itself, as the API's does.
-A project starts with both searches Deactivated, like the API; the demo project starts Activated.
-The project is stored as an internal ``project`` document (id = project key) once it is first changed.
+The status then stays ``Indexing`` for ``Settings.indexing_delay_seconds`` of emulator-clock time (default 0),
+so tests can observe it. After 30 days (emulator clock) without a search call a search deactivates itself, as
+the API's does. A project starts with both searches Deactivated, like the API; the demo project starts
+Activated. The project is stored as an internal ``project`` document (id = project key) once it is first
+changed; updates go through the generic update path (``crud.apply_update``).
 """
 
 from __future__ import annotations
 
-import os
+import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import errors, search
+from .. import crud, errors, search
+from ..backend import Ctx, Doc, Feature, Req, Resource, Route
 from ..clock import iso
-from ..service import Ctx, Doc, Req, Resource, Route
 
 TYPE_ID = "project"
 DEACTIVATED, INDEXING, ACTIVATED = "Deactivated", "Indexing", "Activated"
 IDLE_DAYS = 30  # a search nobody calls for this long deactivates itself, as the API does
-# searchIndexing key → (update action, indexed type)
-SEARCHES = {
-    "customers": ("changeCustomerSearchStatus", "customer"),
-    "businessUnits": ("changeBusinessUnitSearchStatus", "business-unit"),
-}
-ACTIONS = {action: name for name, (action, _) in SEARCHES.items()}
+BY_ACTION = {kind.status_action: kind for kind in search.SEARCHES}
+_HIDDEN = ("id", "versionModifiedAt", "lastModifiedBy")  # kept by the generic version bump, not in a Project
 
 
 def _default(ctx: Ctx) -> Doc:
@@ -42,7 +38,7 @@ def _default(ctx: Ctx) -> Doc:
         "createdAt": ctx.timestamp(),
         "messages": {"enabled": False},
         "carts": {"deleteDaysAfterLastModification": 90, "countryTaxRateFallbackEnabled": False},
-        "searchIndexing": {name: {"status": DEACTIVATED} for name in SEARCHES},
+        "searchIndexing": {kind.name: {"status": DEACTIVATED} for kind in search.SEARCHES},
     }
 
 
@@ -51,20 +47,11 @@ def load(ctx: Ctx) -> Doc:
     return ctx.get(TYPE_ID, ctx.project) or _default(ctx)
 
 
-def _delay(ctx: Ctx) -> float:
-    default = os.environ.get("CTP_EMULATOR_INDEXING_DELAY_SECONDS", "0")
-    return float(ctx.emulator.options.get("indexing_delay_seconds", default))
-
-
-def _now(ctx: Ctx) -> datetime:
-    return ctx.emulator.clock.now()
-
-
 def status(ctx: Ctx, name: str, doc: Doc | None = None) -> Doc:
     """The search's state resolved against the clock: Indexing ends at ``readyAt``; Activated ends after
     ``IDLE_DAYS`` without a search call (``lastUsedAt``)."""
     state = dict((doc or load(ctx))["searchIndexing"][name])
-    now = _now(ctx)
+    now = ctx.emulator.clock.now()
     if state["status"] == INDEXING and state["readyAt"] <= iso(now):
         state.update(status=ACTIVATED, lastModifiedAt=state["readyAt"])
     if state["status"] == ACTIVATED:
@@ -76,92 +63,76 @@ def status(ctx: Ctx, name: str, doc: Doc | None = None) -> Doc:
 
 def touch(ctx: Ctx, name: str) -> None:
     """Record a search call (inside the search's write transaction): it keeps the search from going idle."""
-    doc = ctx.get(TYPE_ID, ctx.project)
-    if doc is not None:
-        doc["searchIndexing"][name]["lastUsedAt"] = ctx.timestamp()
-        ctx.store.replace(ctx.project, TYPE_ID, doc)
+    before = ctx.get(TYPE_ID, ctx.project)
+    if before is not None:
+        after = copy.deepcopy(before)
+        after["searchIndexing"][name]["lastUsedAt"] = ctx.timestamp()
+        ctx.replace(TYPE_ID, before, after, cause="searchUsed")
 
 
 def render(ctx: Ctx, doc: Doc) -> Doc:
-    out = dict(doc)
-    out.pop("id")
+    out = {k: v for k, v in doc.items() if k not in _HIDDEN}
     out["searchIndexing"] = {}
-    for name in SEARCHES:
-        state = status(ctx, name, doc)
-        out["searchIndexing"][name] = {k: v for k, v in state.items() if k in ("status", "lastModifiedAt")}
+    for kind in search.SEARCHES:
+        state = status(ctx, kind.name, doc)
+        out["searchIndexing"][kind.name] = {k: v for k, v in state.items() if k in ("status", "lastModifiedAt")}
     return out
+
+
+def _change_search_status(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    kind = BY_ACTION[action["action"]]
+    wanted = action.get("status")
+    if wanted not in (ACTIVATED, DEACTIVATED):
+        raise errors.invalid_json(f"status: expected one of {ACTIVATED}, {DEACTIVATED}, got '{wanted}'")
+    current = status(ctx, kind.name, doc)["status"]
+    if wanted == DEACTIVATED:
+        if current != DEACTIVATED:
+            doc["searchIndexing"][kind.name] = {"status": DEACTIVATED, "lastModifiedAt": ctx.timestamp()}
+            search.drop(ctx.store, ctx.project, kind.type_id)
+        return
+    if current != DEACTIVATED:
+        return
+    now, delay = ctx.emulator.clock.now(), ctx.emulator.settings.indexing_delay_seconds
+    search.rebuild(ctx.store, ctx.project, kind.type_id)
+    state = {"startedAt": iso(now), "lastModifiedAt": iso(now), "readyAt": iso(now + timedelta(seconds=delay))}
+    doc["searchIndexing"][kind.name] = {"status": INDEXING if delay > 0 else ACTIVATED, **state}
+
+
+RESOURCE = Resource(
+    type_id=TYPE_ID,
+    endpoint=None,  # served at the project root by the routes below
+    view_scopes=("view_project_settings",),
+    manage_scopes=("manage_project_settings",),
+    actions={action: _change_search_status for action in BY_ACTION},
+    render=render,
+)
 
 
 def _get(ctx: Ctx, req: Req) -> tuple[int, Any]:
     return 200, render(ctx, load(ctx))
 
 
-def _change_search_status(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    name = ACTIONS[action["action"]]
-    wanted = action.get("status")
-    if wanted not in (ACTIVATED, DEACTIVATED):
-        raise errors.invalid_json(f"status: expected one of {ACTIVATED}, {DEACTIVATED}, got '{wanted}'")
-    current = status(ctx, name, doc)["status"]
-    if wanted == DEACTIVATED:
-        if current != DEACTIVATED:
-            doc["searchIndexing"][name] = {"status": DEACTIVATED, "lastModifiedAt": ctx.timestamp()}
-            search.drop(ctx.store, ctx.project, SEARCHES[name][1])
-        return
-    if current != DEACTIVATED:
-        return
-    now = _now(ctx)
-    search.rebuild(ctx.store, ctx.project, SEARCHES[name][1])
-    state = {"startedAt": iso(now), "lastModifiedAt": iso(now), "readyAt": iso(now + timedelta(seconds=_delay(ctx)))}
-    doc["searchIndexing"][name] = {"status": INDEXING if _delay(ctx) > 0 else ACTIVATED, **state}
-
-
 def _update(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    body = req.body
-    if not isinstance(body, dict) or not isinstance(body.get("actions"), list):
-        raise errors.invalid_json("The request body must be a JSON object with 'version' and 'actions'.")
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise errors.invalid_json("Missing required value 'version'")
-    for i, action in enumerate(body["actions"]):
-        if not isinstance(action, dict) or action.get("action") not in ACTIONS:
-            name = action.get("action") if isinstance(action, dict) else None
-            raise errors.invalid_json(
-                f"actions -> {i} -> action: Unknown update action '{name}' for project. "
-                f"Valid actions: {', '.join(ACTIONS)}"
-            )
+    version, actions = crud.update_body(RESOURCE, req.body)
     stored = ctx.get(TYPE_ID, ctx.project)
-    doc = stored or _default(ctx)
-    if version != doc["version"]:
-        raise errors.concurrent_modification(version, doc["version"])
-    new = {**doc, "searchIndexing": dict(doc["searchIndexing"])}
-    for action in body["actions"]:
-        _change_search_status(ctx, new, action)
-    if new != doc:
-        new["version"] = doc["version"] + 1
-        new["lastModifiedAt"] = ctx.timestamp()
-        if stored is None:
-            ctx.store.insert(ctx.project, TYPE_ID, new)
-        else:
-            ctx.store.replace(ctx.project, TYPE_ID, new, doc)
-    return 200, render(ctx, new)
+    doc = stored if stored is not None else _default(ctx)
+    return 200, render(ctx, crud.apply_update(ctx, RESOURCE, doc, version, actions, stored=stored is not None))
 
 
 def seed_demo(ctx: Ctx) -> None:
     """The demo project is ready to search right away."""
     doc = _default(ctx)
     now = ctx.timestamp()
-    doc["searchIndexing"] = {name: {"status": ACTIVATED, "startedAt": now, "readyAt": now} for name in SEARCHES}
-    ctx.store.insert(ctx.project, TYPE_ID, doc)
+    doc["searchIndexing"] = {k.name: {"status": ACTIVATED, "startedAt": now, "readyAt": now} for k in search.SEARCHES}
+    ctx.insert(TYPE_ID, doc)
 
 
-RESOURCE = Resource(
-    type_id=TYPE_ID,
-    endpoint=None,
-    view_scopes=("view_project_settings",),
-    manage_scopes=("manage_project_settings",),
-    render=render,
-    routes=[
-        Route("GET", "/", _get, ("view_project_settings",)),
-        Route("POST", "/", _update, ("manage_project_settings",)),
-    ],
+FEATURE = Feature(
+    "projects",
+    resources=(RESOURCE,),
+    routes=(
+        Route("GET", "/", _get, RESOURCE.view_scopes),
+        Route("POST", "/", _update, RESOURCE.manage_scopes),
+    ),
+    seed_demo=seed_demo,
 )

@@ -6,16 +6,16 @@ data honest about references (a store or type that does not exist is ReferencedR
 
 from __future__ import annotations
 
-from ..service import Ctx, Doc, Resource, new_doc
+from ..backend import Ctx, Doc, Feature, Resource
 
 
 def _create_store(ctx: Ctx, draft: Doc) -> Doc:
-    return new_doc(ctx, STORE, {"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name",)}})
+    return ctx.new_doc({"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name",)}})
 
 
 def _create_type(ctx: Ctx, draft: Doc) -> Doc:
     fields = {k: draft[k] for k in ("name", "description", "resourceTypeIds", "fieldDefinitions") if k in draft}
-    return new_doc(ctx, TYPE, {"key": draft["key"], **fields})
+    return ctx.new_doc({"key": draft["key"], **fields})
 
 
 STORE = Resource(
@@ -35,4 +35,4 @@ TYPE = Resource(
     key_required=True,
 )
 
-RESOURCES = [STORE, TYPE]
+FEATURE = Feature("references", resources=(STORE, TYPE))

@@ -1,31 +1,28 @@
 """Account flows on global Customers: email verification, password reset, password change and sign-in.
 
 Token values are random strings shown once, in the CustomerToken the create call returns. Only their SHA-256 is
-stored, as the ``key`` of an internal ``customer-email-token`` / ``customer-password-token`` document (so a
-lookup by value is one indexed read). A confirm or reset uses the token up: it and every other token of that
-kind for the Customer are deleted, so a second use answers 404 like an unknown token.
+stored (``oauth.digest``), as the ``key`` of an internal ``customer-email-token`` / ``customer-password-token``
+document (so a lookup by value is one indexed read). A confirm or reset uses the token up: it and every other
+token of that kind for the Customer are deleted, so a second use answers 404 like an unknown token.
+
+Passwords are hashed and checked in a worker thread by each route's ``prepare`` step.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from .. import errors, oauth
+from ..backend import Ctx, Doc, Feature, Req, Route
 from ..clock import iso
-from ..passwords import hash_password, verify_password
-from ..service import Ctx, Doc, Req, Resource, Route, validate
+from ..validation import validate
 
 CUSTOMER = "customer"
 KINDS = {"email": "customer-email-token", "password": "customer-password-token"}
 PASSWORD_TOKEN_TTL = 1440  # minutes
 VIEW, MANAGE = ("view_customers",), ("manage_customers",)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _customer(ctx: Ctx, customer_id: str) -> Doc:
@@ -40,19 +37,17 @@ def _check_version(doc: Doc, version: int | None) -> None:
         raise errors.concurrent_modification(version, doc["version"])
 
 
-def _save(ctx: Ctx, before: Doc, **changes: Any) -> Doc:
+def _save(ctx: Ctx, before: Doc, cause: str, **changes: Any) -> Doc:
     """The Customer with ``changes``, one version later, stored; returns it rendered."""
-    now = ctx.timestamp()
-    after = {**before, **changes, "version": before["version"] + 1, "lastModifiedAt": now}
-    after.update(versionModifiedAt=now, lastModifiedBy=ctx.logging())
-    ctx.store.replace(ctx.project, CUSTOMER, after, before)
+    after = ctx.bump(before, {**before, **changes})
+    ctx.replace(CUSTOMER, before, after, cause=cause)
     return ctx.render(CUSTOMER, after)
 
 
 def _drop_tokens(ctx: Ctx, kind: str, customer_id: str) -> None:
     where = "json_extract(doc, '$.customerId') = ?"
     for token in ctx.store.find(ctx.project, KINDS[kind], where, [customer_id]):
-        ctx.store.delete(ctx.project, KINDS[kind], token)
+        ctx.delete(KINDS[kind], token, cause="dropToken")
 
 
 def _issue(ctx: Ctx, kind: str, customer: Doc, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
@@ -64,20 +59,20 @@ def _issue(ctx: Ctx, kind: str, customer: Doc, ttl_minutes: int, invalidate_olde
     now = ctx.emulator.clock.now()
     token = {
         "id": ctx.new_id(),
-        "key": _digest(value),
+        "key": oauth.digest(value),
         "customerId": customer["id"],
         "expiresAt": iso(now + timedelta(minutes=ttl_minutes)),
         "invalidateOlderTokens": invalidate_older,
         "createdAt": iso(now),
         "lastModifiedAt": iso(now),
     }
-    ctx.store.insert(ctx.project, KINDS[kind], token)
+    ctx.insert(KINDS[kind], token, cause=f"create{kind.capitalize()}Token")
     return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
 
 
 def _redeem(ctx: Ctx, kind: str, value: str) -> tuple[Doc, Doc]:
     """The token and its Customer; 404 if unknown or used, 400 Expired…Token if expired."""
-    token = ctx.get_by_key(KINDS[kind], _digest(value))
+    token = ctx.get_by_key(KINDS[kind], oauth.digest(value))
     customer = token and ctx.get(CUSTOMER, token["customerId"])
     if token is None or customer is None:
         raise errors.not_found(f"The {kind} token was not found. It is unknown or has been used already.")
@@ -105,7 +100,7 @@ def confirm_email(ctx: Ctx, req: Req) -> tuple[int, Any]:
     _, customer = _redeem(ctx, "email", req.body["tokenValue"])
     _check_version(customer, req.body.get("version"))
     _drop_tokens(ctx, "email", customer["id"])
-    return 200, _save(ctx, customer, isEmailVerified=True)
+    return 200, _save(ctx, customer, "confirmEmail", isEmailVerified=True)
 
 
 # ---------------------------------------------------------------- password reset and change
@@ -113,7 +108,7 @@ def confirm_email(ctx: Ctx, req: Req) -> tuple[int, Any]:
 
 def create_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
     validate("CustomerCreatePasswordResetToken", req.body)
-    customer = oauth.find_customer_by_email(ctx.emulator, ctx.project, req.body["email"])
+    customer = oauth.find_customer_by_email(ctx, req.body["email"])
     if customer is None:
         raise errors.not_found(f"There is no global Customer with the email '{req.body['email']}'.")
     ttl = req.body.get("ttlMinutes", PASSWORD_TOKEN_TTL)
@@ -130,20 +125,45 @@ def reset_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
     _, customer = _redeem(ctx, "password", req.body["tokenValue"])
     _check_version(customer, req.body.get("version"))
     _drop_tokens(ctx, "password", customer["id"])
-    oauth.revoke_customer_tokens(ctx.emulator, ctx.project, customer["id"])
-    return 200, _save(ctx, customer, password=hash_password(req.body["newPassword"]))
+    oauth.revoke_customer_tokens(ctx, customer["id"])
+    return 200, _save(ctx, customer, "resetPassword", password=ctx.hash_password(req.body["newPassword"]))
 
 
 def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
     validate("CustomerChangePassword", req.body)
     customer = _customer(ctx, req.body["id"])
     _check_version(customer, req.body["version"])
-    if not verify_password(req.body["currentPassword"], customer.get("password")):
+    if not ctx.verify_password(req.body["currentPassword"], customer.get("password")):
         raise errors.invalid_current_password()
-    return 200, _save(ctx, customer, password=hash_password(req.body["newPassword"]))
+    return 200, _save(ctx, customer, "changePassword", password=ctx.hash_password(req.body["newPassword"]))
+
+
+async def _prepare_reset(ctx: Ctx, req: Req) -> None:
+    body = req.body if isinstance(req.body, dict) else {}
+    if isinstance(body.get("newPassword"), str):
+        await ctx.prepare_passwords(hash=[body["newPassword"]])
+
+
+async def _prepare_change(ctx: Ctx, req: Req) -> None:
+    """Check the current password against the stored hash and hash the new one, off the event loop. The
+    handler checks the version in its transaction; a hash changed in between means a new version too."""
+    body = req.body if isinstance(req.body, dict) else {}
+    current, new, customer_id = body.get("currentPassword"), body.get("newPassword"), body.get("id")
+    customer = ctx.get(CUSTOMER, customer_id) if isinstance(customer_id, str) else None
+    verify = [(current, customer.get("password"))] if customer is not None and isinstance(current, str) else []
+    await ctx.prepare_passwords(hash=[new] if isinstance(new, str) else [], verify=verify)
 
 
 # ---------------------------------------------------------------- sign-in
+
+
+async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
+    body = req.body if isinstance(req.body, dict) else {}
+    if isinstance(body.get("email"), str) and isinstance(body.get("password"), str):
+        customer = oauth.find_customer_by_email(ctx, body["email"])
+        if customer is not None:
+            await ctx.prepare_passwords(verify=[(body["password"], customer.get("password"))])
+
 
 
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
@@ -155,25 +175,22 @@ def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
         or not isinstance(body.get("password"), str)
     ):
         raise errors.invalid_json("Missing required value 'email' or 'password'")
-    customer = oauth.find_customer_by_email(ctx.emulator, ctx.project, body["email"])
-    if customer is None or not verify_password(body["password"], customer.get("password")):
+    customer = oauth.find_customer_by_email(ctx, body["email"])
+    if customer is None or not ctx.verify_password(body["password"], customer.get("password")):
         raise errors.invalid_credentials()
     return 200, {"customer": ctx.render(CUSTOMER, customer)}
 
 
-RESOURCE = Resource(
-    type_id="customer-token",
-    endpoint=None,
-    view_scopes=VIEW,
-    manage_scopes=MANAGE,
-    routes=[
+FEATURE = Feature(
+    "tokens",
+    routes=(
         Route("POST", "/customers/email-token", create_email_token, MANAGE),
         Route("GET", "/customers/email-token={emailToken}", get_by_email_token, VIEW),
         Route("POST", "/customers/email/confirm", confirm_email, MANAGE),
         Route("POST", "/customers/password-token", create_password_token, MANAGE),
         Route("GET", "/customers/password-token={passwordToken}", get_by_password_token, VIEW),
-        Route("POST", "/customers/password/reset", reset_password, MANAGE),
-        Route("POST", "/customers/password", change_password, MANAGE),
-        Route("POST", "/login", sign_in, MANAGE),
-    ],
+        Route("POST", "/customers/password/reset", reset_password, MANAGE, _prepare_reset),
+        Route("POST", "/customers/password", change_password, MANAGE, _prepare_change),
+        Route("POST", "/login", sign_in, MANAGE, _prepare_sign_in),
+    ),
 )

@@ -1,0 +1,366 @@
+"""The emulator's backend, apart from HTTP (as moto keeps each service's backend apart from its responses).
+
+- ``Emulator``: one emulator's state — store, clock, settings, the resource registry, the operations the
+  resource modules declare (``Route``), change listeners and sign-up hooks. No process-wide state: two
+  emulators in one process share nothing.
+- ``Ctx``: one operation's view of it (project, caller, clock), the reads every module uses, and **the one write
+  path**: ``insert`` / ``replace`` / ``delete`` turn every write (creates, updates, deletes, token and password
+  flows, derived refreshes) into a ``Change`` that the store applies and every listener sees, inside the same
+  write transaction. Update actions can ``ctx.report(...)`` what they did; the reports ride on the Change.
+- The vocabulary of resource modules: ``Resource`` (a resource type), ``Route`` (an operation below
+  ``/{projectKey}``), ``Feature`` (what one module adds).
+
+The HTTP layer (``app.py``) turns requests into ``Emulator.run(route, ctx, req)`` calls; nothing here imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors, passwords
+from .clock import Clock, iso
+from .requests import Req
+from .store import Store
+
+Doc = dict[str, Any]
+Handler = Callable[["Ctx", Doc, Doc], None]  # an update action: (ctx, doc, action), mutates doc in place
+Operation = Callable[["Ctx", Req], tuple[int, Any]]  # a route's handler: (status, body or None)
+Prepare = Callable[["Ctx", Req], Awaitable[None]]  # async work before the write transaction (password hashing)
+Listener = Callable[["Ctx", "Change"], None]
+SignupHook = Callable[["Ctx", Doc, Doc], "Doc | None"]  # (ctx, draft, customer) -> a Cart for the result, or None
+WRITE_METHODS = frozenset({"POST", "DELETE"})
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Behaviour knobs of one emulator.
+
+    ``password_cost``: the scrypt N for new password hashes (``passwords.DEVELOPMENT_COST`` by default,
+    ``passwords.PRODUCTION_COST`` for production-like timing). ``indexing_delay_seconds``: how long (emulator
+    clock) an activated search stays ``Indexing`` before it is ``Activated``; 0 activates at once."""
+
+    password_cost: int = passwords.DEVELOPMENT_COST
+    indexing_delay_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        passwords.check_cost(self.password_cost)
+        if not self.indexing_delay_seconds >= 0:
+            raise ValueError(f"indexing delay must be a number of seconds >= 0, got {self.indexing_delay_seconds!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """``CTP_EMULATOR_PASSWORD_COST`` (``development``, ``production`` or a power of two) and
+        ``CTP_EMULATOR_INDEXING_DELAY_SECONDS``; ValueError with the variable's name when one is invalid."""
+        values: dict[str, Any] = {}
+        cost = env.get("CTP_EMULATOR_PASSWORD_COST", "").strip().lower()
+        if cost:
+            try:
+                values["password_cost"] = passwords.COSTS[cost] if cost in passwords.COSTS else int(cost)
+            except ValueError:
+                raise ValueError(
+                    f"CTP_EMULATOR_PASSWORD_COST: expected development, production or a power of two, got {cost!r}"
+                ) from None
+        delay = env.get("CTP_EMULATOR_INDEXING_DELAY_SECONDS", "").strip()
+        if delay:
+            try:
+                values["indexing_delay_seconds"] = float(delay)
+            except ValueError:
+                raise ValueError(f"CTP_EMULATOR_INDEXING_DELAY_SECONDS: expected seconds, got {delay!r}") from None
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"emulator settings from the environment: {exc}") from None
+
+
+# ---------------------------------------------------------------- what resource modules declare
+
+
+@dataclass(frozen=True)
+class Route:
+    """An operation below ``/{projectKey}``; ``path`` uses ``{name}`` placeholders (one path segment each).
+
+    POST and DELETE run inside one write transaction (all or nothing); ``prepare`` runs before it, outside
+    any transaction, for slow work that must not block the event loop (it may await a worker thread)."""
+
+    method: str
+    path: str
+    handler: Operation
+    scopes: tuple[str, ...]
+    prepare: Prepare | None = None
+
+    @property
+    def write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+def _identity(ctx: Ctx, doc: Doc) -> Doc:
+    return doc
+
+
+@dataclass
+class Resource:
+    """A resource type. With an ``endpoint`` it gets the generic collection routes (``crud.routes``): query,
+    create (with ``create``), get / update (with ``actions``) / delete by id and by key, HEAD. Without one
+    (the Project) only its own routes serve it."""
+
+    type_id: str
+    endpoint: str | None
+    view_scopes: tuple[str, ...]
+    manage_scopes: tuple[str, ...]
+    create: Callable[[Ctx, Doc], Doc] | None = None  # a validated draft -> the new document (not yet stored)
+    actions: Mapping[str, Handler] = field(default_factory=dict)
+    draft_schema: str | None = None  # spec component the create body is validated against
+    update_union: str | None = None  # spec union of the update actions (``spec.union_members``)
+    render: Callable[[Ctx, Doc], Doc] = _identity  # stored document -> what the API shows
+    prepare: Prepare | None = None  # before a create or update's write transaction
+    before_delete: Callable[[Ctx, Doc, Req], None] | None = None
+    after_write: Callable[[Ctx, Doc | None, Doc | None], None] | None = None  # derived data of the written doc
+    create_response: Callable[[Ctx, Doc, Req], tuple[int, Any]] | None = None
+    key_required: bool = False
+    delete_params: tuple[str, ...] = ()  # extra query flags allowed on delete, e.g. ("dataErasure",)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one module under ``resources/`` adds to an emulator."""
+
+    name: str
+    resources: tuple[Resource, ...] = ()
+    routes: tuple[Route, ...] = ()  # its own routes; they win over the generic ones on the same path
+    install: Callable[[Emulator], None] | None = None  # wire listeners and hooks into one emulator
+    seed_demo: Callable[[Ctx], None] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write as every listener sees it (and as a Messages emitter will).
+
+    ``cause`` is ``create``, ``update`` or ``delete`` for the generic operations, or names the flow (e.g.
+    ``confirmEmail``, ``resetPassword``, ``changePassword``, ``bindCart``, ``derived`` for computed fields,
+    ``issue`` / ``revoke`` for tokens). ``actions`` are the update actions applied; ``reports`` what their
+    handlers said they did (``Ctx.report``)."""
+
+    project: str
+    type_id: str
+    before: Doc | None
+    after: Doc | None
+    cause: str
+    actions: tuple[Doc, ...] = ()
+    reports: tuple[Doc, ...] = ()
+
+
+# ---------------------------------------------------------------- the emulator
+
+
+class Emulator:
+    """One emulator: store, clock, settings, registry, operations, listeners and hooks."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        clients: dict[str, str] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or Clock()
+        self.clients = clients  # allowed client id -> secret; None: any
+        self.settings = settings or Settings()
+        self.registry: dict[str, Resource] = {}
+        self.routes: list[Route] = []  # in matching order
+        self.listeners: list[Listener] = []  # see every Change inside its write transaction
+        self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
+
+    def add_resource(self, resource: Resource) -> None:
+        if resource.type_id in self.registry:
+            raise ValueError(f"resource type {resource.type_id!r} is registered twice")
+        self.registry[resource.type_id] = resource
+
+    def add_routes(self, routes: Iterable[Route]) -> None:
+        self.routes.extend(routes)
+
+    def queryable_types(self) -> frozenset[str]:
+        """The resource types with a collection endpoint (and so a `where` query)."""
+        return frozenset(t for t, r in self.registry.items() if r.endpoint is not None)
+
+    async def run(self, route: Route, ctx: Ctx, req: Req) -> tuple[int, Any]:
+        """Run one operation: its ``prepare`` step, then its handler (in a write transaction for POST/DELETE)."""
+        if route.prepare is not None:
+            await route.prepare(ctx, req)
+        if route.write:
+            with self.store.write():
+                return route.handler(ctx, req)
+        return route.handler(ctx, req)
+
+    def commit(self, ctx: Ctx, change: Change) -> None:
+        """Apply one change to the store and show it to every listener, in one write transaction."""
+        store = self.store
+        with store.write():
+            if change.before is None:
+                assert change.after is not None
+                store.insert(change.project, change.type_id, change.after)
+            elif change.after is None:
+                store.delete(change.project, change.type_id, change.before)
+            else:
+                store.replace(change.project, change.type_id, change.after, change.before)
+            for listener in self.listeners:
+                listener(ctx, change)
+
+    def hash_password(self, password: str) -> str:
+        """A new hash at this emulator's cost, on the calling thread (seeding, loaders; see Ctx.prepare_passwords)."""
+        return passwords.hash_password(password, self.settings.password_cost)
+
+
+# ---------------------------------------------------------------- one operation's context
+
+
+class Ctx:
+    """One operation's view of the emulator: project, caller, clock; reads and the one write path."""
+
+    def __init__(
+        self, emulator: Emulator, project: str, client_id: str | None = None, customer_id: str | None = None
+    ) -> None:
+        self.emulator = emulator
+        self.project = project
+        self.client_id = client_id
+        self.customer_id = customer_id
+        self.now = ""  # fixed timestamp for every write of this context (demo seeding); "" = the clock's
+        self._reports: list[Doc] = []
+        self._hashes: dict[str, str] = {}
+        self._verified: dict[tuple[str, str | None], bool] = {}
+
+    @property
+    def store(self) -> Store:
+        return self.emulator.store
+
+    def resource(self, type_id: str) -> Resource:
+        return self.emulator.registry[type_id]
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def timestamp(self) -> str:
+        return self.now or iso(self.emulator.clock.now())
+
+    def logging(self) -> Doc:
+        """ClientLogging for createdBy / lastModifiedBy."""
+        info: Doc = {"isPlatformClient": False}
+        if self.client_id:
+            info["clientId"] = self.client_id
+        if self.customer_id:
+            info["customer"] = {"typeId": "customer", "id": self.customer_id}
+        return info
+
+    # versions and timestamps: the one home of these rules
+    def new_doc(self, fields: Doc) -> Doc:
+        """A new resource document: a fresh id, version 1, created/modified now by this caller, then ``fields``."""
+        now = self.timestamp()
+        return {
+            "id": self.new_id(),
+            "version": 1,
+            "versionModifiedAt": now,
+            "createdAt": now,
+            "lastModifiedAt": now,
+            "lastModifiedBy": self.logging(),
+            "createdBy": self.logging(),
+            **fields,
+        }
+
+    def bump(self, before: Doc, after: Doc) -> Doc:
+        """Make ``after`` the next version of ``before``: version + 1, modified now by this caller."""
+        now = self.timestamp()
+        after["version"] = before["version"] + 1
+        after["lastModifiedAt"] = now
+        after["versionModifiedAt"] = now
+        after["lastModifiedBy"] = self.logging()
+        return after
+
+    # reads
+    def get(self, type_id: str, id: str) -> Doc | None:
+        return self.emulator.store.get(self.project, type_id, id)
+
+    def get_by_key(self, type_id: str, key: str) -> Doc | None:
+        return self.emulator.store.get_by_key(self.project, type_id, key)
+
+    def resolve(self, type_id: str, ident: Any, field_name: str = "") -> Doc:
+        """A ResourceIdentifier (id xor key, optional matching typeId) → the stored document."""
+        where = f"{field_name}: " if field_name else ""
+        if not isinstance(ident, dict):
+            raise errors.invalid_json(f"{where}expected a ResourceIdentifier object")
+        if ident.get("typeId") not in (None, type_id):
+            raise errors.invalid_json(f"{where}typeId must be '{type_id}', got '{ident.get('typeId')}'")
+        has_id, has_key = ident.get("id") is not None, ident.get("key") is not None
+        if has_id == has_key:
+            raise errors.invalid_json(f"{where}exactly one of 'id' or 'key' must be given")
+        doc = self.get(type_id, ident["id"]) if has_id else self.get_by_key(type_id, ident["key"])
+        if doc is None:
+            if has_id:
+                raise errors.referenced_not_found(type_id, id=ident["id"])
+            raise errors.referenced_not_found(type_id, key=ident["key"])
+        return doc
+
+    def reference(self, type_id: str, doc: Doc) -> Doc:
+        return {"typeId": type_id, "id": doc["id"]}
+
+    def key_reference(self, type_id: str, doc: Doc) -> Doc:
+        return {"typeId": type_id, "key": doc["key"]}
+
+    def render(self, type_id: str, doc: Doc) -> Doc:
+        return self.resource(type_id).render(self, doc)
+
+    # the one write path
+    def report(self, kind: str, **payload: Any) -> None:
+        """Say what an update action did (e.g. ``ctx.report("AddressAdded", address=...)``); the next write of
+        this context carries it in ``Change.reports``."""
+        self._reports.append({"type": kind, **payload})
+
+    def insert(self, type_id: str, doc: Doc, *, cause: str = "create") -> None:
+        self._commit(type_id, None, doc, cause, ())
+
+    def replace(self, type_id: str, before: Doc, after: Doc, *, cause: str = "update", actions: tuple = ()) -> None:
+        self._commit(type_id, before, after, cause, actions)
+
+    def delete(self, type_id: str, doc: Doc, *, cause: str = "delete") -> None:
+        self._commit(type_id, doc, None, cause, ())
+
+    def _commit(self, type_id: str, before: Doc | None, after: Doc | None, cause: str, actions: tuple) -> None:
+        reports, self._reports = tuple(self._reports), []
+        self.emulator.commit(self, Change(self.project, type_id, before, after, cause, tuple(actions), reports))
+
+    # passwords: hashed in a worker thread by a ``prepare`` step, used by the synchronous handler
+    async def prepare_passwords(
+        self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()
+    ) -> None:
+        """Hash and verify ahead, in one worker-thread hop, what the handler will ask for; it then finds the
+        results instead of running scrypt on the event loop."""
+        to_hash = [p for p in dict.fromkeys(hash) if p not in self._hashes]
+        to_verify = [pair for pair in dict.fromkeys(verify) if pair not in self._verified]
+        if not to_hash and not to_verify:
+            return
+        cost = self.emulator.settings.password_cost
+
+        def work() -> tuple[list[str], list[bool]]:
+            return (
+                [passwords.hash_password(p, cost) for p in to_hash],
+                [passwords.verify_password(p, stored) for p, stored in to_verify],
+            )
+
+        hashes, verdicts = await asyncio.to_thread(work)
+        self._hashes.update(zip(to_hash, hashes, strict=True))
+        self._verified.update(zip(to_verify, verdicts, strict=True))
+
+    def hash_password(self, password: str) -> str:
+        """The hash prepared for ``password``, or a new one computed here."""
+        found = self._hashes.get(password)
+        return found if found is not None else self.emulator.hash_password(password)
+
+    def verify_password(self, password: str, stored: str | None) -> bool:
+        found = self._verified.get((password, stored))
+        return found if found is not None else passwords.verify_password(password, stored)

@@ -19,7 +19,6 @@ PROJECT = "test"
 SDK_PROJECT = "sdk-test"
 
 
-
 class Api:
     """A thin test client: ``await api.post("/customers", json=...)`` against ``/{PROJECT}``."""
 

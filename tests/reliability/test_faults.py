@@ -31,7 +31,6 @@ FAULT_RATE = 0.20
 RETRY_STATUSES = {429, 502, 503, 504}
 
 
-
 def connection(max_retries: int = 10) -> Connection:
     return Connection(
         id="reliability",

@@ -335,9 +335,7 @@ class Ctx:
         self.emulator.commit(self, Change(self.project, type_id, before, after, cause, tuple(actions), reports))
 
     # passwords: hashed in a worker thread by a ``prepare`` step, used by the synchronous handler
-    async def prepare_passwords(
-        self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()
-    ) -> None:
+    async def prepare_passwords(self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()) -> None:
         """Hash and verify ahead, in one worker-thread hop, what the handler will ask for; it then finds the
         results instead of running scrypt on the event loop."""
         to_hash = [p for p in dict.fromkeys(hash) if p not in self._hashes]

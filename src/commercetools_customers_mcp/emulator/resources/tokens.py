@@ -165,7 +165,6 @@ async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
             await ctx.prepare_passwords(verify=[(body["password"], customer.get("password"))])
 
 
-
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
     """``POST /login`` for a global Customer: CustomerSignInResult, or InvalidCredentials."""
     body = req.body

@@ -75,7 +75,7 @@ def load_ours(path: str, start: int, stop: int, batch: int = 2000, project: str 
     """Create customers ``start..stop`` in our emulator's SQLite file through its own service layer.
 
     This runs the same code as ``POST /{projectKey}/customers`` (draft validation, email/key/number uniqueness,
-    search-index listener) minus HTTP, token check and JSON rendering, in one write
+    search-index and `where` value-table listeners) minus HTTP, token check and JSON rendering, in one write
     transaction per batch.
     """
     from commercetools_customers_mcp.emulator import create_emulator, crud

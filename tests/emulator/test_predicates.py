@@ -1,5 +1,8 @@
-"""The `where` compiler: every operator against a real SQLite table, errors, indexes, and a property test that
-the SQL agrees with the plain-Python reference semantics."""
+"""The `where` compiler: every operator against a real SQLite table, errors, indexes, and property tests that
+the SQL agrees with the plain-Python reference semantics, with and without the value-table prefilter.
+
+Tables are filled with the store's own encoder (``store.encode``): the text prefilter looks for the encoded
+value in the stored text, so another encoder (``json.dumps`` escapes "é") would test something else."""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from commercetools_customers_mcp.emulator import where_index
 from commercetools_customers_mcp.emulator.predicates import PredicateError, compile_where, evaluate
+from commercetools_customers_mcp.emulator.store import Store, encode
 
 DOCS: dict[str, dict[str, Any]] = {
     "c1": {
@@ -107,7 +112,7 @@ def db() -> sqlite3.Connection:
     for doc_id, doc in DOCS.items():
         conn.execute(
             "INSERT INTO resources(project, type, id, key, doc) VALUES ('p', 'x', ?, ?, ?)",
-            (doc_id, doc.get("key"), json.dumps(doc)),
+            (doc_id, doc.get("key"), encode(doc)),
         )
     return conn
 
@@ -421,15 +426,98 @@ def scratch() -> sqlite3.Connection:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=DOCS_ST, predicate=PREDICATES)
+@example(docs=[{"key": "é"}, {"tags": ["é", 'q"\\']}], predicate='key = "é" or tags = "é" or tags = "q\\"\\\\"')
 def test_sql_matches_reference(scratch: sqlite3.Connection, docs: list[dict], predicate: str) -> None:
     scratch.execute("DELETE FROM resources")
-    scratch.executemany(
-        "INSERT INTO resources(seq, doc) VALUES (?, ?)", [(i, json.dumps(d)) for i, d in enumerate(docs)]
-    )
+    scratch.executemany("INSERT INTO resources(seq, doc) VALUES (?, ?)", [(i, encode(d)) for i, d in enumerate(docs)])
     sql, params = compile_where([predicate], VARIABLES)
     got = {row[0] for row in scratch.execute(f"SELECT seq FROM resources WHERE {sql}", params)}
     expected = {i for i, d in enumerate(docs) if evaluate(predicate, d, VARIABLES)}
     assert got == expected, (predicate, sql, params)
+
+
+@pytest.fixture(scope="module")
+def indexed() -> Store:
+    """A store whose `where` value table covers type "x" (documents go in by hand: "key" is not a column here)."""
+    store = Store(":memory:")
+    where_index.install(store, ["x"])
+    return store
+
+
+def _write(store: Store, doc_id: str, before: dict | None, after: dict | None) -> None:
+    if before is not None:
+        store.conn.execute("DELETE FROM resources WHERE id = ?", (doc_id,))
+    if after is not None:
+        store.conn.execute(
+            "INSERT INTO resources(project, type, id, doc) VALUES ('p', 'x', ?, ?)", (doc_id, encode(after))
+        )
+    for listener in store.listeners:
+        listener("p", "x", before and {**before, "id": doc_id}, after and {**after, "id": doc_id})
+
+
+# Documents and predicates aimed at the value table: strings in lists, objects in lists, lists in lists.
+VT_STRINGS = st.sampled_from(["a", "b", "é"])
+VT_VALUES = st.recursive(
+    VT_STRINGS | st.integers(0, 1),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "tags"]), inner, max_size=2),
+    max_leaves=5,
+)
+VT_DOCS = st.lists(st.dictionaries(st.sampled_from(["tags", "addr", "key"]), VT_VALUES, max_size=3), max_size=5)
+VT_LEAVES = st.builds(
+    lambda field, values, nested: f"addr({field} in ({values}))" if nested else f"{field} in ({values})",
+    st.sampled_from(["tags", "addr", "key", "k"]),
+    st.lists(VT_STRINGS.map(json.dumps), min_size=1, max_size=2).map(", ".join),
+    st.booleans(),
+)
+VT_PREDICATES = st.recursive(
+    VT_LEAVES,
+    lambda inner: (
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+        | inner.map(lambda p: f"not({p})")
+    ),
+    max_leaves=3,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=VT_DOCS | DOCS_ST, replacements=VT_DOCS | DOCS_ST, predicate=VT_PREDICATES | PREDICATES)
+def test_value_table_prefilter_keeps_every_match(
+    indexed: Store, docs: list[dict], replacements: list[dict], predicate: str
+) -> None:
+    """Inserted, then partly replaced and deleted through the listener: the prefiltered query still finds
+    exactly what the reference semantics find."""
+    with indexed.write():
+        indexed.conn.execute("DELETE FROM resources")
+        indexed.conn.execute("DELETE FROM where_values")
+        for i, doc in enumerate(docs):
+            _write(indexed, f"d{i}", None, doc)
+        current = dict(enumerate(docs))
+        for i, new in enumerate(replacements):
+            if i in current:
+                _write(indexed, f"d{i}", current[i], new)
+                current[i] = new
+        if len(current) > 1:
+            _write(indexed, "d0", current.pop(0), None)
+    prefilter, pre_params = where_index.prefilter("p", "x", [predicate], VARIABLES)
+    where, params = compile_where([predicate], VARIABLES)
+    condition = f"{prefilter} AND ({where})" if prefilter else where
+    sql = f"SELECT id FROM resources WHERE project = 'p' AND type = 'x' AND {condition}"
+    got = {row[0] for row in indexed.conn.execute(sql, [*pre_params, *params])}
+    expected = {f"d{i}" for i, d in current.items() if evaluate(predicate, d, VARIABLES)}
+    assert got == expected, (predicate, prefilter, pre_params)
+
+
+def test_value_table_answers_nested_and_unindexed_fields_from_its_index(indexed: Store) -> None:
+    """The prefilter is what makes these fast: it must be there, and SQLite must read it through its key."""
+    for predicate in ('addresses(country = "LU")', 'companyName in ("A", "B")', 'custom(fields(tier = "gold"))'):
+        prefilter, params = where_index.prefilter("p", "x", [predicate], {})
+        assert prefilter.startswith("id IN (SELECT id FROM where_values"), predicate
+        explain = f"EXPLAIN QUERY PLAN SELECT 1 FROM resources WHERE {prefilter}"
+        plan = " ".join(row[3] for row in indexed.conn.execute(explain, params))
+        assert "USING PRIMARY KEY" in plan, plan
+    # fields an expression index answers, comparisons without a necessary string, negations: no prefilter
+    for predicate in ('lowercaseEmail = "a@x.com"', "version > 2", 'not(companyName = "A")', 'key = "k"'):
+        assert where_index.prefilter("p", "x", [predicate], {}) == ("", []), predicate
 
 
 @settings(max_examples=300, deadline=None)

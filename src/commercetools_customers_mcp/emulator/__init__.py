@@ -8,7 +8,7 @@ layer (``app``).
 
 from __future__ import annotations
 
-from . import crud
+from . import crud, where_index
 from .app import EmulatorApp
 from .backend import Emulator, Settings
 from .clock import Clock
@@ -40,6 +40,7 @@ def create_emulator(
     for feature in FEATURES:
         if feature.install is not None:
             feature.install(emulator)
+    where_index.install(emulator.store, emulator.queryable_types())
     return emulator
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import errors
+from . import errors, where_index
 from .backend import Ctx, Doc, Resource, Route
 from .expansion import expand
 from .predicates import PredicateError, compile_where
@@ -170,11 +170,19 @@ def delete(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
 
 
 def compile_query(ctx: Ctx, resource: Resource, req: Req) -> tuple[str, list[Any]]:
-    """The request's `where` predicates as one SQL condition; ``"1"`` when there are none."""
+    """The request's `where` predicates as one SQL condition: the value-table prefilter (``where_index``),
+    then the predicates themselves. ``"1"`` when there are none."""
+    predicates, variables = req.query.getlist("where"), req.variables()
     try:
-        return compile_where(req.query.getlist("where"), req.variables())
+        where, params = compile_where(predicates, variables)
+        if where == "1":
+            return where, params
+        prefilter, pre_params = where_index.prefilter(ctx.project, resource.type_id, predicates, variables)
     except PredicateError as exc:
         raise errors.invalid_input(str(exc)) from None
+    if prefilter:
+        return f"{prefilter} AND ({where})", [*pre_params, *params]
+    return where, params
 
 
 def query(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:

@@ -13,23 +13,20 @@ from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.config import Connection
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.server import build_server
+from mcp_helpers import project_connection
 
-
-def emulator_connection(pcid: str = "emulator") -> Connection:
-    return Connection(
-        id=pcid,
-        project_key="demo",
-        client_id="emulator",
-        client_secret="emulator",
-        auth_url="http://emulator",
-        api_url="http://emulator",
-        scopes=["manage_project:demo"],
-    )
+DEMO = "demo"
 
 
 @pytest.fixture
-def make_connection() -> Callable[[str], Connection]:
-    return emulator_connection
+def make_connection() -> Callable[..., Connection]:
+    """``make_connection(pcid="emulator", project="demo", url="http://emulator", **fields)``: a connection to an
+    in-process emulator (``mcp_helpers.project_connection``, the one builder the tests use)."""
+
+    def make(pcid: str = "emulator", project: str = DEMO, url: str = "http://emulator", **extra: Any) -> Connection:
+        return project_connection(pcid, project, url, **extra)
+
+    return make
 
 
 @pytest.fixture
@@ -39,7 +36,7 @@ def emulator_app() -> Any:
 
 @pytest.fixture
 async def ct_client(emulator_app: Any) -> AsyncIterator[CommercetoolsClient]:
-    client = CommercetoolsClient(emulator_connection(), transport=httpx2.ASGITransport(app=emulator_app))
+    client = CommercetoolsClient(project_connection("emulator", DEMO), transport=httpx2.ASGITransport(app=emulator_app))
     yield client
     await client.aclose()
 

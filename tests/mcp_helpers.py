@@ -1,4 +1,5 @@
-"""Helpers shared by the MCP-side tests (imported by module name: ``conftest`` is ambiguous in this tree)."""
+"""Helpers shared by the tests (imported by module name: ``conftest`` is ambiguous in this tree): a free port,
+serving an ASGI app over uvicorn, and the one builder of emulator connections."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +12,8 @@ import pytest
 import uvicorn
 from commercetools.platform import Client
 
-from commercetools_customers_mcp.emulator import Clock, create_app
+from commercetools_customers_mcp.emulator import Clock, Emulator, create_app
+from mcp_helpers import free_port
 
 PROJECT = "test"
 SDK_PROJECT = "sdk-test"
@@ -22,11 +22,10 @@ SDK_PROJECT = "sdk-test"
 class Api:
     """A thin test client: ``await api.post("/customers", json=...)`` against ``/{PROJECT}``."""
 
-    def __init__(self, client: httpx2.AsyncClient, app: object, clock: Clock) -> None:
+    def __init__(self, client: httpx2.AsyncClient, emulator: Emulator, clock: Clock) -> None:
         self.http = client
-        self.app = app
         self.clock = clock
-        self.emulator = app.state.emulator  # type: ignore[attr-defined]
+        self.emulator = emulator
         self.project = PROJECT
 
     async def request(self, method: str, path: str, **kwargs: object) -> httpx2.Response:
@@ -65,22 +64,16 @@ async def api() -> AsyncIterator[Api]:
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as client:
         client.headers["Authorization"] = f"Bearer {await token(client)}"
-        yield Api(client, app, clock)
+        yield Api(client, app.state.emulator, clock)
 
 
 # ---------------------------------------------------------------- the official SDK over a real socket
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
     """One server for every SDK test module: the SDK caches its token per thread, not per server."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")
     )

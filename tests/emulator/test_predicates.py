@@ -127,7 +127,6 @@ def reference(predicates: list[str], variables: dict | None = None) -> set[str]:
 
 
 ALL = set(DOCS)
-CUSTOMERS = {"c1", "c2", "c3"}
 
 CASES: list[tuple[str, set[str]]] = [
     # equality and types

@@ -27,18 +27,12 @@ import orjson
 import pytest
 
 from commercetools_customers_mcp.client import ApiConnectionError, CommercetoolsClient
-from commercetools_customers_mcp.config import Connection
+from mcp_helpers import free_port, project_connection
 
 PROJECT = "crash"
 WORKERS = 6
 KILL_AFTER = (150, 220, 90, 300, 40)  # acknowledged writes before the kill, per round
 ROUNDS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EmulatorProcess:
@@ -89,18 +83,8 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
 
 def client_for(port: int) -> CommercetoolsClient:
     url = f"http://127.0.0.1:{port}"
-    connection = Connection(
-        id="crash",
-        project_key=PROJECT,
-        client_id="crash",
-        client_secret="crash",
-        auth_url=url,
-        api_url=url,
-        scopes=[f"manage_project:{PROJECT}"],
-        max_retries=0,  # one attempt: an in-flight write at the kill must stay an unknown outcome
-        timeout=10.0,
-    )
-    return CommercetoolsClient(connection)
+    # one attempt: an in-flight write at the kill must stay an unknown outcome
+    return CommercetoolsClient(project_connection("crash", PROJECT, url, max_retries=0, timeout=10.0))
 
 
 @dataclass

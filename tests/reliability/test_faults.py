@@ -22,27 +22,17 @@ from commercetools_customers_mcp.client import ApiConnectionError, ApiResponse, 
 from commercetools_customers_mcp.config import Connection
 from commercetools_customers_mcp.emulator import Faults, create_app
 from commercetools_customers_mcp.emulator.faults import AFTER_KINDS, BEFORE_KINDS, ConnectionDropped, FaultSpecError
+from mcp_helpers import project_connection
 
 PROJECT = "rel"
 # 20 % of API requests: 11 % answered with an error before the handler, 4 % dropped before it,
 # 5 % whose write is applied but whose response is lost (502 or a dropped connection).
 SPEC = "503:0.05,502:0.02,429:0.03,504:0.01,drop:0.04,after:0.03,after-drop:0.02,latency:0-1ms"
-FAULT_RATE = 0.20
 RETRY_STATUSES = {429, 502, 503, 504}
 
 
 def connection(max_retries: int = 10) -> Connection:
-    return Connection(
-        id="reliability",
-        project_key=PROJECT,
-        client_id="rel",
-        client_secret="rel",
-        auth_url="http://emulator",
-        api_url="http://emulator",
-        scopes=[f"manage_project:{PROJECT}"],
-        max_retries=max_retries,
-        max_retry_time=3600.0,
-    )
+    return project_connection("reliability", PROJECT, max_retries=max_retries, max_retry_time=3600.0)
 
 
 class NoSleep:

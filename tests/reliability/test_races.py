@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 
 from commercetools_customers_mcp.client import CommercetoolsClient
-from commercetools_customers_mcp.config import Connection
 from commercetools_customers_mcp.emulator import create_app
+from mcp_helpers import free_port, project_connection
 
-from .test_crash import EmulatorProcess, free_port
+from .test_crash import EmulatorProcess
 
 PROJECT = "race"
 N = 32
@@ -130,16 +130,7 @@ async def run_all(target: Target) -> dict[str, dict[str, int]]:
 
 async def test_in_process_through_the_real_client() -> None:
     app = create_app(":memory:", demo=False)
-    connection = Connection(
-        id="race",
-        project_key=PROJECT,
-        client_id="race",
-        client_secret="race",
-        auth_url="http://emulator",
-        api_url="http://emulator",
-        scopes=[f"manage_project:{PROJECT}"],
-    )
-    client = CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))
+    client = CommercetoolsClient(project_connection("race", PROJECT), transport=httpx2.ASGITransport(app=app))
     try:
         r = await client.request("POST", "/{projectKey}/customer-groups", json={"groupName": "G", "key": "g-1"})
         assert r.status == 201, r.body

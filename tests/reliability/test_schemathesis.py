@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from commercetools_customers_mcp import spec
+from mcp_helpers import free_port
 
 ST = Path(sys.executable).with_name("st")
 pytestmark = [
@@ -42,16 +43,8 @@ def _schema(tmp_path: Path) -> Path:
     return target
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_no_server_errors_and_conforming_responses(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     cli = Path(sys.executable).with_name("commercetools-customers-mcp")
     emulator = subprocess.Popen(
         [str(cli), "emulator", "--port", str(port), "--data", ":memory:", "--log-level", "warning"],

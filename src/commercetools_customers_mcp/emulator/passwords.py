@@ -17,18 +17,26 @@ import os
 DEVELOPMENT_COST = 2**8  # scrypt N: ~0.5 ms a hash on the reference machine (2 cores)
 PRODUCTION_COST = 2**14  # ~40 ms: the cost an identity store would pick
 COSTS = {"development": DEVELOPMENT_COST, "production": PRODUCTION_COST}
+MAX_COST = 2**16  # 64 MiB of scrypt memory a hash
+_R = 8
 
 
 def check_cost(cost: int) -> int:
-    """A valid scrypt N (a power of two, 2..2**20); ValueError otherwise."""
-    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 2 or cost > 2**20 or cost & (cost - 1):
-        raise ValueError(f"password cost must be a power of two between 2 and 2**20, got {cost!r}")
+    """A valid scrypt N (a power of two, 2..MAX_COST); ValueError otherwise."""
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 2 or cost > MAX_COST or cost & (cost - 1):
+        raise ValueError(f"password cost must be a power of two between 2 and {MAX_COST}, got {cost!r}")
     return cost
+
+
+def _scrypt(password: str, salt: bytes, cost: int) -> bytes:
+    # scrypt needs 128 * r * N bytes; OpenSSL refuses more than 32 MiB unless told (maxmem), so say it.
+    memory = 2 * 128 * _R * cost
+    return hashlib.scrypt(password.encode(), salt=salt, n=cost, r=_R, p=1, dklen=32, maxmem=memory)
 
 
 def hash_password(password: str, cost: int) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=cost, r=8, p=1, dklen=32)
+    digest = _scrypt(password, salt, check_cost(cost))
     return f"scrypt${cost}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
@@ -36,5 +44,8 @@ def verify_password(password: str, stored: str | None) -> bool:
     if not stored or not stored.startswith("scrypt$"):
         return False
     _, n, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=8, p=1, dklen=32)
+    try:
+        candidate = _scrypt(password, base64.b64decode(salt), check_cost(int(n)))
+    except ValueError:  # not a hash this emulator writes
+        return False
     return hmac.compare_digest(candidate, base64.b64decode(digest))

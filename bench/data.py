@@ -1,9 +1,10 @@
 """Deterministic customer data, and bulk loading it without HTTP.
 
 Every customer ``i`` is the same draft for us and for the peer: a mixed-case email (so ``lowercaseEmail``
-matters), a unique key and customer number, one address, ``authenticationMode: ExternalAuth`` (no password:
-our emulator hashes passwords with scrypt at ~50 ms each, the mock only base64-encodes them, so passwords
-would measure hashing, not the emulator). Selectivities the queries rely on:
+matters), a unique key and customer number, one address, and ``authenticationMode: ExternalAuth`` (no password)
+for the bulk of the data; ``draft(i, password=True)`` gives the same customer signing up with a password, as
+every sign-up does (our emulator hashes it with scrypt at its development cost in a worker thread, the mock
+base64-encodes it). Selectivities the queries rely on:
 
 - ``addresses(country = "LU")`` matches exactly 1 % of customers (``i % 100 == 7``);
 - ``companyName = "Company 0042"`` (not indexed) matches 0.1 % (``i % 1000 == 42``);
@@ -30,18 +31,19 @@ RARE_COUNTRY = "LU"
 PROJECT = "bench"
 
 
-def draft(i: int) -> dict[str, Any]:
+def draft(i: int, password: bool = False) -> dict[str, Any]:
     first = FIRST_NAMES[(i * 7) % len(FIRST_NAMES)]
     last = RARE_LAST_NAME if i % 200 == 13 else LAST_NAMES[(i * 11) % len(LAST_NAMES)]
     country = RARE_COUNTRY if i % 100 == 7 else COUNTRIES[(i * 3) % len(COUNTRIES)]
+    auth: dict[str, Any] = {"password": f"pw-{i:06d}-secret"} if password else {"authenticationMode": "ExternalAuth"}
     return {
+        **auth,
         "email": f"{first}.{last}.{i}@Example.com",
         "key": f"cust-{i:06d}",
         "customerNumber": f"C{i:07d}",
         "firstName": first,
         "lastName": last,
         "companyName": f"Company {i % 1000:04d}",
-        "authenticationMode": "ExternalAuth",
         "addresses": [
             {
                 "key": "home",
@@ -58,9 +60,9 @@ def draft(i: int) -> dict[str, Any]:
     }
 
 
-def drafts(start: int, stop: int) -> Iterator[dict[str, Any]]:
+def drafts(start: int, stop: int, password: bool = False) -> Iterator[dict[str, Any]]:
     for i in range(start, stop):
-        yield draft(i)
+        yield draft(i, password)
 
 
 def write_jsonl(path: Path, count: int) -> Path:

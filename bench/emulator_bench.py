@@ -3,7 +3,8 @@
 The same client (one ``httpx2.Client``, keep-alive, sequential requests) drives both servers.
 
 Phase A, creates: a fresh, empty server of each kind takes ``creates`` sequential ``POST /customers``; the
-query workloads then run at that size (the "2k" column).
+query workloads then run at that size (the "2k" column). Then another fresh server of each kind takes the same
+``creates`` with a password, as every sign-up carries one.
 Phase B, scaling: for each size (1k, 10k, 100k) the data is loaded without HTTP (ours through its own service
 layer into the SQLite file, before the server starts; the mock through its seeding API at start-up), the
 server is started, and every query workload runs against it; then its RSS is read.
@@ -180,6 +181,22 @@ def _measure(server: Server, size: int, plan: Plan, label: str) -> SizeResult:
     return result
 
 
+def _creates(server: Server, creates: int, password: bool) -> dict[str, Any]:
+    """``creates`` sequential sign-ups: the summary plus the rate in each quarter of the run."""
+    chunks: list[float] = []
+    stats = Stats()
+    chunk = max(creates // 4, 1)
+    for i, d in enumerate(data.drafts(0, creates, password)):
+        start = time.perf_counter()
+        _ok(server.post("/customers", d))
+        stats.add(time.perf_counter() - start)
+        if (i + 1) % chunk == 0:
+            chunks.append(chunk / sum(stats.samples[-chunk:]))
+    summary = stats.summary()
+    summary["per_s_by_quarter"] = chunks
+    return summary
+
+
 def run(sizes: list[int], creates: int, plan: Plan, with_mock: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sizes": sizes,
@@ -187,39 +204,34 @@ def run(sizes: list[int], creates: int, plan: Plan, with_mock: bool) -> dict[str
         "ours": {},
         "mock": {},
         "creates_result": {},
+        "creates_password_result": {},
         "notes": [],
     }
     workdir = Path(tempfile.mkdtemp(prefix="ct-bench-"))
     kinds = [OURS, MOCK] if with_mock else [OURS]
 
-    # Phase A: sequential creates on fresh servers, then queries at that size.
-    print(f"  creates: {creates} sequential POST /customers on an empty server", flush=True)
-    for kind in kinds:
-        server = start_ours(str(workdir / "creates.sqlite3")) if kind == OURS else start_mock()
-        try:
-            # A new project has Customer Search off (as in commercetools), so creates carry no index work;
-            # the search workloads below activate it, which indexes the 2,000 customers in one go.
-            chunks: list[float] = []
-            stats = Stats()
-            chunk = max(creates // 4, 1)
-            for i, d in enumerate(data.drafts(0, creates)):
-                start = time.perf_counter()
-                _ok(server.post("/customers", d))
-                stats.add(time.perf_counter() - start)
-                if (i + 1) % chunk == 0:
-                    chunks.append(chunk / sum(stats.samples[-chunk:]))
-            summary = stats.summary()
-            summary["per_s_by_quarter"] = chunks
-            out["creates_result"][kind] = summary
-            print(
-                f"    {kind:>5} creates/s {stats.rate:8.0f}  p50 {stats.median * 1000:.2f} ms  "
-                f"by quarter {[round(c) for c in chunks]}",
-                flush=True,
-            )
-            activate_search(server)
-            out[kind][creates] = _measure(server, creates, plan, kind).__dict__
-        finally:
-            server.close()
+    # Phase A: sequential creates on fresh servers, then queries at that size; then creates with a password.
+    # A new project has Customer Search off (as in commercetools), so creates carry no index work; the search
+    # workloads activate it, which indexes the customers in one go.
+    for password in (False, True):
+        what = "with a password" if password else "without a password (ExternalAuth)"
+        print(f"  creates: {creates} sequential POST /customers on an empty server, {what}", flush=True)
+        for kind in kinds:
+            path = workdir / ("creates-password.sqlite3" if password else "creates.sqlite3")
+            server = start_ours(str(path)) if kind == OURS else start_mock()
+            try:
+                result = _creates(server, creates, password)
+                out["creates_password_result" if password else "creates_result"][kind] = result
+                print(
+                    f"    {kind:>5} creates/s {result['per_s']:8.0f}  p50 {result['p50_ms']:.2f} ms  "
+                    f"by quarter {[round(c) for c in result['per_s_by_quarter']]}",
+                    flush=True,
+                )
+                if not password:
+                    activate_search(server)
+                    out[kind][creates] = _measure(server, creates, plan, kind).__dict__
+            finally:
+                server.close()
 
     # Phase B: bulk-loaded sizes.
     ours_path = str(workdir / "scaling.sqlite3")

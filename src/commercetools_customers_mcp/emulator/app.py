@@ -42,19 +42,20 @@ class ClientGone(Exception):
 class Router:
     """The backend's routes, matched on the **raw** (still percent-encoded) path: ``%2F`` inside a key or an id
     stays part of that one segment instead of splitting it, and each parameter is unquoted after matching.
-    Routes are grouped by their first path segment and tried in declaration order within it, so a resource's
-    own routes (``/customers/search``) win over the generic ones (``/customers/{id}``)."""
+    Routes are grouped by first path segment and number of segments (a placeholder is one segment) and tried in
+    declaration order within a group, so a resource's own routes (``/customers/search``) win over the generic
+    ones (``/customers/{id}``)."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self.groups: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        self.groups: dict[tuple[str, int], list[tuple[re.Pattern[str], Route]]] = {}
         for route in routes:
             if "{" in route.path.lstrip("/").partition("/")[0]:
                 raise ValueError(f"route {route.path!r}: the first path segment must be literal")
-            self.groups.setdefault(_first(route.path), []).append((_pattern(route.path), route))
+            self.groups.setdefault(_group(route.path), []).append((_pattern(route.path), route))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         allowed = False
-        for pattern, route in self.groups.get(_first(path), ()):
+        for pattern, route in self.groups.get(_group(path), ()):
             m = pattern.match(path)
             if m:
                 if route.method == method:
@@ -65,8 +66,8 @@ class Router:
         return None
 
 
-def _first(path: str) -> str:
-    return path.lstrip("/").partition("/")[0]
+def _group(path: str) -> tuple[str, int]:
+    return path.lstrip("/").partition("/")[0], path.count("/")
 
 
 def _pattern(path: str) -> re.Pattern[str]:

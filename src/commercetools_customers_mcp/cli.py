@@ -340,7 +340,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .emulator import create_app
+    from .emulator import UVICORN_OPTIONS, create_app
 
     _setup_logging(args.log_level)
     pinned = None
@@ -362,7 +362,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     app = create_app(
         args.data or default_data_path(), clients=pinned, demo=not args.no_demo, faults=faults, settings=settings
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), **UVICORN_OPTIONS)
     return 0
 
 

@@ -214,6 +214,22 @@ async def test_hashing_runs_off_the_event_loop() -> None:
             assert count >= 5, (r.request.url, count, elapsed)
 
 
+async def test_access_tokens_expire_and_revoked_password_flow_tokens_stop_at_once(api):
+    """Client-credentials tokens are cached once seen, password-flow tokens never: both kinds still end."""
+    assert (await api.get("/customer-groups")).status_code == 200  # the fixture's client token, now cached
+    c = await api.create("customers", {"email": "a@x.com", "password": "secret-1"})
+    grant = {"grant_type": "password", "username": "a@x.com", "password": "secret-1"}
+    customer_token = (await api.http.post("/oauth/test/customers/token", data=grant, auth=("c", "s"))).json()
+    introspect = {"token": customer_token["access_token"]}
+    assert (await api.http.post("/oauth/introspect", data=introspect)).json()["active"] is True
+    r = await api.post("/customers/password-token", json={"email": "a@x.com"})
+    r = await api.post("/customers/password/reset", json={"tokenValue": r.json()["value"], "newPassword": "pw-2"})
+    assert r.status_code == 200 and r.json()["id"] == c["id"]
+    assert (await api.http.post("/oauth/introspect", data=introspect)).json()["active"] is False
+    api.clock.advance(hours=48, seconds=1)
+    assert error(await api.get("/customer-groups"), 401)["code"] == "invalid_token"
+
+
 # ---------------------------------------------------------------- totals
 
 

@@ -177,6 +177,7 @@ class Emulator:
         self.routes: list[Route] = []  # in matching order
         self.listeners: list[Listener] = []  # see every Change inside its write transaction
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
+        self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens (never revoked)
 
     def add_resource(self, resource: Resource) -> None:
         if resource.type_id in self.registry:

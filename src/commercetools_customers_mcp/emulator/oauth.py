@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import errors
@@ -23,6 +23,7 @@ TOKEN_TTL = 172_800  # 48 h, as the API
 TOKENS = ""  # the internal project that holds access tokens
 TOKEN_TYPE = "oauth-token"
 ALL = "*"
+MAX_CACHED_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -135,13 +136,31 @@ def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
 
 
 def authenticate(emulator: Emulator, header: str | None) -> Token:
-    """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token."""
+    """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token.
+
+    Client-credentials tokens are kept in the emulator's memory once seen (nothing revokes them, so a cached
+    one cannot go stale, even with another process on the same file); password-flow tokens, which a password
+    reset or a delete revokes, are read from the store every time."""
     if not header or not header[:7].lower() == "bearer ":
         raise errors.invalid_token()
-    doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(header[7:].strip()))
-    if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(emulator.clock.now()):
+    value = header[7:].strip()
+    now = emulator.clock.now()
+    cached = emulator.client_tokens.get(value)
+    if cached is not None:
+        token, expires = cached
+        if expires > now:
+            return token
+        del emulator.client_tokens[value]
         raise errors.invalid_token()
-    return Token(doc["clientId"], doc["scopes"], doc.get("customerId"))
+    doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
+    if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(now):
+        raise errors.invalid_token()
+    token = Token(doc["clientId"], doc["scopes"], doc.get("customerId"))
+    if token.customer_id is None:
+        if len(emulator.client_tokens) >= MAX_CACHED_TOKENS:
+            emulator.client_tokens.clear()
+        emulator.client_tokens[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
+    return token
 
 
 def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:

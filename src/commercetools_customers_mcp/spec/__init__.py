@@ -259,11 +259,11 @@ def schema(name: str) -> JSON:
 
 
 def union_members(name: str) -> dict[str, JSON]:
-    """The members of an expanded union (``UNIONS``) by discriminator value, e.g. update action name -> its
-    schema: the one source of update-action unions for the tool schemas, the emulator and the tests. Fresh
-    copies each call, so callers may narrow or annotate them."""
-    if name not in UNIONS:
-        raise KeyError(f"{name!r} is not an expanded union; expanded unions: {', '.join(UNIONS)}")
+    """The members of an expanded union (every update-action union, every draft union) by discriminator value,
+    e.g. update action name -> its schema: the one source of update-action unions for the tool schemas, the
+    emulator and the tests. Fresh copies each call, so callers may narrow or annotate them."""
+    if not _expands(name, _schemas().get(name, {})):
+        raise KeyError(f"{name!r} is not an expanded union (an update-action or draft union)")
     return {m["title"]: m for m in schema(name)["oneOf"]}
 
 

@@ -8,8 +8,8 @@ alone instead of on every document of the project. It is a necessary condition o
 decides every match, so the two cannot disagree about semantics.
 
 Left out, so the table stays small: top-level fields with an expression index of their own
-(``store.INDEXED_FIELDS``, which a top-level `where` uses directly) and values longer than ``MAX_VALUE``
-characters. A clause that would need either is simply not used.
+(``store.INDEXED_FIELDS``, which a top-level `where` uses directly), the password hash, and values longer than
+``MAX_VALUE`` characters. A clause that would need any of them is simply not used.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from .store import INDEXED_FIELDS, Store, decode
 MAX_VALUE = 512
 MAX_CLAUSES = 4
 MAX_CLAUSE_VALUES = 1000
-SKIPPED_PATHS = frozenset(INDEXED_FIELDS)
+# Top-level fields an expression index answers, and the password hash (a secret, never a useful predicate).
+SKIPPED_PATHS = frozenset((*INDEXED_FIELDS, "password"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS where_values (

@@ -175,6 +175,12 @@ async def test_password_cost_is_a_setting_of_each_emulator_and_old_hashes_keep_v
     )
 
 
+async def test_the_password_hash_stays_out_of_the_where_value_table(api):
+    await api.create("customers", {"email": "a@x.com", "password": "secret-1", "companyName": "Acme"})
+    paths = {row[0] for row in api.emulator.store.conn.execute("SELECT DISTINCT path FROM where_values")}
+    assert "companyName" in paths and "password" not in paths
+
+
 async def test_hashing_runs_off_the_event_loop() -> None:
     """At a slow cost, the loop keeps ticking while a sign-up, a sign-in and a password grant hash or check."""
     app = create_app(":memory:", demo=False, settings=Settings(password_cost=2**15))  # ~80 ms a hash

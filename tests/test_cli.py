@@ -62,6 +62,23 @@ def test_configuration_error_exits_2_before_serving(tmp_path: Path, capsys: Any,
     assert "configuration error" in capsys.readouterr().err
 
 
+def test_emulator_settings_from_the_environment(monkeypatch: Any, capsys: Any, no_ctp_env: None) -> None:
+    """CTP_EMULATOR_* reach the embedded emulator; a bad value is a configuration error (exit 2) naming it."""
+    monkeypatch.setenv("CTP_EMULATOR_PASSWORD_COST", "1024")
+    args = ["call", P + "create_customers", "--data", ":memory:", "--arg", "email=a@x.com", "--arg", "password=pw-1"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["customer"]["email"] == "a@x.com"
+    monkeypatch.setenv("CTP_EMULATOR_PASSWORD_COST", "fast")
+    for command in (
+        ["emulator", "--data", ":memory:", "--port", "0"],
+        ["call", P + "list_customers", "--data", ":memory:"],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(command)
+        assert exit_info.value.code == 2
+        assert "CTP_EMULATOR_PASSWORD_COST" in capsys.readouterr().err
+
+
 def test_console_entry_point_runs_as_module() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "commercetools_customers_mcp", "call", P + "nope", "--data", ":memory:"],

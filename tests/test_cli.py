@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from commercetools_customers_mcp.cli import main, parse_arguments
 from mcp_helpers import SEED_COUNT
@@ -69,6 +70,7 @@ def test_emulator_settings_from_the_environment(monkeypatch: Any, capsys: Any, n
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["customer"]["email"] == "a@x.com"
     monkeypatch.setenv("CTP_EMULATOR_PASSWORD_COST", "fast")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the emulator started despite a bad setting"))
     for command in (
         ["emulator", "--data", ":memory:", "--port", "0"],
         ["call", P + "list_customers", "--data", ":memory:"],

@@ -12,7 +12,7 @@ from mcp.server import Server
 from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
-from commercetools_customers_mcp.server import build_server, strip_passwords
+from commercetools_customers_mcp.server import ToolServer, build_server, has_header_annotations, strip_passwords
 from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"
@@ -143,6 +143,39 @@ def test_strip_passwords_everywhere() -> None:
     assert strip_passwords({"password": "plain field of a non-customer"}) == {
         "password": "plain field of a non-customer"
     }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id":"c","authenticationMode":"Password","password":"HASH"}',
+        b'{"id":"c","authenticationMode":"Password","pass\\u0077ord":"HASH"}',  # the key spelled with an escape
+        b'{"results":[{"id":"c","authenticationMode":"Password","password":"HASH","lastName":"M\\u00fcller"}]}',
+    ],
+)
+async def test_password_hash_from_the_api_is_stripped_however_it_is_spelled(make_connection: Any, body: bytes) -> None:
+    """The real API returns hashes; skipping the walk for bodies without the key must not skip these."""
+
+    def api(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/oauth/token"):
+            return httpx2.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx2.Response(200, content=body, headers={"Content-Type": "application/json"})
+
+    client = CommercetoolsClient(make_connection("emulator"), transport=httpx2.MockTransport(api))
+    async with Client(build_server({"emulator": client})) as mcp_client:
+        result = await mcp_client.call_tool(P + "get_by_id", {"ID": "c"})
+    await client.aclose()
+    assert not result.is_error, result
+    assert "HASH" not in str(result.structured_content) and "HASH" not in result.content[0].text
+
+
+def test_only_schemas_with_header_annotations_go_to_the_sdk_header_check() -> None:
+    """The SDK walks the whole schema of every 2026-07-28 call to compare Mcp-Param-* headers; ours carry no
+    ``x-mcp-header``, so none is handed over (an annotated one would be)."""
+    server = ToolServer({})
+    assert all(server.header_schema(name) is None for name in server.schemas)
+    assert has_header_annotations({"properties": {"a": {"type": "string", "x-mcp-header": "A"}}})
+    assert not has_header_annotations(server.schemas[P + "update_customers_by_id"])
 
 
 async def test_lost_create_response_warns_it_may_have_been_applied(make_connection: Any) -> None:

@@ -68,6 +68,7 @@ class ApiResponse:
     headers: Mapping[str, str]
     correlation_id: str
     attempts: int
+    content: bytes | None = None  # the raw body as received (None when not known)
 
 
 class ApiConnectionError(Exception):
@@ -189,7 +190,7 @@ class CommercetoolsClient:
                 response = await self._http.request(
                     method,
                     url,
-                    params=list(params),
+                    params=list(params) or None,
                     content=content,
                     headers={**headers, "Authorization": f"Bearer {token}"},
                 )
@@ -224,7 +225,9 @@ class CommercetoolsClient:
                 if response.status_code in RETRY_STATUSES and (repeatable or response.status_code == 429):
                     delay = self._delay(retries, _retry_after(response.headers.get("Retry-After")), started)
                 if delay is None:
-                    return ApiResponse(response.status_code, _body(response), response.headers, cid, attempts)
+                    return ApiResponse(
+                        response.status_code, _body(response), response.headers, cid, attempts, response.content
+                    )
                 reason = str(response.status_code)
             retries += 1
             self._events("retry", reason)

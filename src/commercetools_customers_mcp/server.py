@@ -85,6 +85,18 @@ def strip_passwords(value: Any) -> Any:
     return value
 
 
+def may_hold_password(content: bytes | None) -> bool:
+    """Whether a raw API body may carry a ``password`` key, so ``strip_passwords`` must walk it: unless the bytes
+    are known and hold neither the key nor any ``\\u`` escape (a JSON key may be spelled with escapes). Walking a
+    page of 20 customers costs ~0.2 ms; a search for the key in its bytes, microseconds."""
+    return content is None or b'"password"' in content or b"\\u" in content
+
+
+def has_header_annotations(schema: dict[str, Any]) -> bool:
+    """Whether an input schema names an ``x-mcp-header`` anywhere (2026-07-28: a property mirrored in a header)."""
+    return b'"x-mcp-header"' in orjson.dumps(schema)
+
+
 def loggable_name(name: Any) -> str:
     """A tool name as logs and messages may show it: a known name as is, anything else escaped and bounded,
     so a caller can neither forge log lines (a newline in the name) nor bloat the log."""
@@ -99,7 +111,7 @@ def api_result(
 ) -> types.CallToolResult:
     """The API's answer as a tool result; ``notes`` (fields the call named that do not exist) follow the JSON as
     a second text block, or go into an error's ``notes``."""
-    body = strip_passwords(response.body)
+    body = strip_passwords(response.body) if may_hold_password(response.content) else response.body
     if response.status < 400:
         if isinstance(body, dict):
             result = _result(body)
@@ -223,6 +235,15 @@ class ToolServer:
         self._by_seed_name = {t.name: listed for t, listed in zip(published, self.tools, strict=True)}
         self._pcid_required = pcid_required
         self._validators: dict[str, ArgumentValidator] = {}
+        # The SDK checks a 2026-07-28 call's Mcp-Param-* headers against the schema ``header_schema`` returns,
+        # walking all of it twice per call to find ``x-mcp-header`` annotations (~0.4 ms for an update tool).
+        # Only an annotated schema can fail that check, so only those are handed over; the others (all today)
+        # answer None, which the SDK reads as nothing to check.
+        self._header_schemas = {name: s for name, s in self.schemas.items() if has_header_annotations(s)}
+
+    def header_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema the SDK checks Mcp-Param-* headers against: only a schema with annotations."""
+        return self._header_schemas.get(name)
 
     def _description(self, tool: Tool) -> str:
         override = self.overrides.get(tool.name)
@@ -462,6 +483,6 @@ def build_server(
         ),
         on_list_tools=state.list_tools,
         on_call_tool=state.call_tool,
-        get_tool_input_schema=state.schemas.get,
+        get_tool_input_schema=state.header_schema,
     )
     return server

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -56,16 +57,33 @@ INDEXED_FIELDS = (
 )
 
 
+WAL_TRIES = 100
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again for up to ~5 s while another process holds the new file: SQLite
+    answers a concurrent switch with "database is locked" at once, without waiting for the busy timeout."""
+    for attempt in range(WAL_TRIES):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.05)
+
+
 class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        # First, so that opening a file another process is writing (serve --workers) waits instead of failing.
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        _switch_to_wal(self.conn)
         self.conn.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints are where WAL mode syncs to disk; with the search index on, a create touches ~80 pages,
         # so the default (every 1,000 pages) synced every dozen writes. Every 10,000 pages halves commit time.
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
-        self.conn.execute("PRAGMA busy_timeout=5000")
         # Up to 64 MiB of page cache (SQLite's default is 2 MiB): with the `where` value table and the search
         # index, a 100k-customer project's hot indexes no longer fit in 2 MiB; bulk loading 20k more customers
         # on 20k took 17.1 s with the default and 9.9 s with this.

@@ -16,6 +16,18 @@ QUERIES = (
     ("search_fulltext", "search fullText all = rare last name (0.5 %)"),
     ("search_prefix", "search prefix email (~0.4 %)"),
 )
+LOAD_TARGET_CLIENTS = "16"
+LOAD_ROWS = (  # (series, label)
+    ("ours_http", "ours, API over HTTP"),
+    ("ours_http_modern", "ours, API over HTTP, 2026-07-28 requests"),
+    ("official_http", "official commerce-mcp, API over HTTP"),
+    ("ours_http_json", "ours --json-response, API over HTTP"),
+    ("ours_http_w2", "ours --workers 2, API over HTTP"),
+    ("ours_embedded", "ours, emulator embedded"),
+    ("ours_embedded_w2", "ours --workers 2, emulator embedded"),
+    ("floor_echo", "floor: bare mcp SDK echo tool"),
+    ("floor_echo_modern", "floor: bare mcp SDK echo tool, 2026-07-28 requests"),
+)
 MCP_ROWS = (  # (series, label, transport)
     ("direct_http_get", "direct `GET /customers/{id}` to the emulator (httpx2, no MCP)", ""),
     ("floor_echo_stdio", "floor: bare mcp SDK echo tool, stdio", "stdio"),
@@ -139,6 +151,7 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                     _verdict(ours / off >= 2 if ours and off else None),
                 )
             )
+    rows += load_targets(r.get("load", {}).get("series", {}))
     cold = r.get("cold", {}).get("series", {})
     if cold:
         floor = _p50(cold.get("floor: bare mcp echo server"))
@@ -148,6 +161,84 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ok = delta <= 150 if delta is not None else None
         rows.append(("cold start within 150 ms of the bare SDK's", shown, _verdict(ok)))
     return rows
+
+
+def load_targets(load: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """At 16 clients, from one process: >= 1.5x the official's calls/s, p99 no worse, no errors (same wire version);
+    and what a second worker adds."""
+    rows: list[tuple[str, str, str]] = []
+    at = LOAD_TARGET_CLIENTS
+    off = load.get("official_http", {}).get(at)
+    for name, label in (("ours_http", "2025-11-25 both"), ("ours_http_modern", "ours with 2026-07-28 requests")):
+        ours = load.get(name, {}).get(at)
+        if not ours or not off:
+            continue
+        rate_ok = ours["per_s"] >= 1.5 * off["per_s"]
+        p99_ok = ours["p99_ms"] <= off["p99_ms"]
+        clean = ours["errors"] == 0
+        rows.append(
+            (
+                f"{at} clients, API over HTTP ({label}): calls/s >= 1.5x the official's, p99 no worse, 0 errors",
+                f"{_f(ours['per_s'], 0)} vs {_f(off['per_s'], 0)}/s = {_ratio(ours['per_s'], off['per_s'])}; "
+                f"p99 {_f(ours['p99_ms'], 1)} vs {_f(off['p99_ms'], 1)} ms; {ours['errors']} errors",
+                _verdict(rate_ok and p99_ok and clean),
+            )
+        )
+    for one, two in (("ours_http", "ours_http_w2"), ("ours_embedded", "ours_embedded_w2")):
+        a, b = load.get(one, {}).get(at), load.get(two, {}).get(at)
+        if a and b:
+            rows.append(
+                (
+                    f"{at} clients: --workers 2 against 1 ({one.removeprefix('ours_')}), 0 errors",
+                    f"{_f(b['per_s'], 0)} vs {_f(a['per_s'], 0)}/s = {_ratio(b['per_s'], a['per_s'])}; "
+                    f"{b['errors']} errors",
+                    _verdict(b["errors"] == 0 and b["per_s"] > a["per_s"]),
+                )
+            )
+    return rows
+
+
+def load_section(load: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    add = lines.append
+    series = load.get("series", {})
+    plan = load.get("plan", {})
+    add("## 4. Serving under load\n")
+    add(
+        f"Concurrent clients call one tool over stateless HTTP as fast as answers come: {plan.get('rounds', '?')} "
+        f"round(s) of {plan.get('seconds', '?')} s per server and concurrency, interleaved ({load.get('seconds', '?')} "
+        f"s in all; {load.get('cores', '?')} cores shared by the clients, the servers and the emulator). "
+        "`server CPU` is user + system time of the server's processes per call (workers included), "
+        "`API CPU` that of the emulator process the HTTP series call. Requests are 2025-11-25 unless the row "
+        "says 2026-07-28. How it is run: [README.md](README.md#workload-4-serving-under-load).\n"
+    )
+    for clients in sorted({int(c) for rows in series.values() for c in rows}):
+        add(f"### {clients} client{'s' if clients > 1 else ''}\n")
+        add("| server | calls/s | p50 ms | p99 ms | errors | server CPU ms/call | API CPU ms/call |")
+        add("|---|---|---|---|---|---|---|")
+        for name, label in LOAD_ROWS:
+            row = series.get(name, {}).get(str(clients))
+            if not row:
+                continue
+            add(
+                f"| {load.get('labels', {}).get(name, label)} | {_f(row['per_s'], 0)} | {_f(row['p50_ms'], 1)} | "
+                f"{_f(row['p99_ms'], 1)} | {row['errors']} | {_f(row['cpu_ms_per_call'])} | "
+                f"{_f(row.get('emulator_cpu_ms_per_call'))} |"
+            )
+        add("")
+    client = [
+        row["client_cpu_ms_per_call"]
+        for rows in series.values()
+        for row in rows.values()
+        if not math.isnan(row.get("client_cpu_ms_per_call", float("nan")))
+    ]
+    if client:
+        add(f"The load generator itself spent {_f(min(client))} to {_f(max(client))} ms of CPU per call.\n")
+    for note in load.get("notes", []):
+        add(f"- {note}")
+    if load.get("notes"):
+        add("")
+    return lines
 
 
 def _stat_cells(s: dict[str, Any] | None) -> list[str]:
@@ -166,6 +257,10 @@ def markdown(r: dict[str, Any]) -> str:
         "Client and servers share the same cores, and other work ran on the machine: read the absolute numbers "
         "as noisy and the ratios (measured in the same run, one after the other) as the result.\n"
     )
+    measured = r.get("measured", {})
+    if len(set(measured.values())) > 1:
+        add("Sections measured at different times: " + "; ".join(f"{w} {d}" for w, d in sorted(measured.items())))
+        add("")
     add("## Machine\n")
     add("| | |\n|---|---|")
     for k, v in r.get("machine", {}).items():
@@ -285,6 +380,8 @@ def markdown(r: dict[str, Any]) -> str:
             "\nThe official server needs the API while it starts (it does not start when the API is unreachable), "
             "so it runs against a live emulator here; ours contacts nothing until a tool is called.\n"
         )
+    if r.get("load"):
+        lines += load_section(r["load"])
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@
     python -m bench --quick               # < 2 min: sizes 1k and 10k, fewer samples
     python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
     python -m bench --report-only         # re-render report.md and the chart from results.json
+    python -m bench --workloads load      # serving under load only (~3 min; --quick ~1 min)
 
 Writes docs/benchmarks/results.json, report.md and latency.png (``--out`` to change the folder).
 """
@@ -23,10 +24,10 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 import anyio
 import orjson
 
-from bench import emulator_bench, mcp_bench, peers, report
+from bench import emulator_bench, load_bench, mcp_bench, peers, report
 from bench.util import ROOT, machine
 
-WORKLOADS = ("emulator", "mcp", "cold")
+WORKLOADS = ("emulator", "mcp", "cold", "load")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         else mcp_bench.Plan(calls=250, budget=8.0, cold_runs=7, rounds=2)
     )
 
+    load_plan = (
+        load_bench.Plan(seconds=1.5, warmup=0.3, rounds=1) if args.quick else load_bench.Plan(seconds=2.5, rounds=2)
+    )
+
     started = time.perf_counter()
     if args.no_peers:
         peer = peers.Peers(None, False, False, "peers not measured (--no-peers)")
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             "mock": peers.mock_version() if peer.mock else None,
             "commerce_mcp": peers.commerce_mcp_version() if peer.commerce_mcp else None,
         },
-        "plans": {"emulator": emu_plan.__dict__, "mcp": mcp_plan.__dict__},
+        "plans": {"emulator": emu_plan.__dict__, "mcp": mcp_plan.__dict__, "load": load_plan.__dict__},
     }
     if peer.note:
         print(peer.note)
@@ -102,8 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     if "cold" in chosen:
         print("workload 3: cold start", flush=True)
         results["cold"] = anyio.run(mcp_bench.run_cold, mcp_plan, peer.commerce_mcp)
+    if "load" in chosen:
+        print("workload 4: serving under load", flush=True)
+        results["load"] = load_bench.run(load_plan, peer.commerce_mcp)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load average at end (1/5/15 min)"] = machine()["load average at start (1/5/15 min)"]
+    results["measured"] = {w: results["date"] for w in chosen}
+    if set(chosen) != set(WORKLOADS) and results_file.exists():
+        # A partial run replaces its own sections only: the others stay as the earlier run measured them.
+        earlier = orjson.loads(results_file.read_bytes())
+        for workload in set(WORKLOADS) - set(chosen):
+            if workload in earlier:
+                results[workload] = earlier[workload]
+                results["plans"][workload] = earlier.get("plans", {}).get(workload)
+                when = earlier.get("measured", {}).get(workload, earlier.get("date"))
+                results["measured"][workload] = when
     results_file.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     report.write(orjson.loads(results_file.read_bytes()), out)  # the same (string-keyed) data --report-only reads
     print(f"done in {results['seconds']:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")

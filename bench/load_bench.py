@@ -12,7 +12,9 @@ The call is the customer fetched by id (``commercetools_customers_get_by_id``; t
 - ``floor_echo`` and ``floor_echo_modern``: a bare ``mcp`` SDK server with one echo tool (bench/echo_server.py),
   the SDK's own cost of a stateless call with no work in it.
 
-Each (concurrency, server) window runs ``seconds`` after a short warm-up; concurrencies 1, 4 and 16; all servers
+Every server first takes ``prewarm`` seconds of calls from 16 clients (the official server's JIT warms up; ours
+fills its pools). Each (concurrency, server) window runs ``seconds`` after a short warm-up; concurrencies 1, 4
+and 16; all servers
 take their turn at one concurrency before the next, and whole rounds repeat, so the machine's noise falls on
 every series alike. The clients are ``bench/loadgen.py`` (raw HTTP/1.1 keep-alive, one connection per client, in
 this process). Measured per window: calls/s, p50 and p99 latency, errors (anything but an HTTP 200 with a
@@ -49,8 +51,9 @@ CONCURRENCY = (1, 4, 16)
 @dataclass
 class Plan:
     seconds: float = 3.0  # measured per window
-    warmup: float = 0.5
+    warmup: float = 0.5  # before each window
     rounds: int = 2
+    prewarm: float = 1.5  # each server once at the highest concurrency before round 1 (the official's JIT warms)
 
 
 @dataclass
@@ -252,6 +255,8 @@ async def _run(plan: Plan, with_official: bool) -> dict[str, Any]:
                 print(f"    {name}: not measured: {str(exc)[:300]}", flush=True)
                 if started and started[-1].name == name:
                     started.pop().child.stop()
+        for series in started:
+            await loadgen.drive(series.call, max(CONCURRENCY), plan.prewarm, warmup=0)
         for number in range(1, plan.rounds + 1):
             print(f"  round {number} of {plan.rounds}", flush=True)
             for concurrency in CONCURRENCY:

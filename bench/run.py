@@ -1,7 +1,7 @@
 """Benchmarks side by side with the peers: ``python -m bench`` (or ``python bench/run.py``).
 
-    python -m bench                       # full run (~10 min): all workloads, sizes 1k, 10k, 100k
-    python -m bench --quick               # < 2 min: sizes 1k and 10k, fewer samples
+    python -m bench                       # full run (~13 min): all workloads, sizes 1k, 10k, 100k
+    python -m bench --quick               # ~3 min: sizes 1k and 10k, fewer samples
     python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
     python -m bench --report-only         # re-render report.md and the chart from results.json
     python -m bench --workloads load      # serving under load only (~3 min; --quick ~1 min)
@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     load_plan = (
-        load_bench.Plan(seconds=1.5, warmup=0.3, rounds=1) if args.quick else load_bench.Plan(seconds=2.5, rounds=2)
+        load_bench.Plan(seconds=1.5, warmup=0.3, rounds=1, prewarm=1.0)
+        if args.quick
+        else load_bench.Plan(seconds=2.5, rounds=2, prewarm=2.0)
     )
 
     started = time.perf_counter()

@@ -115,14 +115,19 @@ def _from_env(env: Mapping[str, str]) -> Connection:
     return _build(fields, "the environment (CTP_*)")
 
 
-def read_tables(path: Path, section: str, what: str) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """Each ``[section.<name>]`` table of a TOML file, with a label naming it for error messages."""
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's content; a ``ConfigError`` naming ``what`` and the file when it cannot be read or parsed."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def read_tables(path: Path, section: str, what: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each ``[section.<name>]`` table of a TOML file, with a label naming it for error messages."""
+    data = read_toml(path, what)
     tables = data.get(section)
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{what} {path} has no [{section}.<name>] tables")

@@ -33,7 +33,6 @@ serving): unknown keys, tools and parameters, ``const`` together with ``default`
 from __future__ import annotations
 
 import copy
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ import orjson
 from .catalog.names import seed_name
 from .catalog.schemas import input_schema
 from .catalog.tools import BY_NAME, PREFIX, Tool
-from .config import ConfigError
+from .config import ConfigError, read_toml
 from .output import FORMATS, PRESETS, REDACTED, OutputPolicy, matcher
 
 SELECTION_KEYS = ("toolsets", "read_only", "allow_tools", "deny_tools", "tool_names", "tool_discovery")
@@ -134,13 +133,7 @@ class Policy:
 
 def load_policy(path: Path) -> Policy:
     """Read and check a policy file (see the module docstring)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy file {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"policy file {path} is not valid TOML: {exc}") from None
-    return parse_policy(data, str(path))
+    return parse_policy(read_toml(path, "policy file"), str(path))
 
 
 def parse_policy(data: Mapping[str, Any], source: str = "the policy") -> Policy:

@@ -70,7 +70,10 @@ def _token(client: httpx2.Client, project: str) -> str:
 def start_ours(path: str, project: str = data.PROJECT) -> Server:
     port = free_port()
     child = Child(
-        [CLI, "emulator", "--host", HOST, "--port", str(port), "--data", path, "--no-demo", "--log-level", "warning"],
+        [
+            *(CLI, "emulator", "--host", HOST, "--port", str(port), "--data", path, "--no-demo"),
+            *("--log-level", "warning", "--client", f"bench-client:bench-secret:manage_project:{project}"),
+        ],
         name="emulator",
     )
     wait_port(port, 60, child.proc)

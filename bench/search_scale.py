@@ -58,7 +58,7 @@ def customer(i: int, rng: random.Random) -> dict:
 
 async def measure(count: int) -> None:
     rng = random.Random(count)
-    app = create_app(":memory:", demo=False)
+    app = create_app(":memory:", demo=False, project="bench")
     emulator = app.state.emulator
     started = time.perf_counter()
     for batch in range(0, count, 1000):

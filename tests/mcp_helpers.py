@@ -43,6 +43,12 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int | None = None) ->
         await task
 
 
+def emulator_clients(*projects: str) -> dict[str, str]:
+    """``create_app(clients=...)`` pinning the client ``project_connection`` uses, holding ``manage_project`` of
+    each of ``projects`` (the open default client holds only the emulator's own project)."""
+    return {"emulator": "emulator:" + " ".join(f"manage_project:{p}" for p in projects)}
+
+
 def project_connection(pcid: str, project: str, url: str = "http://emulator", **extra: Any) -> Connection:
     """A connection to one project of an emulator, with a token scoped to that project only."""
     fields: dict[str, Any] = {

@@ -28,7 +28,7 @@ from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.server import CallRecord, build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import project_connection, serving
+from mcp_helpers import emulator_clients, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
 P = "commercetools_customers_"
@@ -185,7 +185,7 @@ async def test_audit_log_over_stdio(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_audit_log_over_http_names_the_key(tmp_path: Path, mode: str) -> None:
-    transport = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    transport = httpx2.ASGITransport(app=create_app(":memory:", demo=False, clients=emulator_clients("alpha", "beta")))
     clients = {
         "eu": CommercetoolsClient(project_connection("eu", "alpha"), transport=transport),
         "us": CommercetoolsClient(project_connection("us", "beta"), transport=transport),

@@ -23,7 +23,7 @@ from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.metrics import Metrics
 from commercetools_customers_mcp.server import build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import free_port, project_connection, serving
+from mcp_helpers import emulator_clients, free_port, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
 P = "commercetools_customers_"
@@ -48,7 +48,7 @@ async def no_sleep(seconds: float) -> None:
 
 async def test_metrics_count_calls_upstream_statuses_retries_and_tokens() -> None:
     faults = Faults.parse("503:1@GET /customer-groups$,latency:600ms@POST key=slow")
-    emulator = httpx2.ASGITransport(app=create_app(":memory:", clients={"emulator": "emulator"}, faults=faults))
+    emulator = httpx2.ASGITransport(app=create_app(":memory:", clients=emulator_clients("alpha"), faults=faults))
     metrics = Metrics()
     clients = {
         "eu": CommercetoolsClient(

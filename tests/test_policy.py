@@ -37,7 +37,7 @@ field_names = ["createdBy", "lastModifiedBy"]
 
 
 def emulator() -> tuple[CommercetoolsClient, Counting]:
-    transport = Counting(httpx2.ASGITransport(app=create_app(":memory:", demo=False)))
+    transport = Counting(httpx2.ASGITransport(app=create_app(":memory:", demo=False, project="shop")))
     return CommercetoolsClient(project_connection("eu", "shop"), transport=transport), transport
 
 

@@ -30,7 +30,7 @@ from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.security import ApiKey, KeyRing, digest, load_api_keys
 from commercetools_customers_mcp.server import ToolPolicy, build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import SEED_COUNT, free_port, project_connection, serving
+from mcp_helpers import SEED_COUNT, emulator_clients, free_port, project_connection, serving
 
 P = "commercetools_customers_"
 ALICE = "alice-secret-key-1"
@@ -54,7 +54,8 @@ class Counting(httpx2.AsyncBaseTransport):
 
 
 def two_projects() -> tuple[dict[str, CommercetoolsClient], Counting]:
-    transport = Counting(httpx2.ASGITransport(app=create_app(":memory:", demo=False)))
+    app = create_app(":memory:", demo=False, clients=emulator_clients("alpha", "beta"))
+    transport = Counting(httpx2.ASGITransport(app=app))
     clients = {
         "eu": CommercetoolsClient(project_connection("eu", "alpha"), transport=transport),
         "us": CommercetoolsClient(project_connection("us", "beta"), transport=transport),
@@ -446,7 +447,7 @@ async def test_known_secrets_appear_in_no_log_error_or_result(
     errors: list[str] = []
     stderr: list[str] = []
 
-    emulator = create_app(":memory:", clients={"cid": client_secret}, demo=False)
+    emulator = create_app(":memory:", clients={"cid": f"{client_secret}:manage_project:shop"}, demo=False)
     async with serving(emulator) as ct_base:
         shop = load_connections(connection_file(tmp_path, ct_base), os.environ)["shop"]  # via client_secret_env
         bad = shop.model_copy(update={"id": "bad", "client_secret": SecretStr(bad_secret)})
@@ -585,7 +586,7 @@ async def test_two_projects_in_one_emulator_are_isolated() -> None:
     clients, transport = two_projects()
     async with Client(build_server(clients)) as mcp:
         await assert_isolated(mcp, transport)
-    emulator = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    emulator = httpx2.ASGITransport(app=create_app(":memory:", demo=False, clients=emulator_clients("alpha", "beta")))
     wrong_scope = project_connection("x", "beta").model_copy(update={"scopes": ["manage_project:alpha"]})
     crossed = CommercetoolsClient(wrong_scope, transport=emulator)
     async with Client(build_server({"x": crossed})) as mcp:
@@ -595,8 +596,8 @@ async def test_two_projects_in_one_emulator_are_isolated() -> None:
 
 
 async def test_two_emulator_apps_are_isolated() -> None:
-    first = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
-    second = httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    first = httpx2.ASGITransport(app=create_app(":memory:", demo=False, project="alpha"))
+    second = httpx2.ASGITransport(app=create_app(":memory:", demo=False, project="alpha"))
     clients = {
         "eu": CommercetoolsClient(project_connection("eu", "alpha"), transport=first),
         "us": CommercetoolsClient(project_connection("us", "alpha"), transport=second),

@@ -20,7 +20,7 @@ from commercetools_customers_mcp.security import CURRENT_PRINCIPAL, Principal
 from commercetools_customers_mcp.selection import SelectionError, ToolPolicy, parse_toolsets
 from commercetools_customers_mcp.server import build_server
 from commercetools_customers_mcp.transports import http_app
-from mcp_helpers import SEED_COUNT, project_connection, serving
+from mcp_helpers import SEED_COUNT, emulator_clients, project_connection, serving
 from test_security import Counting, keyring, with_key
 
 P = "commercetools_customers_"
@@ -38,7 +38,7 @@ SIZES = {
 
 
 def clients(*pcids: str) -> tuple[dict[str, CommercetoolsClient], Counting]:
-    transport = Counting(httpx2.ASGITransport(app=create_app(":memory:", demo=False)))
+    transport = Counting(httpx2.ASGITransport(app=create_app(":memory:", demo=False, clients=emulator_clients(*pcids))))
     return {p: CommercetoolsClient(project_connection(p, p), transport=transport) for p in pcids}, transport
 
 

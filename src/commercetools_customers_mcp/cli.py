@@ -429,18 +429,20 @@ def _serve_workers(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .emulator import UVICORN_OPTIONS, create_app
+    from .emulator import DEMO_PROJECT, UVICORN_OPTIONS, create_app, parse_client, uvicorn_log_config
+    from .transports import transport_security
 
     _setup_logging(args.log_level)
     pinned = None
     if args.client:
         pinned = {}
-        for pair in args.client:
-            client_id, sep, secret = pair.partition(":")
-            if not sep or not client_id or not secret:
-                print(f"--client expects ID:SECRET, got {pair!r}", file=sys.stderr)
+        for spec in args.client:
+            try:
+                client_id, client = parse_client(spec, DEMO_PROJECT)
+            except ValueError as exc:
+                print(f"--client: {exc}", file=sys.stderr)
                 return 2
-            pinned[client_id] = secret
+            pinned[client_id] = client
     from .config import ConfigError
 
     try:
@@ -448,10 +450,25 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         settings = _emulator_settings()
     except ConfigError as exc:
         _fail(str(exc), prefix="")
+    # the same Host allow-list as `serve` (DNS rebinding): on loopback binds localhost names only
+    security = transport_security(args.host, args.allowed_host)
+    hosts = security.allowed_hosts if security.enable_dns_rebinding_protection else None
     app = create_app(
-        args.data or default_data_path(), clients=pinned, demo=not args.no_demo, faults=faults, settings=settings
+        args.data or default_data_path(),
+        clients=pinned,
+        demo=not args.no_demo,
+        faults=faults,
+        settings=settings,
+        allowed_hosts=hosts,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), **UVICORN_OPTIONS)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        log_config=uvicorn_log_config(),
+        **UVICORN_OPTIONS,
+    )
     return 0
 
 
@@ -658,7 +675,15 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8080)
     emu.add_argument("--data", metavar="PATH")
-    emu.add_argument("--client", action="append", default=[], metavar="ID:SECRET", help="allowed API client")
+    emu.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="ID:SECRET[:SCOPES]",
+        help="pin an API client and its scopes (default manage_project:demo); without any, every client id "
+        "and secret is accepted with manage_project:demo",
+    )
+    emu.add_argument("--allowed-host", action="append", default=[], metavar="H", help="extra allowed Host header")
     emu.add_argument("--no-demo", action="store_true")
     emu.add_argument("--log-level", default="INFO", metavar="LEVEL")
     emu.add_argument("--faults", metavar="SPEC", help="fault injection, e.g. 503:0.1,drop:0.02,seed:7")

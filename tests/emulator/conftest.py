@@ -60,7 +60,7 @@ async def token(client: httpx2.AsyncClient, scope: str = f"manage_project:{PROJE
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
     clock = Clock()
-    app = create_app(":memory:", demo=False, clock=clock)
+    app = create_app(":memory:", demo=False, clock=clock, project=PROJECT)  # any client: manage_project:test
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as client:
         client.headers["Authorization"] = f"Bearer {await token(client)}"
@@ -75,7 +75,9 @@ def base_url() -> Iterator[str]:
     """One server for every SDK test module: the SDK caches its token per thread, not per server."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(":memory:", demo=False), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(":memory:", demo=False, project=SDK_PROJECT), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -183,7 +183,7 @@ async def test_the_password_hash_stays_out_of_the_where_value_table(api):
 
 async def test_hashing_runs_off_the_event_loop() -> None:
     """At a slow cost, the loop keeps ticking while a sign-up, a sign-in and a password grant hash or check."""
-    app = create_app(":memory:", demo=False, settings=Settings(password_cost=2**15))  # ~80 ms a hash
+    app = create_app(":memory:", demo=False, project="test", settings=Settings(password_cost=2**15))  # ~80 ms a hash
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
         client.headers["Authorization"] = f"Bearer {await token(client)}"
         ticks = 0
@@ -227,11 +227,11 @@ async def test_access_tokens_expire_and_revoked_password_flow_tokens_stop_at_onc
     grant = {"grant_type": "password", "username": "a@x.com", "password": "secret-1"}
     customer_token = (await api.http.post("/oauth/test/customers/token", data=grant, auth=("c", "s"))).json()
     introspect = {"token": customer_token["access_token"]}
-    assert (await api.http.post("/oauth/introspect", data=introspect)).json()["active"] is True
+    assert (await api.http.post("/oauth/introspect", data=introspect, auth=("c", "s"))).json()["active"] is True
     r = await api.post("/customers/password-token", json={"email": "a@x.com"})
     r = await api.post("/customers/password/reset", json={"tokenValue": r.json()["value"], "newPassword": "pw-2"})
     assert r.status_code == 200 and r.json()["id"] == c["id"]
-    assert (await api.http.post("/oauth/introspect", data=introspect)).json()["active"] is False
+    assert (await api.http.post("/oauth/introspect", data=introspect, auth=("c", "s"))).json()["active"] is False
     api.clock.advance(hours=48, seconds=1)
     assert error(await api.get("/customer-groups"), 401)["code"] == "invalid_token"
 

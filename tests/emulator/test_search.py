@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from commercetools_customers_mcp.emulator import Settings
+from commercetools_customers_mcp.emulator import ApiClient, Settings
 
 PEOPLE = [
     # key, email, first, last, company, city, date of birth, verified
@@ -351,8 +351,11 @@ async def test_activation_indexes_existing_data_and_other_projects_stay_apart(ap
         api.emulator.store.conn.execute(f"DELETE FROM {table}")
     await activate(api)
     assert (await search(api, {"exact": {"field": "firstName", "value": "Early"}}))["total"] == 1
-    api.project = "other"
-    api.http.headers["Authorization"] = f"Bearer {await token(api.http, 'manage_project:other')}"
+    api.project = "other"  # a client that holds both projects (the fixture's open client holds "test" only)
+    api.emulator.clients["both"] = ApiClient("s", ("manage_project:test", "manage_project:other"))
+    form = {"grant_type": "client_credentials", "scope": "manage_project:other"}
+    r = await api.http.post("/oauth/token", data=form, auth=("both", "s"))
+    api.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
     await activate(api)
     assert (await search(api))["total"] == 0
 

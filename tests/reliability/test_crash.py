@@ -38,9 +38,10 @@ ROUNDS = 5
 class EmulatorProcess:
     """``commercetools-customers-mcp emulator`` in a child process on a loopback port."""
 
-    def __init__(self, data: Path, log: Path) -> None:
+    def __init__(self, data: Path, log: Path, client: str = f"emulator:emulator:manage_project:{PROJECT}") -> None:
         self.data = data
         self.log = log
+        self.client = client  # the one API client it accepts (--client ID:SECRET:SCOPES)
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -48,6 +49,7 @@ class EmulatorProcess:
         self.port = free_port()
         cmd = [sys.executable, "-m", "commercetools_customers_mcp", "emulator", "--data", str(self.data)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--no-demo", "--log-level", "WARNING"]
+        cmd += ["--client", self.client]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         deadline = time.monotonic() + 30

@@ -161,7 +161,7 @@ class Client:
 
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
-        self.app = create_app(":memory:", demo=False)
+        self.app = create_app(":memory:", demo=False, project=PROJECT)
         self.http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=self.app), base_url="http://emulator")
         r = self.run(self.http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("f", "f")))
         self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"

@@ -98,7 +98,7 @@ async def _token(http: httpx2.AsyncClient) -> dict[str, str]:
 )
 async def test_each_status_fault_in_process(spec: str, status: int, applied: bool) -> None:
     faults = Faults.parse(spec + ",retry-after:2")
-    app = create_app(":memory:", demo=False, faults=faults)
+    app = create_app(":memory:", demo=False, project=PROJECT, faults=faults)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://e") as http:
         headers = await _token(http)
         r = await http.post(f"/{PROJECT}/customer-groups", json={"groupName": "G"}, headers=headers)
@@ -112,7 +112,7 @@ async def test_each_status_fault_in_process(spec: str, status: int, applied: boo
 
 @pytest.mark.parametrize(("spec", "applied"), [("drop:1", False), ("after-drop:1", True)])
 async def test_dropped_connection_in_process_is_a_transport_error(spec: str, applied: bool) -> None:
-    app = create_app(":memory:", demo=False, faults=Faults.parse(spec))
+    app = create_app(":memory:", demo=False, project=PROJECT, faults=Faults.parse(spec))
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://e") as http:
         headers = await _token(http)
         with pytest.raises(httpx2.RemoteProtocolError) as caught:
@@ -122,9 +122,9 @@ async def test_dropped_connection_in_process_is_a_transport_error(spec: str, app
 
 
 async def test_no_faults_means_no_middleware() -> None:
-    app = create_app(":memory:", demo=False, faults=Faults.parse("off"))
+    app = create_app(":memory:", demo=False, project=PROJECT, faults=Faults.parse("off"))
     assert app.state.faults is not None and app.middleware == ()
-    assert create_app(":memory:", demo=False).state.faults is None
+    assert create_app(":memory:", demo=False, project=PROJECT).state.faults is None
 
 
 # ---------------------------------------------------------------- the workload
@@ -351,7 +351,7 @@ def verify_final_state(app: Any, entities: list[Entity]) -> dict[str, int]:
 
 async def run_workload(operations: int, workers: int, seed: int) -> dict[str, Any]:
     faults = Faults.parse(f"{SPEC},seed:{seed}")
-    app = create_app(":memory:", demo=False, faults=faults)
+    app = create_app(":memory:", demo=False, project=PROJECT, faults=faults)
     sleep = NoSleep()
     client = CommercetoolsClient(connection(), transport=httpx2.ASGITransport(app=app), sleep=sleep)
     rng = random.Random(seed)

@@ -129,7 +129,7 @@ async def run_all(target: Target) -> dict[str, dict[str, int]]:
 
 
 async def test_in_process_through_the_real_client() -> None:
-    app = create_app(":memory:", demo=False)
+    app = create_app(":memory:", demo=False, project=PROJECT)
     client = CommercetoolsClient(project_connection("race", PROJECT), transport=httpx2.ASGITransport(app=app))
     try:
         r = await client.request("POST", "/{projectKey}/customer-groups", json={"groupName": "G", "key": "g-1"})
@@ -174,7 +174,7 @@ async def test_in_process_through_the_real_client() -> None:
 
 
 async def test_in_process_all_races() -> None:
-    app = create_app(":memory:", demo=False)
+    app = create_app(":memory:", demo=False, project=PROJECT)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)) as http:
         base = "http://emulator"
         results = await run_all(Target(http, [base], await token(http, base)))
@@ -202,7 +202,7 @@ async def served(app: Any) -> AsyncIterator[str]:
 
 
 async def test_uvicorn_on_loopback_32_concurrent_requests() -> None:
-    app = create_app(":memory:", demo=False)
+    app = create_app(":memory:", demo=False, project=PROJECT)
     limits = httpx2.Limits(max_connections=N, max_keepalive_connections=N)
     async with served(app) as base, httpx2.AsyncClient(limits=limits, timeout=30) as http:
         results = await run_all(Target(http, [base], await token(http, base)))
@@ -214,7 +214,8 @@ async def test_uvicorn_on_loopback_32_concurrent_requests() -> None:
 
 @pytest.fixture
 def two_emulators(tmp_path: Path) -> Iterator[list[EmulatorProcess]]:
-    procs = [EmulatorProcess(tmp_path / "shared.sqlite3", tmp_path / f"emulator{i}.log") for i in range(2)]
+    client = f"race:race:manage_project:{PROJECT}"
+    procs = [EmulatorProcess(tmp_path / "shared.sqlite3", tmp_path / f"emulator{i}.log", client) for i in range(2)]
     try:
         for proc in procs:
             proc.start()

@@ -47,7 +47,11 @@ def test_no_server_errors_and_conforming_responses(tmp_path: Path) -> None:
     port = free_port()
     cli = Path(sys.executable).with_name("commercetools-customers-mcp")
     emulator = subprocess.Popen(
-        [str(cli), "emulator", "--port", str(port), "--data", ":memory:", "--log-level", "warning"],
+        # schemathesis makes up project keys: a client whose scopes span every project
+        [
+            *(str(cli), "emulator", "--port", str(port), "--data", ":memory:", "--log-level", "warning"),
+            *("--client", "st:st:manage_project:*"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -8,9 +8,12 @@ layer (``app``).
 
 from __future__ import annotations
 
-from . import crud, where_index
+from collections.abc import Mapping, Sequence
+
+from . import crud, oauth, where_index
+from .accesslog import uvicorn_log_config
 from .app import EmulatorApp
-from .backend import Emulator, Settings
+from .backend import ApiClient, Emulator, Settings
 from .clock import Clock
 from .faults import Faults
 from .resources import FEATURES
@@ -18,6 +21,7 @@ from .store import Store
 
 __all__ = [
     "UVICORN_OPTIONS",
+    "ApiClient",
     "Clock",
     "Emulator",
     "EmulatorApp",
@@ -25,7 +29,11 @@ __all__ = [
     "Settings",
     "create_app",
     "create_emulator",
+    "parse_client",
+    "uvicorn_log_config",
 ]
+
+parse_client = oauth.parse_client
 
 DEMO_PROJECT = "demo"
 # How uvicorn should serve the standalone emulator: a local development server is never behind a proxy, so
@@ -33,15 +41,31 @@ DEMO_PROJECT = "demo"
 UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
 
 
+Clients = Mapping[str, "str | ApiClient"]
+
+
+def _clients(clients: Clients | None, project: str) -> tuple[dict[str, ApiClient], ApiClient | None]:
+    """Pinned clients (``id -> "SECRET[:SCOPES]"`` or an ``ApiClient``), or when none are given the open default:
+    any id and secret, holding ``manage_project:<project>``."""
+    if clients is None:
+        return {}, oauth.open_client(project)
+    return {k: v if isinstance(v, ApiClient) else oauth.client_from(v, project) for k, v in clients.items()}, None
+
+
 def create_emulator(
     data: str = ":memory:",
     *,
-    clients: dict[str, str] | None = None,
+    clients: Clients | None = None,
     clock: Clock | None = None,
     settings: Settings | None = None,
+    project: str = DEMO_PROJECT,
 ) -> Emulator:
-    """The backend on the SQLite file ``data``: every feature registered and wired in."""
-    emulator = Emulator(Store(data), clock, clients, settings)
+    """The backend on the SQLite file ``data``: every feature registered and wired in.
+
+    ``clients`` pins the API clients (see ``create_app``); ``project`` is the project the open default client
+    set may use when none are pinned."""
+    pinned, any_client = _clients(clients, project)
+    emulator = Emulator(Store(data), clock, pinned, settings, any_client)
     for feature in FEATURES:
         for resource in feature.resources:
             emulator.add_resource(resource)
@@ -59,21 +83,30 @@ def create_emulator(
 def create_app(
     data: str = ":memory:",
     *,
-    clients: dict[str, str] | None = None,
+    clients: Clients | None = None,
     demo: bool = True,
     clock: Clock | None = None,
     project: str = DEMO_PROJECT,
     faults: Faults | None = None,
     settings: Settings | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> EmulatorApp:
-    """The emulator as an ASGI app. An empty database is seeded with demo data unless ``demo`` is false.
+    """The emulator as an ASGI app. An empty database is seeded with demo data (in ``project``) unless ``demo``
+    is false.
+
+    ``clients`` pins the API clients: ``{id: "SECRET"}`` (the client holds ``manage_project:<project>``) or
+    ``{id: "SECRET:SCOPE SCOPE…"}`` (exactly those scopes; ``manage_project:*`` spans every project), or
+    ``ApiClient`` values. Without it the open default applies: any client id and secret, holding
+    ``manage_project:<project>`` — one project, never more. A token request gets the scopes it asks for if the
+    client holds them (else 400 ``invalid_scope``), or all of the client's without ``scope``.
 
     ``faults`` (off by default) injects errors, dropped connections, lost responses and latency; see
     ``emulator.faults``. ``settings`` (``Settings``) holds the password hashing cost and the search indexing
-    delay. ``app.state.emulator`` is the backend, ``app.state.faults`` the faults (None when off)."""
-    emulator = create_emulator(data, clients=clients, clock=clock, settings=settings)
+    delay. ``allowed_hosts`` turns on the Host header check (421 otherwise). ``app.state.emulator`` is the
+    backend, ``app.state.faults`` the faults (None when off)."""
+    emulator = create_emulator(data, clients=clients, clock=clock, settings=settings, project=project)
     if demo:
         from .demo import seed
 
         seed(emulator, project)
-    return EmulatorApp(emulator, faults)
+    return EmulatorApp(emulator, faults, allowed_hosts)

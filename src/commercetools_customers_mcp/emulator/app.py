@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from . import errors, oauth
+from .accesslog import mask
 from .backend import Ctx, Emulator, Route
 from .faults import FaultMiddleware, Faults
 from .requests import Query, Req
@@ -90,7 +91,23 @@ def _query(scope: Scope) -> list[tuple[str, str]]:
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _too_large() -> errors.ApiError:
+    return errors.ApiError(
+        413, [{"code": "InvalidInput", "message": f"The request body is too large (at most {MAX_BODY} bytes)."}]
+    )
+
+
+def _check_length(scope: Scope) -> None:
+    """413 before reading a body whose declared length is over the limit."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY:
+        raise _too_large()
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    """The request body, cut off at the limit: a declared length over it is refused before reading, a streamed
+    body as soon as it passes it (nothing past the limit is kept)."""
+    _check_length(scope)
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -99,14 +116,14 @@ async def _read_body(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            raise errors.ApiError(413, [{"code": "InvalidInput", "message": "The request body is too large."}])
+            raise _too_large()
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
 
 
-async def _read_json(receive: Receive) -> Any:
-    raw = await _read_body(receive)
+async def _read_json(scope: Scope, receive: Receive) -> Any:
+    raw = await _read_body(scope, receive)
     if not raw.strip():
         return None
     try:
@@ -134,7 +151,7 @@ def _depth(value: Any) -> int:
 async def _form(scope: Scope, receive: Receive) -> dict[str, str]:
     """OAuth parameters: the query string, then the urlencoded body."""
     params = dict(_query(scope))
-    body = await _read_body(receive)
+    body = await _read_body(scope, receive)
     if body:
         params.update(parse_qsl(body.decode(errors="replace")))
     return params
@@ -166,12 +183,30 @@ async def _send(send: Send, status: int, payload: Any, head: bool = False) -> No
 # ---------------------------------------------------------------- the app
 
 
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Whether a Host header value matches an allow-list entry: exact, or ``name:*`` for ``name`` on any port."""
+    host = host.lower()
+    for pattern in allowed:
+        pattern = pattern.lower()
+        if host == pattern:
+            return True
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            if host == base or (host.startswith(base + ":") and host[len(base) + 1 :].isdigit()):
+                return True
+    return False
+
+
 class EmulatorApp:
     """The emulator over HTTP. ``state.emulator`` is the backend (for tests), ``state.faults`` the fault
-    injection config or None."""
+    injection config or None. With ``allowed_hosts`` every request's Host header must match one of them (DNS
+    rebinding protection for a server on loopback; ``host_allowed``), else 421."""
 
-    def __init__(self, emulator: Emulator, faults: Faults | None = None) -> None:
+    def __init__(
+        self, emulator: Emulator, faults: Faults | None = None, allowed_hosts: Sequence[str] | None = None
+    ) -> None:
         self.emulator = emulator
+        self.allowed_hosts = tuple(allowed_hosts) if allowed_hosts is not None else None
         self.router = Router(emulator.routes)
         self.state = SimpleNamespace(emulator=emulator, faults=faults)
         self._app: Callable[[Scope, Receive, Send], Awaitable[None]] = self._handle
@@ -189,6 +224,12 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
+        if self.allowed_hosts is not None and not host_allowed(_header(scope, b"host") or "", self.allowed_hosts):
+            refused = errors.ApiError(
+                421, [{"code": "InvalidInput", "message": "Invalid Host header: this emulator does not serve it."}]
+            )
+            await _send(send, 421, refused.body())
+            return
         method = scope["method"]
         raw = scope.get("raw_path") or scope["path"].encode()
         path = raw.decode("latin-1").split("?", 1)[0]
@@ -203,7 +244,7 @@ class EmulatorApp:
         except ClientGone:
             return
         except Exception:  # never a stack trace to the client; the log keeps it
-            log.exception("emulator error on %s %s", method, scope["path"])
+            log.exception("emulator error on %s %s", method, mask(scope["path"]))
             internal = errors.ApiError(500, [{"code": "General", "message": "Internal emulator error."}])
             await _send(send, 500, internal.body())
 
@@ -223,27 +264,39 @@ class EmulatorApp:
         route, params = found
         if not oauth.has_scope(token, project, route.scopes):
             raise errors.insufficient_scope([f"{s}:{project}" for s in route.scopes])
-        body = await _read_json(receive) if route.write else None
-        ctx = Ctx(emulator, project, client_id=token.client_id, customer_id=token.customer_id)
+        body = await _read_json(scope, receive) if route.write else None
+        ctx = Ctx(
+            emulator,
+            project,
+            client_id=token.client_id,
+            customer_id=token.customer_id,
+            scopes=token.scopes,
+            anonymous_id=token.anonymous_id,
+        )
         status, payload = await emulator.run(route, ctx, Req(method, params, Query(_query(scope)), body))
         await _send(send, status, payload, head=method == "HEAD")
 
     async def _oauth(self, scope: Scope, receive: Receive, send: Send, path: str) -> bool:
-        """The token endpoints; False when ``path`` is none of them (then it is an API path)."""
+        """The auth API's endpoints; False when ``path`` is none of them (then it is an API path). Every one
+        authenticates the API client first."""
         parts = path.split("/")  # "", "oauth", ...
-        if path == "/oauth/token":
-            form = await _form(scope, receive)
-            client_id = oauth.check_client(self.emulator, *_client(scope, form))
-            await _send(send, 200, oauth.client_credentials(self.emulator, client_id, form))
-        elif path == "/oauth/introspect":
-            form = await _form(scope, receive)
-            await _send(send, 200, oauth.introspect(self.emulator, form.get("token", "")))
-        elif len(parts) == 5 and parts[3:] == ["customers", "token"] and parts[2]:
-            form = await _form(scope, receive)
-            client_id = oauth.check_client(self.emulator, *_client(scope, form))
-            await _send(send, 200, await oauth.password_grant(self.emulator, unquote(parts[2]), client_id, form))
-        else:
+        emulator = self.emulator
+        session = len(parts) == 5 and bool(parts[2]) and parts[3] in ("customers", "anonymous") and parts[4] == "token"
+        if path not in ("/oauth/token", "/oauth/token/revoke", "/oauth/introspect") and not session:
             return False
+        form = await _form(scope, receive)
+        client_id, client = oauth.check_client(emulator, *_client(scope, form))
+        if path == "/oauth/token":
+            await _send(send, 200, oauth.client_credentials(emulator, client_id, client, form))
+        elif path == "/oauth/token/revoke":
+            oauth.revoke(emulator, client_id, form)
+            await _send(send, 200, None)
+        elif path == "/oauth/introspect":
+            await _send(send, 200, oauth.introspect(emulator, client, form.get("token", "")))
+        elif parts[3] == "customers":
+            await _send(send, 200, await oauth.password_grant(emulator, unquote(parts[2]), client_id, client, form))
+        else:
+            await _send(send, 200, oauth.anonymous_grant(emulator, unquote(parts[2]), client_id, client, form))
         return True
 
 

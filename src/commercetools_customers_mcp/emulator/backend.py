@@ -16,15 +16,16 @@ The HTTP layer (``app.py``) turns requests into ``Emulator.run(route, ctx, req)`
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import errors, passwords
+from . import errors, passwords, scopes
 from .clock import Clock, iso
 from .requests import Req
-from .store import Store
+from .store import Store, too_complex
 
 Doc = dict[str, Any]
 Handler = Callable[["Ctx", Doc, Doc], None]  # an update action: (ctx, doc, action), mutates doc in place
@@ -79,6 +80,15 @@ class Settings:
             raise ValueError(f"emulator settings from the environment: {exc}") from None
 
 
+@dataclass(frozen=True)
+class ApiClient:
+    """An API client the emulator accepts: its secret (None: any secret, the open default client) and the
+    scopes its tokens may carry (``scopes.covers``). A token request without ``scope`` gets all of them."""
+
+    secret: str | None
+    scopes: tuple[str, ...]
+
+
 # ---------------------------------------------------------------- what resource modules declare
 
 
@@ -87,13 +97,16 @@ class Route:
     """An operation below ``/{projectKey}``; ``path`` uses ``{name}`` placeholders (one path segment each).
 
     POST and DELETE run inside one write transaction (all or nothing); ``prepare`` runs before it, outside
-    any transaction, for slow work that must not block the event loop (it may await a worker thread)."""
+    any transaction, for slow work that must not block the event loop (it may await a worker thread).
+    ``offload``: a read-only operation whose cost grows with the data (a query): on a store with parallel
+    reads its handler runs in a worker thread on a read connection (``Ctx.offload``)."""
 
     method: str
     path: str
     handler: Operation
     scopes: tuple[str, ...]
     prepare: Prepare | None = None
+    offload: bool = False
 
     @property
     def write(self) -> bool:
@@ -166,18 +179,21 @@ class Emulator:
         self,
         store: Store,
         clock: Clock | None = None,
-        clients: dict[str, str] | None = None,
+        clients: Mapping[str, ApiClient] | None = None,
         settings: Settings | None = None,
+        any_client: ApiClient | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or Clock()
-        self.clients = clients  # allowed client id -> secret; None: any
+        self.clients: dict[str, ApiClient] = dict(clients or {})  # pinned API clients by id
+        self.any_client = any_client  # what any other client id is (None: only the pinned ones are accepted)
         self.settings = settings or Settings()
         self.registry: dict[str, Resource] = {}
         self.routes: list[Route] = []  # in matching order
         self.listeners: list[Listener] = []  # see every Change inside its write transaction
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
-        self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens (never revoked)
+        self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens
+        self._dummy_hash: str | None = None
 
     def add_resource(self, resource: Resource) -> None:
         if resource.type_id in self.registry:
@@ -192,13 +208,23 @@ class Emulator:
         return frozenset(t for t, r in self.registry.items() if r.endpoint is not None)
 
     async def run(self, route: Route, ctx: Ctx, req: Req) -> tuple[int, Any]:
-        """Run one operation: its ``prepare`` step, then its handler (in a write transaction for POST/DELETE)."""
-        if route.prepare is not None:
-            await route.prepare(ctx, req)
-        if route.write:
-            with self.store.write():
-                return route.handler(ctx, req)
-        return route.handler(ctx, req)
+        """Run one operation: its ``prepare`` step, then its handler (in a write transaction for POST/DELETE, in
+        a worker thread for an ``offload`` route)."""
+        try:
+            if route.prepare is not None:
+                await route.prepare(ctx, req)
+            if route.write:
+                with self.store.write():
+                    return route.handler(ctx, req)
+            if route.offload:
+                return await ctx.offload(route.handler, ctx, req)
+            return route.handler(ctx, req)
+        except sqlite3.OperationalError as exc:  # the last line of defence behind the input limits
+            if too_complex(exc):
+                raise errors.invalid_input(
+                    "The request is too complex to run; use fewer nested fields, values or expressions."
+                ) from None
+            raise
 
     def commit(self, ctx: Ctx, change: Change) -> None:
         """Apply one change to the store and show it to every listener, in one write transaction."""
@@ -218,21 +244,40 @@ class Emulator:
         """A new hash at this emulator's cost, on the calling thread (seeding, loaders; see Ctx.prepare_passwords)."""
         return passwords.hash_password(password, self.settings.password_cost)
 
+    def dummy_hash(self) -> str:
+        """A hash of no one's password at this emulator's cost, made once (on the calling thread): what a sign-in
+        with an unknown email is checked against, so that it costs what a wrong password costs."""
+        found = self._dummy_hash
+        if found is None or not found.startswith(f"scrypt${self.settings.password_cost}$"):
+            found = self._dummy_hash = passwords.hash_password(uuid.uuid4().hex, self.settings.password_cost)
+        return found
+
 
 # ---------------------------------------------------------------- one operation's context
 
 
 class Ctx:
-    """One operation's view of the emulator: project, caller, clock; reads and the one write path."""
+    """One operation's view of the emulator: project, caller (client, customer or anonymous session, and the
+    token's scopes: None for the emulator's own work), clock; reads and the one write path."""
 
     def __init__(
-        self, emulator: Emulator, project: str, client_id: str | None = None, customer_id: str | None = None
+        self,
+        emulator: Emulator,
+        project: str,
+        client_id: str | None = None,
+        customer_id: str | None = None,
+        *,
+        scopes: tuple[str, ...] | None = None,
+        anonymous_id: str | None = None,
     ) -> None:
         self.emulator = emulator
         self.project = project
         self.client_id = client_id
         self.customer_id = customer_id
+        self.anonymous_id = anonymous_id
+        self.scopes = scopes
         self.now = ""  # fixed timestamp for every write of this context (demo seeding); "" = the clock's
+        self.prepared: Doc = {}  # what a ``prepare`` step computed for the handler (e.g. a search's results)
         self._reports: list[Doc] = []
         self._hashes: dict[str, str] = {}
         self._verified: dict[tuple[str, str | None], bool] = {}
@@ -257,7 +302,32 @@ class Ctx:
             info["clientId"] = self.client_id
         if self.customer_id:
             info["customer"] = {"typeId": "customer", "id": self.customer_id}
+        if self.anonymous_id:
+            info["anonymousId"] = self.anonymous_id
         return info
+
+    def may_view(self, type_id: str) -> bool:
+        """Whether the caller's token may read resources of ``type_id`` (their view or manage scope); the
+        emulator's own contexts (no token) may read everything."""
+        if self.scopes is None:
+            return True
+        resource = self.emulator.registry.get(type_id)
+        return resource is not None and scopes.grants(
+            self.scopes, self.project, (*resource.view_scopes, *resource.manage_scopes)
+        )
+
+    async def offload(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` — reads only — in a worker thread on its own read connection (one consistent snapshot)
+        when the store has parallel reads, so a long query leaves the event loop free; else right here."""
+        store = self.store
+        if not store.parallel_reads:
+            return fn(*args)
+
+        def work() -> Any:
+            with store.reading():
+                return fn(*args)
+
+        return await asyncio.to_thread(work)
 
     # versions and timestamps: the one home of these rules
     def new_doc(self, fields: Doc) -> Doc:
@@ -343,13 +413,19 @@ class Ctx:
         to_verify = [pair for pair in dict.fromkeys(verify) if pair not in self._verified]
         if not to_hash and not to_verify:
             return
-        cost = self.emulator.settings.password_cost
+        emulator = self.emulator
+        cost = emulator.settings.password_cost
+
+        def check(password: str, stored: str | None) -> bool:
+            if stored:
+                return passwords.verify_password(password, stored)
+            # no hash to check (an unknown email, a customer without a password): check a dummy of the same
+            # cost, so the time taken does not tell which; the answer is no either way
+            passwords.verify_password(password, emulator.dummy_hash())
+            return False
 
         def work() -> tuple[list[str], list[bool]]:
-            return (
-                [passwords.hash_password(p, cost) for p in to_hash],
-                [passwords.verify_password(p, stored) for p, stored in to_verify],
-            )
+            return [passwords.hash_password(p, cost) for p in to_hash], [check(p, h) for p, h in to_verify]
 
         hashes, verdicts = await asyncio.to_thread(work)
         self._hashes.update(zip(to_hash, hashes, strict=True))

@@ -1,4 +1,8 @@
-"""Reference expansion: ``expand`` paths put the referenced resource into each reference's ``obj``."""
+"""Reference expansion: ``expand`` paths put the referenced resource into each reference's ``obj``.
+
+A reference stays unexpanded when its target does not exist, and when the caller's token may not view its type
+(a token with only ``view_business_units`` gets the associates' customer references, not the customers): the
+API documents neither case, and leaving the reference as it is gives away nothing the token could not read."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def _expand_at(ctx: Ctx, node: Any, steps: list[str]) -> None:
     if not steps:
         if isinstance(node, dict) and "typeId" in node and "id" in node and "obj" not in node:
             type_id = node["typeId"]
-            if type_id in ctx.emulator.registry:
+            if type_id in ctx.emulator.registry and ctx.may_view(type_id):
                 target = ctx.get(type_id, node["id"])
                 if target is not None:
                     node["obj"] = ctx.render(type_id, target)

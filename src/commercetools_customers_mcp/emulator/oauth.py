@@ -1,36 +1,52 @@
-"""OAuth 2.0 for the emulator, apart from HTTP: clients, the client-credentials and customer password grants,
-bearer checks and scopes. The HTTP layer parses forms and headers and calls these.
+"""OAuth 2.0 for the emulator, apart from HTTP: API clients and their scopes, the grants (client credentials,
+customer password, anonymous session, refresh token), revocation, introspection and bearer checks. The HTTP
+layer parses forms and headers and calls these.
 
-Access tokens are long random strings; only their SHA-256 (``digest``) is stored, as internal ``oauth-token``
+Scopes belong to the API client (``backend.ApiClient``), as in the API: a token request gets the scopes it asks
+for if the client holds them (``scopes.covers``) and ``invalid_scope`` otherwise; without ``scope`` it gets all
+of the client's. Customer and anonymous sessions are tokens of one project: they carry the client's scopes in
+that project (or the requested ones) plus ``customer_id:<id>`` / ``anonymous_id:<id>``, and a refresh token.
+
+Token values are long random strings; only their SHA-256 (``digest``) is stored, as internal ``oauth-token``
 documents of the internal project ``TOKENS``, so restarting on the same data file keeps issued tokens valid.
-Every token write goes through the backend's one write path (causes ``issue`` and ``revoke``).
+A refresh token's document lists the access tokens issued through it, so revoking it ends them too; an
+anonymous session's refresh token has the key ``anonymous:<project>:<id>`` (one indexed read tells whether an
+anonymous id is taken). Every token write goes through the backend's one write path (causes ``issue`` and
+``revoke``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors
-from .backend import Ctx, Doc, Emulator
+from . import errors, scopes
+from .backend import ApiClient, Ctx, Doc, Emulator
 from .clock import iso
 
 TOKEN_TTL = 172_800  # 48 h, as the API
+REFRESH_TTL = 200 * 86_400  # refresh tokens: 200 days, as the API
 TOKENS = ""  # the internal project that holds access tokens
 TOKEN_TYPE = "oauth-token"
-ALL = "*"
 MAX_CACHED_TOKENS = 1024
+MAX_SESSION_TOKENS = 1000  # access tokens a refresh token remembers (to revoke them with it)
+ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
 
 
 @dataclass(frozen=True)
 class Token:
     client_id: str | None
-    scopes: list[str]
+    scopes: tuple[str, ...]
     customer_id: str | None = None
+    anonymous_id: str | None = None
+    expires: str = ""
 
 
 def digest(value: str) -> str:
@@ -38,83 +54,220 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-# ---------------------------------------------------------------- issuing
+# ---------------------------------------------------------------- API clients
 
 
-def check_client(emulator: Emulator, client_id: str | None, secret: str | None) -> str:
-    """The client id, if the emulator accepts these credentials (any, unless clients are pinned)."""
+def client_from(value: str, project: str) -> ApiClient:
+    """An API client from ``SECRET[:SCOPES]`` (scopes separated by spaces or commas; none given: the one
+    project's ``manage_project:<project>``). ValueError with the reason when malformed."""
+    secret, _, listed = value.partition(":")
+    if not secret:
+        raise ValueError("the client secret is empty")
+    found = tuple(scopes.check(s) for s in re.split(r"[\s,]+", listed.strip()) if s)
+    return ApiClient(secret, found or (f"manage_project:{project}",))
+
+
+def parse_client(spec: str, project: str) -> tuple[str, ApiClient]:
+    """``ID:SECRET[:SCOPES]`` (the ``emulator --client`` option) → (id, client); ValueError when malformed."""
+    client_id, sep, rest = spec.partition(":")
+    if not sep or not client_id:
+        raise ValueError(f"expected ID:SECRET[:SCOPES], got {spec!r}")
+    return client_id, client_from(rest, project)
+
+
+def open_client(project: str) -> ApiClient:
+    """The default client set when none is pinned: any id with any secret, each holding
+    ``manage_project:<project>`` of the one project the emulator serves (so no token spans projects)."""
+    return ApiClient(None, (f"manage_project:{project}",))
+
+
+def check_client(emulator: Emulator, client_id: str | None, secret: str | None) -> tuple[str, ApiClient]:
+    """The client id and its API client, if the emulator accepts these credentials; 401 invalid_client."""
     if not client_id:
         raise errors.auth_error(401, "invalid_client", "Client credentials are missing.")
-    if emulator.clients is not None and emulator.clients.get(client_id) != secret:
+    client = emulator.clients.get(client_id)
+    if client is None and emulator.any_client is not None:
+        return client_id, emulator.any_client
+    if (
+        client is None
+        or client.secret is None
+        or not hmac.compare_digest(client.secret.encode(), (secret or "").encode())
+    ):
         raise errors.auth_error(401, "invalid_client", "Please provide valid client credentials.")
-    return client_id
+    return client_id, client
+
+
+def _invalid_scope(scope: str) -> errors.ApiError:
+    shown = scope if len(scope) <= 100 else scope[:100] + "…"
+    return errors.auth_error(400, "invalid_scope", f"The client may not request the scope '{shown}'.")
+
+
+def _requested(params: Mapping[str, str], client: ApiClient, project: str | None = None) -> list[str]:
+    """The scopes a new token gets: the requested ones, each held by the client (and of ``project`` for a
+    session of one project), or without ``scope`` all the client's (in ``project``)."""
+    requested = list(dict.fromkeys(params.get("scope", "").split()))
+    for scope in requested:
+        if not scopes.covers(client.scopes, scope) or (project is not None and scopes.split(scope)[1] != project):
+            raise _invalid_scope(scope)
+    if requested:
+        return requested
+    if project is None:
+        return list(client.scopes)
+    found = scopes.in_project(client.scopes, project)
+    if not found:
+        raise errors.auth_error(400, "invalid_scope", f"The client has no scope in the project '{project}'.")
+    return found
+
+
+def _grant_type(params: Mapping[str, str], *allowed: str) -> str:
+    grant = params.get("grant_type")
+    if not grant:
+        raise errors.auth_error(400, "invalid_request", "Missing required parameter 'grant_type'.")
+    if grant not in allowed:
+        shown = grant if len(grant) <= 64 else grant[:64] + "…"
+        raise errors.auth_error(400, "unsupported_grant_type", f"Grant type '{shown}' is not supported here.")
+    return grant
+
+
+# ---------------------------------------------------------------- issuing
 
 
 def issue(
     emulator: Emulator,
     client_id: str,
-    scopes: list[str],
+    token_scopes: Iterable[str],
     *,
     customer_id: str | None = None,
+    anonymous_id: str | None = None,
     project: str | None = None,
     refresh: bool = False,
+    session: Doc | None = None,
 ) -> dict[str, Any]:
-    """A new access token (and refresh token) for ``client_id``; the token response body."""
+    """A new access token for ``client_id``; with ``refresh`` a refresh token too, or, given the ``session``
+    (a refresh token's document), one more access token of that session. The token response body."""
+    token_scopes = list(token_scopes)
     value = secrets.token_urlsafe(32)
     now = emulator.clock.now()
     doc = {
         "id": digest(value),
         "clientId": client_id,
-        "scopes": scopes,
+        "scopes": token_scopes,
         "customerId": customer_id,
+        "anonymousId": anonymous_id,
         "projectKey": project,
         "expiresAt": iso(now + timedelta(seconds=TOKEN_TTL)),
         "createdAt": iso(now),
     }
-    body = {"access_token": value, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": " ".join(scopes)}
+    body = {"access_token": value, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": " ".join(token_scopes)}
     ctx = Ctx(emulator, TOKENS, client_id=client_id)
     with emulator.store.write():
         ctx.insert(TOKEN_TYPE, doc, cause="issue")
         if refresh:
             refresh_value = secrets.token_urlsafe(32)
-            ctx.insert(TOKEN_TYPE, {**doc, "id": digest(refresh_value), "refresh": True}, cause="issue")
+            refresh_doc = {
+                **doc,
+                "id": digest(refresh_value),
+                "refresh": True,
+                "expiresAt": iso(now + timedelta(seconds=REFRESH_TTL)),
+                "accessTokens": [doc["id"]],
+            }
+            if anonymous_id is not None:
+                refresh_doc["key"] = _anonymous_key(project or "", anonymous_id)
+            ctx.insert(TOKEN_TYPE, refresh_doc, cause="issue")
             body["refresh_token"] = refresh_value
+        elif session is not None:
+            issued = [*session.get("accessTokens", []), doc["id"]][-MAX_SESSION_TOKENS:]
+            ctx.replace(TOKEN_TYPE, session, {**session, "accessTokens": issued}, cause="issue")
     return body
 
 
-def _scopes(params: Mapping[str, str], project: str | None = None) -> list[str]:
+def client_credentials(
+    emulator: Emulator, client_id: str, client: ApiClient, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """``POST /oauth/token``: the client-credentials grant, or the refresh-token grant."""
+    if _grant_type(params, "client_credentials", "refresh_token") == "refresh_token":
+        return refresh_grant(emulator, client_id, params)
+    return issue(emulator, client_id, _requested(params, client))
+
+
+def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``grant_type=refresh_token&refresh_token=…``: a new access token of the refresh token's session (its
+    customer or anonymous id, its scopes or the requested subset of them), for the client it was issued to."""
+    value = params.get("refresh_token")
+    if not value:
+        raise errors.auth_error(400, "invalid_request", "Missing required parameter 'refresh_token'.")
+    session = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
+    now = iso(emulator.clock.now())
+    if session is None or not session.get("refresh") or session["expiresAt"] <= now or session["clientId"] != client_id:
+        raise errors.auth_error(400, "invalid_grant", "The refresh token was not found. It may have expired.")
+    held = [s for s in session["scopes"] if scopes.split(s)[0] not in scopes.IDENTITY]
+    identity = [s for s in session["scopes"] if scopes.split(s)[0] in scopes.IDENTITY]
     requested = params.get("scope", "").split()
-    return requested or [f"manage_project:{project or ALL}"]
+    for scope in requested:
+        if scope not in session["scopes"] or scope in identity:
+            raise _invalid_scope(scope)
+    granted = [s for s in held if s in requested] if requested else held
+    return issue(
+        emulator,
+        client_id,
+        [*granted, *identity],
+        customer_id=session.get("customerId"),
+        anonymous_id=session.get("anonymousId"),
+        project=session.get("projectKey"),
+        session=session,
+    )
 
 
-def client_credentials(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """``POST /oauth/token``: the client-credentials grant (the only one that endpoint serves)."""
-    grant = params.get("grant_type")
-    if not grant:
-        raise errors.auth_error(400, "invalid_request", "Missing required parameter 'grant_type'.")
-    if grant != "client_credentials":
-        raise errors.auth_error(400, "unsupported_grant_type", f"Grant type '{grant}' is not supported here.")
-    return issue(emulator, client_id, _scopes(params))
-
-
-async def password_grant(emulator: Emulator, project: str, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+async def password_grant(
+    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
+) -> dict[str, Any]:
     """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``.
-    The password is checked in a worker thread."""
-    if params.get("grant_type") != "password":
-        raise errors.auth_error(400, "unsupported_grant_type", "Only grant_type=password is supported here.")
+
+    The password is checked in a worker thread; an unknown email costs the same check (against a dummy hash at
+    the emulator's cost), so the answer's timing does not tell whether the email exists."""
+    _grant_type(params, "password")
     username, password = params.get("username"), params.get("password")
     if not username or password is None:
         raise errors.auth_error(400, "invalid_request", "Parameters 'username' and 'password' are required.")
+    granted = _requested(params, client, project)
     ctx = Ctx(emulator, project, client_id=client_id)
     customer = find_customer_by_email(ctx, username)
-    if customer is not None:
-        await ctx.prepare_passwords(verify=[(password, customer.get("password"))])
-    if customer is None or not ctx.verify_password(password, customer.get("password")):
+    stored = customer.get("password") if customer is not None else None
+    await ctx.prepare_passwords(verify=[(password, stored)])
+    if customer is None or not ctx.verify_password(password, stored):
         raise errors.auth_error(
             400, "invalid_customer_account_credentials", "Customer account with the given credentials not found."
         )
-    scopes = [f"manage_my_profile:{project}", f"customer_id:{customer['id']}"]
-    return issue(emulator, client_id, scopes, customer_id=customer["id"], project=project, refresh=True)
+    token_scopes = [*granted, f"customer_id:{customer['id']}"]
+    return issue(emulator, client_id, token_scopes, customer_id=customer["id"], project=project, refresh=True)
+
+
+def _anonymous_key(project: str, anonymous_id: str) -> str:
+    return f"anonymous:{project}:{anonymous_id}"
+
+
+def anonymous_grant(
+    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """``POST /oauth/{projectKey}/anonymous/token``: a session for an anonymous id (generated, or an unused one
+    from ``anonymous_id``); the client needs ``create_anonymous_token`` in the project (RAML)."""
+    _grant_type(params, "client_credentials")
+    if not scopes.covers(client.scopes, f"create_anonymous_token:{project}"):
+        raise errors.auth_error(
+            400, "invalid_scope", f"The client needs the scope 'create_anonymous_token:{project}' for this flow."
+        )
+    granted = _requested(params, client, project)
+    anonymous_id = params.get("anonymous_id")
+    if anonymous_id is None:
+        anonymous_id = str(uuid.uuid4())
+    elif not ANONYMOUS_ID.match(anonymous_id):
+        raise errors.auth_error(
+            400, "invalid_request", "The anonymous_id must be 1-256 letters, digits or the characters _ . : -."
+        )
+    elif emulator.store.get_by_key(TOKENS, TOKEN_TYPE, _anonymous_key(project, anonymous_id)) is not None:
+        raise errors.auth_error(400, "invalid_request", f"The anonymous_id '{anonymous_id}' is already in use.")
+    token_scopes = [*granted, f"anonymous_id:{anonymous_id}"]
+    return issue(emulator, client_id, token_scopes, anonymous_id=anonymous_id, project=project, refresh=True)
 
 
 def find_customer_by_email(ctx: Ctx, email: str) -> Doc | None:
@@ -124,12 +277,37 @@ def find_customer_by_email(ctx: Ctx, email: str) -> Doc | None:
     return next((c for c in found if not c.get("stores")), None)
 
 
+# ---------------------------------------------------------------- ending tokens
+
+
 def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
-    """Invalidate every token issued through the password flow for this customer of the context's project."""
+    """Invalidate every access and refresh token issued through the password and refresh flows for this
+    customer of the context's project (a password reset, a delete)."""
     tokens = Ctx(ctx.emulator, TOKENS, client_id=ctx.client_id)
     for doc in ctx.store.find(TOKENS, TOKEN_TYPE, "json_extract(doc, '$.customerId') = ?", [customer_id]):
         if doc.get("projectKey") == ctx.project:
             tokens.delete(TOKEN_TYPE, doc, cause="revoke")
+
+
+def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> None:
+    """``POST /oauth/token/revoke`` (RFC 7009): end an access or refresh token issued to this client; a refresh
+    token ends with every access token issued through it. An unknown or expired token is not an error."""
+    value = params.get("token")
+    if not value:
+        raise errors.auth_error(400, "invalid_request", "Missing required parameter 'token'.")
+    doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
+    emulator.client_tokens.pop(value, None)
+    if doc is None:
+        return
+    if doc["clientId"] != client_id:
+        raise errors.auth_error(400, "invalid_request", "The token was not issued to this client.")
+    ctx = Ctx(emulator, TOKENS, client_id=client_id)
+    with emulator.store.write():
+        for access in doc.get("accessTokens", []):
+            issued = emulator.store.get(TOKENS, TOKEN_TYPE, access)
+            if issued is not None:
+                ctx.delete(TOKEN_TYPE, issued, cause="revoke")
+        ctx.delete(TOKEN_TYPE, doc, cause="revoke")
 
 
 # ---------------------------------------------------------------- checking
@@ -138,9 +316,9 @@ def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
 def authenticate(emulator: Emulator, header: str | None) -> Token:
     """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token.
 
-    Client-credentials tokens are kept in the emulator's memory once seen (nothing revokes them, so a cached
-    one cannot go stale, even with another process on the same file); password-flow tokens, which a password
-    reset or a delete revokes, are read from the store every time."""
+    Client-credentials tokens are kept in the emulator's memory once seen (only a revocation in this process
+    ends one early, so a cached one cannot go stale here); session tokens, which a password reset, a delete or
+    a revocation ends, are read from the store every time."""
     if not header or not header[:7].lower() == "bearer ":
         raise errors.invalid_token()
     value = header[7:].strip()
@@ -155,8 +333,10 @@ def authenticate(emulator: Emulator, header: str | None) -> Token:
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
     if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(now):
         raise errors.invalid_token()
-    token = Token(doc["clientId"], doc["scopes"], doc.get("customerId"))
-    if token.customer_id is None:
+    token = Token(
+        doc["clientId"], tuple(doc["scopes"]), doc.get("customerId"), doc.get("anonymousId"), doc["expiresAt"]
+    )
+    if token.customer_id is None and token.anonymous_id is None:
         if len(emulator.client_tokens) >= MAX_CACHED_TOKENS:
             emulator.client_tokens.clear()
         emulator.client_tokens[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
@@ -165,21 +345,19 @@ def authenticate(emulator: Emulator, header: str | None) -> Token:
 
 def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:
     """Whether the token grants one of ``needed`` in ``project`` (``manage_x`` implies ``view_x``)."""
-    if not needed:
-        return True
-    names = set()
-    for scope in token.scopes:
-        name, _, proj = scope.partition(":")
-        if proj in (project, ALL):
-            names.add(name)
-    if "manage_project" in names:
-        return True
-    return any(need in names or (need.startswith("view_") and "manage_" + need[5:] in names) for need in needed)
+    return scopes.grants(token.scopes, project, needed)
 
 
-def introspect(emulator: Emulator, value: str) -> dict[str, Any]:
+def introspect(emulator: Emulator, client: ApiClient, value: str) -> dict[str, Any]:
+    """``POST /oauth/introspect`` for an authenticated client: ``{active, scope, exp, client_id}`` when the token
+    is valid and the client may introspect tokens of every project it names (``introspect_oauth_tokens``,
+    which ``manage_project`` implies), ``{active: false}`` otherwise."""
     try:
         token = authenticate(emulator, "Bearer " + value)
     except errors.ApiError:
         return {"active": False}
-    return {"active": True, "scope": " ".join(token.scopes), "client_id": token.client_id}
+    projects = {scopes.split(s)[1] for s in token.scopes if scopes.split(s)[0] not in scopes.IDENTITY}
+    if not all(scopes.covers(client.scopes, f"introspect_oauth_tokens:{p}") for p in projects):
+        return {"active": False}
+    expires = int(datetime.fromisoformat(token.expires).timestamp() * 1000) if token.expires else None
+    return {"active": True, "scope": " ".join(token.scopes), "exp": expires, "client_id": token.client_id}

@@ -1,9 +1,16 @@
 """SQLite document store: every resource of every project in one ``resources`` table.
 
 ``doc`` holds the resource JSON (plus internal fields its module strips when rendering). Writes run in
-``BEGIN IMMEDIATE`` transactions, so a request's version check and write are one atomic step; reads run
-without a thread hop (a get by id takes microseconds). Listeners see every write inside its transaction,
-which is how derived data (the search index) stays in step.
+``BEGIN IMMEDIATE`` transactions on the one write connection, on the event loop's thread, so a request's
+version check and write are one atomic step; reads run there too, without a thread hop (a get by id takes
+microseconds). Listeners see every write inside its transaction, which is how derived data (the search index)
+stays in step.
+
+Reads whose cost grows with the data (queries, searches) can run in worker threads instead
+(``Store.reading``): each worker thread has its own read-only connection, and WAL gives it one committed
+snapshot, so it never sees half of a write, never blocks one and is never blocked by one (a shared connection
+would do both: SQLite holds a connection's mutex for a whole statement). An in-memory store has no second
+connection to its data, so its reads stay on the calling thread (``parallel_reads`` is False).
 """
 
 from __future__ import annotations
@@ -73,10 +80,20 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+_TOO_COMPLEX = ("parser stack overflow", "Expression tree is too large", "too many SQL variables", "too many terms")
+
+
+def too_complex(exc: BaseException) -> bool:
+    """Whether SQLite refused a statement as too deep or too large to run: the input was too complex, the
+    store is fine."""
+    return isinstance(exc, sqlite3.OperationalError) and any(text in str(exc) for text in _TOO_COMPLEX)
+
+
 class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._local = threading.local()  # a worker thread's read connection, while it reads
         # First, so that opening a file another process is writing (serve --workers) waits instead of failing.
         self.conn.execute("PRAGMA busy_timeout=5000")
         _switch_to_wal(self.conn)
@@ -97,9 +114,43 @@ class Store:
         self.listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._depth = 0
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self.parallel_reads = path != ":memory:" and not path.startswith("file:")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The write connection, except inside ``reading()`` on a worker thread: there every read of every
+        module (the search compiler included) goes to that thread's read connection."""
+        return getattr(self._local, "conn", None) or self._conn
 
     def close(self) -> None:
-        self.conn.close()
+        for reader in self._readers:
+            reader.close()
+        self._conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the block's reads on this thread's read connection, in one read transaction (one snapshot).
+        For worker threads of a store with ``parallel_reads``; writes inside raise (the connection is
+        query-only)."""
+        local = self._local
+        reader = getattr(local, "reader", None)
+        if reader is None:
+            reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            reader.execute("PRAGMA query_only=1")
+            reader.execute("PRAGMA busy_timeout=5000")
+            reader.execute("PRAGMA cache_size=-16384")
+            local.reader = reader
+            with self._readers_lock:
+                self._readers.append(reader)
+        reader.execute("BEGIN")
+        local.conn = reader
+        try:
+            yield
+        finally:
+            local.conn = None
+            reader.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[None]:

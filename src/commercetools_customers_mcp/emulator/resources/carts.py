@@ -1,7 +1,8 @@
 """Carts, minimal: create, get, query and delete empty carts, and binding anonymous carts at customer sign-up.
 
 There are no line items or update actions; carts exist so that ``POST /customers`` with ``anonymousCart`` and/or
-``anonymousId`` can assign the anonymous cart to the new Customer and answer ``{customer, cart}``.
+``anonymousId`` can assign the anonymous cart to the new Customer and answer ``{customer, cart}``. A cart created
+with an anonymous session's token (``POST /oauth/{projectKey}/anonymous/token``) gets its ``anonymousId``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def create(ctx: Ctx, draft: Doc) -> Doc:
         if name in draft and not isinstance(draft[name], str):
             raise errors.invalid_json(f"{name}: expected a string")
     fields: Doc = {name: draft[name] for name in _COPIED if draft.get(name) is not None}
+    if ctx.anonymous_id is not None:  # created in an anonymous session: the cart is that session's
+        fields.setdefault("anonymousId", ctx.anonymous_id)
     if draft.get("customerId") is not None:
         fields["customerId"] = ctx.resolve(customers.TYPE_ID, {"id": draft["customerId"]}, "customerId")["id"]
     return ctx.new_doc(

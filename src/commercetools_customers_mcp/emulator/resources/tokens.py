@@ -22,6 +22,7 @@ from ..validation import validate
 CUSTOMER = "customer"
 KINDS = {"email": "customer-email-token", "password": "customer-password-token"}
 PASSWORD_TOKEN_TTL = 1440  # minutes
+MAX_TTL_MINUTES = 2**31 - 1  # ~4,000 years: the expiry stays a date (ttlMinutes is an int64 in the API)
 VIEW, MANAGE = ("view_customers",), ("manage_customers",)
 
 
@@ -50,23 +51,25 @@ def _drop_tokens(ctx: Ctx, kind: str, customer_id: str) -> None:
         ctx.delete(KINDS[kind], token, cause="dropToken")
 
 
-def _issue(ctx: Ctx, kind: str, customer: Doc, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
-    if ttl_minutes < 1:
-        raise errors.invalid_input("'ttlMinutes' must be at least 1.")
-    if invalidate_older:
+def _issue(ctx: Ctx, kind: str, customer: Doc | None, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
+    """A new token for ``customer``; for None (an unknown email) one that looks the same and is never stored."""
+    if not 1 <= ttl_minutes <= MAX_TTL_MINUTES:
+        raise errors.invalid_input(f"'ttlMinutes' must be between 1 and {MAX_TTL_MINUTES}.")
+    if invalidate_older and customer is not None:
         _drop_tokens(ctx, kind, customer["id"])
     value = secrets.token_urlsafe(32)
     now = ctx.emulator.clock.now()
     token = {
         "id": ctx.new_id(),
         "key": oauth.digest(value),
-        "customerId": customer["id"],
+        "customerId": customer["id"] if customer is not None else ctx.new_id(),
         "expiresAt": iso(now + timedelta(minutes=ttl_minutes)),
         "invalidateOlderTokens": invalidate_older,
         "createdAt": iso(now),
         "lastModifiedAt": iso(now),
     }
-    ctx.insert(KINDS[kind], token, cause=f"create{kind.capitalize()}Token")
+    if customer is not None:
+        ctx.insert(KINDS[kind], token, cause=f"create{kind.capitalize()}Token")
     return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
 
 
@@ -107,10 +110,12 @@ def confirm_email(ctx: Ctx, req: Req) -> tuple[int, Any]:
 
 
 def create_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    """A reset token for the global Customer with that email. The docs: "For security reasons, Composable
+    Commerce doesn't indicate whether the email address exists in the system" (Password reset flow, Learning
+    > Manage sign-ups and sign-ins; the RAML names no error for an unknown email). So an unknown email gets the
+    same answer, a token that was never stored: redeeming it answers 404, like a used one."""
     validate("CustomerCreatePasswordResetToken", req.body)
     customer = oauth.find_customer_by_email(ctx, req.body["email"])
-    if customer is None:
-        raise errors.not_found(f"There is no global Customer with the email '{req.body['email']}'.")
     ttl = req.body.get("ttlMinutes", PASSWORD_TOKEN_TTL)
     return _issue(ctx, "password", customer, ttl, req.body.get("invalidateOlderTokens", False))
 
@@ -130,6 +135,10 @@ def reset_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
 
 
 def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
+    """A new password given the current one. Unlike a reset, it leaves the Customer's access and refresh tokens
+    active: the API documents token invalidation for the reset only ("After the password is reset, … any access
+    and refresh tokens issued previously through the password flow and refresh token flow are invalidated",
+    RAML /customers/password/reset); /customers/password says nothing of tokens."""
     validate("CustomerChangePassword", req.body)
     customer = _customer(ctx, req.body["id"])
     _check_version(customer, req.body["version"])
@@ -158,11 +167,13 @@ async def _prepare_change(ctx: Ctx, req: Req) -> None:
 
 
 async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
+    """Check the password off the event loop; an unknown email (or a customer without a password) is checked
+    against a dummy hash of the same cost, so the timing does not tell whether the email exists."""
     body = req.body if isinstance(req.body, dict) else {}
     if isinstance(body.get("email"), str) and isinstance(body.get("password"), str):
         customer = oauth.find_customer_by_email(ctx, body["email"])
-        if customer is not None:
-            await ctx.prepare_passwords(verify=[(body["password"], customer.get("password"))])
+        stored = customer.get("password") if customer is not None else None
+        await ctx.prepare_passwords(verify=[(body["password"], stored)])
 
 
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:

@@ -269,7 +269,10 @@ def test_variables(db: sqlite3.Connection, predicate: str, variables: dict, expe
         ("x = " + "9" * 400, None, "out of range"),
         ("(" * 21 + "a = 1" + ")" * 21, None, "deeper than 20"),
         ("a = 1 or " * 1200 + "a = 1", None, "at most 10000"),
-        ("".join(f"a{i}(" for i in range(15)) + "x = 1" + ")" * 15, None, "too complex"),
+        ("".join(f"a{i}(" for i in range(15)) + "x = 1" + ")" * 15, None, "nested more than 5 deep"),
+        ("".join(f"a{i}(" for i in range(6)) + "x = 1" + ")" * 6, None, "nested more than 5 deep"),
+        ("a(b = 1) and not(c(d(e(f(g(h(x = 1)))))))", None, "nested more than 5 deep"),
+        ("x in :v", {"v": [str(i) for i in range(10_001)]}, "too many values"),
         ('key = "a" and and', None, "Unexpected end of input, expected '(', an operator"),
         ("1 = key", None, "Invalid input '1', expected '(', a field name or not"),
     ],
@@ -295,8 +298,10 @@ def test_keywords_are_case_insensitive_and_fields_may_look_like_keywords(db: sql
 
 
 def test_moderate_nesting_and_long_predicates_run(db: sqlite3.Connection) -> None:
-    deep = "".join(f"a{i}(" for i in range(7)) + "x = 1" + ")" * 7
+    deep = "".join(f"a{i}(" for i in range(5)) + "x = 1" + ")" * 5  # MAX_FIELD_DEPTH
     assert run(db, [deep]) == set()
+    values = {"v": [f"k{i}" for i in range(5000)] + ["bob"]}  # a long `in :var`: no OR chain of 5,000
+    assert run(db, ["key in :v"], values) == {"c2"}
     parens = "(" * 20 + 'key = "alice"' + ")" * 20
     assert run(db, [parens]) == {"c1"}
     negations = "not(" * 20 + 'key = "alice"' + ")" * 20

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 MASK = "***"
-_IN_PATH = re.compile(r"((?:email|password)-token=)[^/?#\s]*")
+_IN_PATH = re.compile(r"((?:email|password)-token(?:=|%3D))[^/?#\s]*", re.IGNORECASE)  # uvicorn logs "=" as %3D
 _IN_QUERY = re.compile(
     r"([?&](?:token|access_token|refresh_token|password|client_secret|username|anonymous_id)=)[^&#\s]*",
     re.IGNORECASE,

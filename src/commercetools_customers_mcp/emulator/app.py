@@ -157,16 +157,16 @@ async def _form(scope: Scope, receive: Receive) -> dict[str, str]:
     return params
 
 
-def _client(scope: Scope, form: dict[str, str]) -> tuple[str | None, str | None]:
-    """Client id and secret from the Basic header, else from the form."""
+def _basic(scope: Scope) -> tuple[str, str] | None:
+    """Client id and secret from a Basic authorization header, None without one (then the form has them)."""
     header = _header(scope, b"authorization") or ""
-    if header[:6].lower() == "basic ":
-        try:
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise errors.auth_error(401, "invalid_client", "Malformed Basic authorization header.") from None
-        return client_id, secret
-    return form.get("client_id"), form.get("client_secret")
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.auth_error(401, "invalid_client", "Malformed Basic authorization header.") from None
+    return client_id, secret
 
 
 async def _send(send: Send, status: int, payload: Any, head: bool = False) -> None:
@@ -284,8 +284,12 @@ class EmulatorApp:
         session = len(parts) == 5 and bool(parts[2]) and parts[3] in ("customers", "anonymous") and parts[4] == "token"
         if path not in ("/oauth/token", "/oauth/token/revoke", "/oauth/introspect") and not session:
             return False
+        basic = _basic(scope)
+        if basic is not None:  # credentials in the header: checked before the body is read
+            client_id, client = oauth.check_client(emulator, *basic)
         form = await _form(scope, receive)
-        client_id, client = oauth.check_client(emulator, *_client(scope, form))
+        if basic is None:
+            client_id, client = oauth.check_client(emulator, form.get("client_id"), form.get("client_secret"))
         if path == "/oauth/token":
             await _send(send, 200, oauth.client_credentials(emulator, client_id, client, form))
         elif path == "/oauth/token/revoke":

@@ -31,7 +31,11 @@ def routes(resource: Resource) -> list[Route]:
     def bound(operation: Any) -> Any:
         return lambda ctx, req: operation(ctx, resource, req)
 
-    out = [Route("GET", base, bound(query), view), Route("HEAD", base, bound(head_query), view)]
+    # queries read as many documents as their `where` and `sort` make them: in a worker thread (Route.offload)
+    out = [
+        Route("GET", base, bound(query), view, offload=True),
+        Route("HEAD", base, bound(head_query), view, offload=True),
+    ]
     if resource.create is not None:
         out.append(Route("POST", base, bound(create), manage, resource.prepare))
     for ident in ("key={key}", "{id}"):

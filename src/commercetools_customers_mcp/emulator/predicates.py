@@ -26,7 +26,11 @@ Semantics (decisions where commercetools documents nothing):
 - ``is defined``: present and not null. ``is empty`` / ``is not empty``: an array with 0 / at least 1
   elements (anything else, missing included, is neither).
 - ``within circle`` is not supported (no geo fields in this domain).
-- Limits: 10,000 characters per predicate, 20 levels of parentheses.
+- Limits: 10,000 characters per predicate, 20 levels of parentheses (``querylang.where``); here, so that
+  every predicate the parser accepts runs (SQLite's parser stack and expression depth are the real bounds):
+  fields nested at most ``MAX_FIELD_DEPTH`` deep (``a(b(c(d(e(f = 1)))))`` is 5; the deepest real path,
+  ``associates(associateRoleAssignments(associateRole(key = "x")))``, is 3) and at most ``MAX_PARAMS`` values
+  in all (``in :var`` takes one per ``var.<name>`` parameter). Going over is ``InvalidInput``.
 """
 
 from __future__ import annotations
@@ -54,7 +58,9 @@ from .store import encode
 
 __all__ = ["PredicateError", "compile_where", "evaluate", "parse", "scalar_fields"]
 
-MAX_PARAMS = 30_000
+MAX_PARAMS = 10_000
+MAX_FIELD_DEPTH = 5  # measured: 6 nested fields run in every query shape, 7 overflow SQLite's parser stack
+_MAX_NEEDLES = 64  # alternatives in one instr() prefilter clause (each is one more level of OR)
 _CHECK_DEPTH = 6  # up to 6 levels SQLite always accepts what we generate (measured: 7 nested fields)
 _CHECK_LENGTH = 1_000
 _PREFIX = "Malformed parameter: where: "
@@ -186,6 +192,12 @@ def compile_where(
     if not predicates:
         return "1", []
     trees = [parse(p, variables) for p in predicates]
+    for tree in trees:
+        if _field_depth(tree) > MAX_FIELD_DEPTH:
+            raise PredicateError(
+                f"{_PREFIX}Fields are nested more than {MAX_FIELD_DEPTH} deep (like a(b(c(d(e(f = 1)))))); "
+                "use fewer nested fields."
+            )
     sql, params = _compile(trees, column)
     if len(params) > MAX_PARAMS:
         raise PredicateError(f"{_PREFIX}The predicate has too many values ({len(params)}; at most {MAX_PARAMS}).")
@@ -194,11 +206,26 @@ def compile_where(
     return sql, params
 
 
+def _field_depth(node: Any) -> int:
+    """How deep ``field(...)`` predicates nest in a tree (iteratively: the parser bounds the depth anyway)."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (Or, And)):
+            stack.extend((child, depth) for child in item.items)
+        elif isinstance(item, Not):
+            stack.append((item.item, depth))
+        elif isinstance(item, Nested):
+            deepest = max(deepest, depth + 1)
+            stack.append((item.inner, depth + 1))
+    return deepest
+
+
 def _compile(trees: Sequence[Any], column: str) -> tuple[str, list[Any]]:
     compiler = _Compiler(column)
     frags = [compiler.node(tree, None) for tree in trees]
     sql, params = frags[0] if len(frags) == 1 else _join("AND", frags)
-    clauses = [clause for tree in trees for clause in _needles(tree)][:_MAX_NEEDLE_CLAUSES]
+    clauses = [c for tree in trees for c in _needles(tree) if len(c) <= _MAX_NEEDLES][:_MAX_NEEDLE_CLAUSES]
     if not clauses:
         return sql, params
     # A cheap necessary condition first: a document can only match `field = "v"` if the JSON text of "v"

@@ -62,8 +62,12 @@ SEARCHES = (
         view_scope="view_business_units",
     ),
 )
-MAX_EXPRESSIONS = 50
+MAX_EXPRESSIONS = 50  # the API's documented limit, as the string length
 MAX_STRING = 256
+# Compound expressions (and / or / not / filter) nest at most this deep. The API documents no depth (its 50
+# expressions allow 49 levels); compounds compile to flat CTEs, which run at 30 levels too (measured), so this
+# is a bound on work, far above what a real query needs.
+MAX_NESTING = 10
 NUMERIC_FIELD_TYPES = {"number", "money", "set_number", "set_money"}
 
 _SCHEMA = """
@@ -269,6 +273,10 @@ class Compiler:
         self.type_id = type_id
         self.fields = FIELDS[type_id]
         self.count = 0
+        self.ctes: list[tuple[str, str]] = []  # (name, SELECT id, score): the compounds' parts, in order
+        self.cte_params: list[Any] = []
+        self._vocab: dict[int, list[tuple[str, bool]]] | None = None  # the FTS5 vocabulary by term length
+        self._fuzzy: dict[tuple[str, int], list[str]] = {}
 
     # fields and values
     def field(self, expr: dict[str, Any]) -> str:
@@ -301,7 +309,22 @@ class Compiler:
     def compile(self, query: dict[str, Any] | None) -> Compiled:
         if query is None:
             return Compiled("SELECT id, 1.0 AS score FROM resources WHERE project = ? AND type = ?", self.scope())
+        if self._nesting(query) > MAX_NESTING:
+            raise errors.invalid_input(
+                f"Compound expressions (and, or, not, filter) can be nested at most {MAX_NESTING} deep."
+            )
         return self.node(query)
+
+    def _nesting(self, query: dict[str, Any]) -> int:
+        """How deep compound expressions nest (iteratively: a deep document must not exhaust the stack)."""
+        deepest, stack = 0, [(query, 0)]
+        while stack:
+            node, depth = stack.pop()
+            for kind, body in node.items() if isinstance(node, dict) else ():
+                if kind in ("and", "or", "not", "filter") and isinstance(body, list):
+                    deepest = max(deepest, depth + 1)
+                    stack.extend((child, depth + 1) for child in body)
+        return deepest
 
     def scope(self) -> list[Any]:
         return [self.project, self.type_id]
@@ -330,8 +353,16 @@ class Compiler:
         return Compiled(sql, [*self.scope(), field, *params])
 
     def _union(self, parts: list[Compiled]) -> tuple[str, list[Any]]:
-        sql = " UNION ALL ".join(f"SELECT id, score FROM ({p.sql})" for p in parts)
-        return sql, [x for p in parts for x in p.params]
+        """The parts' rows, one after the other. Each part becomes a named CTE (``WITH qN AS (…)``) instead of a
+        nested subquery, so however deep compounds nest, every statement is flat: nested subqueries overflowed
+        SQLite's parser stack at 4 levels of ``not``."""
+        names = []
+        for part in parts:
+            name = f"q{len(self.ctes) + 1}"
+            self.ctes.append((name, part.sql))
+            self.cte_params.extend(part.params)
+            names.append(name)
+        return " UNION ALL ".join(f"SELECT id, score FROM {name}" for name in names), []
 
     def _and(self, parts: list[Compiled], score: str = "sum(score)") -> Compiled:
         sql, params = self._union(parts)
@@ -352,13 +383,18 @@ class Compiler:
             [*self.scope(), *params],
         )
 
+    def with_clause(self, root: Compiled) -> tuple[str, list[Any]]:
+        """``WITH q1 AS (…), …, m(id, score) AS (<root>)`` and its parameters, in order."""
+        ctes = "".join(f"{name} AS ({sql}), " for name, sql in self.ctes)
+        return f"WITH {ctes}m(id, score) AS ({root.sql})", [*self.cte_params, *root.params]
+
     # simple expressions: a condition on one search_fields row
     def _exact(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
         if ("value" in expr) == ("values" in expr):
             raise errors.invalid_input(f"'exact' on field '{expr['field']}' needs either 'value' or 'values'.")
         values = self._check(expr["values"] if "values" in expr else [expr["value"]])
         column = "value_lower" if expr.get("caseInsensitive") else "value_text"
-        conditions, params = [], []
+        texts, numbers = [], []
         for value in values:
             if not isinstance(value, str | int | float):
                 raise errors.invalid_input(
@@ -366,12 +402,16 @@ class Compiler:
                 )
             text, num = _scalar(value)
             if num is not None:
-                conditions.append("value_num = ?")
-                params.append(num)
+                numbers.append(num)
             else:
-                conditions.append(f"{column} = ?")
-                params.append(text.lower() if expr.get("caseInsensitive") else text)
-        return " OR ".join(conditions) or "0", params
+                texts.append(text.lower() if expr.get("caseInsensitive") else text)
+        # IN lists, not chains of OR: a chain of 1,000 was deeper than SQLite's expression limit
+        conditions = [
+            f"{name} IN ({', '.join('?' * len(found))})"
+            for name, found in ((column, texts), ("value_num", numbers))
+            if found
+        ]
+        return " OR ".join(conditions) or "0", [*texts, *numbers]
 
     def _prefix(self, expr: dict[str, Any]) -> tuple[str, list[Any]]:
         value = self._string(expr, "prefix")
@@ -424,15 +464,31 @@ class Compiler:
         return Compiled(sql, [joiner.join(clauses), *self.scope(), field])
 
     def _fuzzy_terms(self, word: str, level: int) -> list[str]:
+        """Vocabulary terms within ``level`` edits of ``word``. The vocabulary is read once per query (one scan
+        of the FTS5 vocabulary, by term length; scanning it once per word made a 64-word value cost 64 scans)
+        and each word's answer is kept, so a word repeated across expressions costs once."""
         if level == 0:
             return [word]
-        sql = "SELECT term FROM search_vocab WHERE length(term) BETWEEN ? AND ?"
-        # a word with more than `level` non-digits is further than `level` edits from any all-digit term
-        # (postal codes, numbers): skipping those in SQL keeps the Python distance check to the real candidates
-        if sum(not c.isdigit() for c in word) > level:
-            sql += " AND term GLOB '*[^0-9]*'"
-        rows = self.store.conn.execute(sql, (len(word) - level, len(word) + level))
-        return [t for (t,) in rows if levenshtein(word, t, level) <= level]
+        found = self._fuzzy.get((word, level))
+        if found is None:
+            # a word with more than `level` non-digits is further than `level` edits from any all-digit term
+            # (postal codes, numbers): those are left out before the Python distance check
+            letters = sum(not c.isdigit() for c in word) > level
+            candidates = (
+                term
+                for length in range(len(word) - level, len(word) + level + 1)
+                for term, digits_only in self._vocabulary().get(length, ())
+                if not (letters and digits_only)
+            )
+            found = self._fuzzy[(word, level)] = [t for t in candidates if levenshtein(word, t, level) <= level]
+        return found
+
+    def _vocabulary(self) -> dict[int, list[tuple[str, bool]]]:
+        if self._vocab is None:
+            self._vocab = {}
+            for (term,) in self.store.conn.execute("SELECT term FROM search_vocab"):
+                self._vocab.setdefault(len(term), []).append((term, term.isascii() and term.isdigit()))
+        return self._vocab
 
 
 # ---------------------------------------------------------------- running a search
@@ -473,16 +529,13 @@ def search(
     compiled = compiler.compile(query)
     sort_params: list[Any] = []
     keys = [_sort_key(compiler, s, sort_params) for s in sort or [{"field": "score", "order": "desc"}]]
+    with_clause, params = compiler.with_clause(compiled)
     sql = (
-        f"WITH m(id, score) AS ({compiled.sql}) SELECT m.id, m.score, count(*) OVER () FROM m "
-        f"ORDER BY {', '.join(keys)}, m.id LIMIT ? OFFSET ?"
+        f"{with_clause} SELECT m.id, m.score, count(*) OVER () FROM m ORDER BY {', '.join(keys)}, m.id LIMIT ? OFFSET ?"
     )
-    rows = store.conn.execute(sql, [*compiled.params, *sort_params, limit, offset]).fetchall()
-    if rows:
-        total = rows[0][2]
-    else:
-        count_sql = f"SELECT count(*) FROM ({compiled.sql})"
-        total = store.conn.execute(count_sql, compiled.params).fetchone()[0]
+    rows = store.conn.execute(sql, [*params, *sort_params, limit, offset]).fetchall()
+    count_sql = f"{with_clause} SELECT count(*) FROM m"
+    total = rows[0][2] if rows else store.conn.execute(count_sql, params).fetchone()[0]
     return {
         "total": total,
         "offset": offset,

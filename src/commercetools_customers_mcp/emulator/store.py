@@ -141,6 +141,7 @@ class Store:
             reader.execute("PRAGMA query_only=1")
             reader.execute("PRAGMA busy_timeout=5000")
             reader.execute("PRAGMA cache_size=-16384")
+            reader.execute("PRAGMA mmap_size=268435456")
             local.reader = reader
             with self._readers_lock:
                 self._readers.append(reader)

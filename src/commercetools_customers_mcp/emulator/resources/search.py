@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors, search
-from ..backend import Ctx, Emulator, Feature, Operation, Req, Route
+from ..backend import Ctx, Emulator, Feature, Operation, Prepare, Req, Route
 from ..search import SearchKind
 from ..validation import validate
 from . import projects
@@ -33,18 +33,24 @@ def _int(body: dict[str, Any], name: str, default: int, high: int, low: int) -> 
     return value
 
 
-def _search(kind: SearchKind) -> Operation:
-    def handler(ctx: Ctx, req: Req) -> tuple[int, Any]:
+def _search(kind: SearchKind) -> tuple[Prepare, Operation]:
+    """The search runs in the ``prepare`` step, in a worker thread on a read connection (``Ctx.offload``): one
+    large fuzzy query takes most of a second. The handler then only records the use (a write)."""
+
+    async def prepare(ctx: Ctx, req: Req) -> None:
         body = req.body if req.body is not None else {}
         validate(kind.request_schema, body)
         _ready(ctx, kind)
-        projects.touch(ctx, kind.name)
         limit = _int(body, "limit", 20, MAX_LIMIT, 1)
         offset = _int(body, "offset", 0, MAX_OFFSET, 0)
-        found = search.search(ctx.store, ctx.project, kind.type_id, body.get("query"), body.get("sort"), limit, offset)
-        return 200, found
+        run = (ctx.store, ctx.project, kind.type_id, body.get("query"), body.get("sort"), limit, offset)
+        ctx.prepared["search"] = await ctx.offload(search.search, *run)
 
-    return handler
+    def handler(ctx: Ctx, req: Req) -> tuple[int, Any]:
+        projects.touch(ctx, kind.name)
+        return 200, ctx.prepared["search"]
+
+    return prepare, handler
 
 
 def _head(kind: SearchKind) -> Operation:
@@ -80,18 +86,17 @@ def install(emulator: Emulator) -> None:
     search.install_index(emulator.store, active)
 
 
+def _routes(kind: SearchKind) -> tuple[Route, ...]:
+    prepare, handler = _search(kind)
+    return (
+        Route("POST", f"/{kind.endpoint}/search", handler, (kind.view_scope,), prepare),
+        Route("HEAD", f"/{kind.endpoint}/search", _head(kind), (kind.view_scope,)),
+        Route("GET", f"/{kind.endpoint}/search/indexing-status", _indexing_status(kind), ("view_project_settings",)),
+    )
+
+
 FEATURE = Feature(
     "search",
-    routes=tuple(
-        route
-        for kind in search.SEARCHES
-        for route in (
-            Route("POST", f"/{kind.endpoint}/search", _search(kind), (kind.view_scope,)),
-            Route("HEAD", f"/{kind.endpoint}/search", _head(kind), (kind.view_scope,)),
-            Route(
-                "GET", f"/{kind.endpoint}/search/indexing-status", _indexing_status(kind), ("view_project_settings",)
-            ),
-        )
-    ),
+    routes=tuple(route for kind in search.SEARCHES for route in _routes(kind)),
     install=install,
 )

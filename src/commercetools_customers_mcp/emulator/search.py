@@ -68,6 +68,7 @@ MAX_STRING = 256
 # expressions allow 49 levels); compounds compile to flat CTEs, which run at 30 levels too (measured), so this
 # is a bound on work, far above what a real query needs.
 MAX_NESTING = 10
+_FUZZY_WORDS_BY_SQL = 4  # fuzzy words looked up one by one before the whole vocabulary is read once
 NUMERIC_FIELD_TYPES = {"number", "money", "set_number", "set_money"}
 
 _SCHEMA = """
@@ -464,23 +465,33 @@ class Compiler:
         return Compiled(sql, [joiner.join(clauses), *self.scope(), field])
 
     def _fuzzy_terms(self, word: str, level: int) -> list[str]:
-        """Vocabulary terms within ``level`` edits of ``word``. The vocabulary is read once per query (one scan
-        of the FTS5 vocabulary, by term length; scanning it once per word made a 64-word value cost 64 scans)
-        and each word's answer is kept, so a word repeated across expressions costs once."""
+        """Vocabulary terms within ``level`` edits of ``word``, remembered per word (a word repeated across
+        expressions costs once). The first few words each read the terms of their lengths from the FTS5
+        vocabulary; a query with more reads the whole vocabulary once instead (64 words read it 64 times: one
+        64-word expression took 1.37 s on 10k customers, 0.24 s so)."""
         if level == 0:
             return [word]
         found = self._fuzzy.get((word, level))
-        if found is None:
-            # a word with more than `level` non-digits is further than `level` edits from any all-digit term
-            # (postal codes, numbers): those are left out before the Python distance check
-            letters = sum(not c.isdigit() for c in word) > level
+        if found is not None:
+            return found
+        # a word with more than `level` non-digits is further than `level` edits from any all-digit term
+        # (postal codes, numbers): those are left out before the Python distance check
+        letters = sum(not c.isdigit() for c in word) > level
+        if self._vocab is None and len(self._fuzzy) < _FUZZY_WORDS_BY_SQL:
+            sql = "SELECT term FROM search_vocab WHERE length(term) BETWEEN ? AND ?"
+            if letters:
+                sql += " AND term GLOB '*[^0-9]*'"
+            candidates: Iterable[str] = (
+                t for (t,) in self.store.conn.execute(sql, (len(word) - level, len(word) + level))
+            )
+        else:
             candidates = (
                 term
                 for length in range(len(word) - level, len(word) + level + 1)
                 for term, digits_only in self._vocabulary().get(length, ())
                 if not (letters and digits_only)
             )
-            found = self._fuzzy[(word, level)] = [t for t in candidates if levenshtein(word, t, level) <= level]
+        found = self._fuzzy[(word, level)] = [t for t in candidates if levenshtein(word, t, level) <= level]
         return found
 
     def _vocabulary(self) -> dict[int, list[tuple[str, bool]]]:

@@ -267,6 +267,30 @@ def union_members(name: str) -> dict[str, JSON]:
     return {m["title"]: m for m in schema(name)["oneOf"]}
 
 
+_PAYLOAD = "MessagePayload"
+
+
+@cache
+def message_types() -> tuple[str, ...]:
+    """Every Message type the vendored structure carries a payload for (those of customers, customer groups,
+    business units and associate roles), sorted."""
+    return tuple(sorted(n.removesuffix(_PAYLOAD) for n in _schemas() if n.endswith(_PAYLOAD) and n != _PAYLOAD))
+
+
+def message_schema(message_type: str) -> JSON:
+    """A whole Message of one type: the common fields (``Message``, from the RAML) and the type's own payload
+    fields (``<type>MessagePayload``), ``type`` fixed to ``message_type`` and nothing else allowed."""
+    if message_type not in message_types():
+        raise KeyError(f"{message_type!r} is not a Message type of this domain")
+    common, payload = schema("Message"), schema(message_type + _PAYLOAD)
+    return {
+        "type": "object",
+        "properties": {**common["properties"], **payload.get("properties", {}), "type": {"const": message_type}},
+        "required": list(dict.fromkeys([*common.get("required", []), *payload.get("required", [])])),
+        "additionalProperties": False,
+    }
+
+
 def enum(name: str) -> list[str]:
     """The values of an enum component, e.g. ``enum("Permission")``."""
     return list(_schemas()[name]["enum"])

@@ -504,17 +504,21 @@ async def test_change_parent_moves_inheritance(tree):
     assert body["inheritedAssociates"][0]["associateRoleAssignments"][0]["source"]["key"] == "acme-us"
     assert (await lookup(api, "acme-eu-berlin", ann["id"])).status_code == 200
 
-    # no cycles, not below another company, and a company has no parent to change
+    # no cycles, and a company has no parent to change
     r = await update(api, "acme-eu", {"action": "changeParentUnit", "parentUnit": {"key": "acme-eu"}})
     assert error(r)["code"] == "InvalidOperation"
     await division(api, "acme-eu-munich", "acme-eu")
     r = await update(api, "acme-eu", {"action": "changeParentUnit", "parentUnit": {"key": "acme-eu-munich"}})
     assert "descendants" in error(r)["message"]
     await company(api, "globex")
-    r = await update(api, "acme-eu", {"action": "changeParentUnit", "parentUnit": {"key": "globex"}})
-    assert "top-level unit" in error(r)["message"]
     r = await update(api, "acme", {"action": "changeParentUnit", "parentUnit": {"key": "globex"}})
     assert "setUnitType" in error(r)["message"]
+
+    # a Division may move under another Company: it and its subtree get that top-level unit (the API documents
+    # the BusinessUnitTopLevelUnitSet Message this produces)
+    body = await ok(api, "acme-eu", {"action": "changeParentUnit", "parentUnit": {"key": "globex"}})
+    assert body["topLevelUnit"] == {"typeId": "business-unit", "key": "globex"}
+    assert (await get(api, "acme-eu-munich"))["topLevelUnit"]["key"] == "globex"
 
 
 async def test_set_unit_type_moves_a_subtree_between_companies(tree):

@@ -79,6 +79,8 @@ async def test_password_rules_follow_the_authentication_mode(api):
 
 
 async def test_create_with_everything(api, setup):
+    languages = {"action": "changeLanguages", "languages": ["en", "de-DE"]}  # a locale must be a project language
+    assert (await api.post("/", json={"version": 1, "actions": [languages]})).status_code == 200
     draft = {
         **DRAFT,
         "key": "jane",
@@ -226,7 +228,7 @@ async def test_plain_field_setters_set_and_unset(api):
         ("setVatId", "vatId", "V1"),
         ("setExternalId", "externalId", "E1"),
         ("setKey", "key", "k-1"),
-        ("setLocale", "locale", "en-US"),
+        ("setLocale", "locale", "en"),  # one of the project's languages
     ]
     c = await updated(api, c, *[{"action": action, name: value} for action, name, value in setters])
     assert {name: c[name] for _, name, _ in setters} == {name: value for _, name, value in setters}

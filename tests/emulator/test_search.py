@@ -135,7 +135,7 @@ async def test_project_update_checks_version_action_and_scope(api):
         "/", json={"version": 9, "actions": [{"action": "changeCustomerSearchStatus", "status": "Activated"}]}
     )
     assert r.status_code == 409 and r.json()["errors"][0]["currentVersion"] == 1
-    r = await api.post("/", json={"version": 1, "actions": [{"action": "changeName", "name": "x"}]})
+    r = await api.post("/", json={"version": 1, "actions": [{"action": "changeNom", "name": "x"}]})
     assert r.status_code == 400 and r.json()["errors"][0]["code"] == "InvalidJsonInput"
     r = await api.post("/", json={"version": 1, "actions": [{"action": "changeCustomerSearchStatus", "status": "On"}]})
     assert r.status_code == 400

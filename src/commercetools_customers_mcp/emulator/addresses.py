@@ -121,10 +121,9 @@ def _remove_from(list_field: str, default_field: str) -> Handler:
 
 
 def _set_default(default_field: str, list_field: str) -> Handler:
+    """Either addressId or addressKey is required (the RAML's words; neither is InvalidOperation)."""
+
     def handler(ctx: Ctx, doc: Doc, action: Doc) -> None:
-        if action.get("addressId") is None and action.get("addressKey") is None:
-            doc.pop(default_field, None)
-            return
         address_id = doc["addresses"][address_index(doc, action)]["id"]
         doc[default_field] = address_id
         ids = doc.setdefault(list_field, [])

@@ -137,6 +137,7 @@ class Resource:
     after_write: Callable[[Ctx, Doc | None, Doc | None], None] | None = None  # derived data of the written doc
     create_response: Callable[[Ctx, Doc, Req], tuple[int, Any]] | None = None
     key_required: bool = False
+    max_count: int | None = None  # the documented per-project limit: a create beyond it is MaxResourceLimitExceeded
     delete_params: tuple[str, ...] = ()  # extra query flags allowed on delete, e.g. ("dataErasure",)
 
 
@@ -158,7 +159,9 @@ class Change:
     ``cause`` is ``create``, ``update`` or ``delete`` for the generic operations, or names the flow (e.g.
     ``confirmEmail``, ``resetPassword``, ``changePassword``, ``bindCart``, ``derived`` for computed fields,
     ``issue`` / ``revoke`` for tokens). ``actions`` are the update actions applied; ``reports`` what their
-    handlers said they did (``Ctx.report``)."""
+    handlers said they did (``Ctx.report``). ``states``, when a state watcher asked for them
+    (``Emulator.state_watchers``), are the document before the first action and after each one (so
+    ``len(actions) + 1`` of them, before the version bump): what each action changed, one by one."""
 
     project: str
     type_id: str
@@ -167,6 +170,7 @@ class Change:
     cause: str
     actions: tuple[Doc, ...] = ()
     reports: tuple[Doc, ...] = ()
+    states: tuple[Doc, ...] = ()
 
 
 # ---------------------------------------------------------------- the emulator
@@ -191,6 +195,9 @@ class Emulator:
         self.registry: dict[str, Resource] = {}
         self.routes: list[Route] = []  # in matching order
         self.listeners: list[Listener] = []  # see every Change inside its write transaction
+        # Whether an update should record each action's intermediate state (``Change.states``) for a listener;
+        # asked once per update, so a listener that is off for a project costs the update nothing.
+        self.state_watchers: list[Callable[[Ctx], bool]] = []
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
         self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens
         self._dummy_hash: str | None = None
@@ -278,6 +285,7 @@ class Ctx:
         self.scopes = scopes
         self.now = ""  # fixed timestamp for every write of this context (demo seeding); "" = the clock's
         self.prepared: Doc = {}  # what a ``prepare`` step computed for the handler (e.g. a search's results)
+        self.memo: dict[str, Any] = {}  # what features look up once per operation (a project's settings)
         self._reports: list[Doc] = []
         self._hashes: dict[str, str] = {}
         self._verified: dict[tuple[str, str | None], bool] = {}
@@ -392,18 +400,34 @@ class Ctx:
         this context carries it in ``Change.reports``."""
         self._reports.append({"type": kind, **payload})
 
+    def wants_states(self) -> bool:
+        """Whether an update in this operation should record each action's state (``Change.states``)."""
+        return any(watcher(self) for watcher in self.emulator.state_watchers)
+
     def insert(self, type_id: str, doc: Doc, *, cause: str = "create") -> None:
         self._commit(type_id, None, doc, cause, ())
 
-    def replace(self, type_id: str, before: Doc, after: Doc, *, cause: str = "update", actions: tuple = ()) -> None:
-        self._commit(type_id, before, after, cause, actions)
+    def replace(
+        self,
+        type_id: str,
+        before: Doc,
+        after: Doc,
+        *,
+        cause: str = "update",
+        actions: tuple = (),
+        states: tuple[Doc, ...] = (),
+    ) -> None:
+        self._commit(type_id, before, after, cause, actions, states)
 
     def delete(self, type_id: str, doc: Doc, *, cause: str = "delete") -> None:
         self._commit(type_id, doc, None, cause, ())
 
-    def _commit(self, type_id: str, before: Doc | None, after: Doc | None, cause: str, actions: tuple) -> None:
+    def _commit(
+        self, type_id: str, before: Doc | None, after: Doc | None, cause: str, actions: tuple, states: tuple = ()
+    ) -> None:
         reports, self._reports = tuple(self._reports), []
-        self.emulator.commit(self, Change(self.project, type_id, before, after, cause, tuple(actions), reports))
+        change = Change(self.project, type_id, before, after, cause, tuple(actions), reports, tuple(states))
+        self.emulator.commit(self, change)
 
     # passwords: hashed in a worker thread by a ``prepare`` step, used by the synchronous handler
     async def prepare_passwords(self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()) -> None:

@@ -14,6 +14,7 @@ from .expansion import expand
 from .predicates import PredicateError, compile_where
 from .requests import Req
 from .sorting import SortError, compile_sort
+from .store import decode, encode
 from .validation import check_key, validate, validate_actions
 
 MAX_LIMIT, MAX_OFFSET = 500, 10_000
@@ -98,17 +99,20 @@ def apply_update(
     """Check the version, apply every action to a copy, and write the next version if anything changed.
     ``stored=False``: ``doc`` is a default that is not in the store yet (the Project), so a change inserts it."""
     if version != doc["version"]:
-        raise errors.concurrent_modification(version, doc["version"])
+        raise errors.concurrent_modification(doc["id"], version, doc["version"])
     new = copy.deepcopy(doc)
+    states = [doc] if ctx.wants_states() else None  # each action's result, for a listener that asked (Messages)
     for action in actions:
         resource.actions[action["action"]](ctx, new, action)
+        if states is not None:
+            states.append(decode(encode(new)))
     if new == doc:
         return doc
     ctx.bump(doc, new)
     if new.get("key") != doc.get("key"):
         ensure_unique_key(ctx, resource, new)
     if stored:
-        ctx.replace(resource.type_id, doc, new, actions=tuple(actions))
+        ctx.replace(resource.type_id, doc, new, actions=tuple(actions), states=tuple(states or ()))
     else:
         ctx.insert(resource.type_id, new, cause="update")
     if resource.after_write:
@@ -127,6 +131,8 @@ def create(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
     if resource.key_required and req.body.get("key") is None:
         raise errors.required_field("key")
     assert resource.create is not None
+    if resource.max_count is not None and ctx.store.count_reaches(ctx.project, resource.type_id, resource.max_count):
+        raise errors.max_resource_limit_exceeded(resource.type_id, resource.max_count)
     doc = resource.create(ctx, copy.deepcopy(req.body))
     ensure_unique_key(ctx, resource, doc)
     ctx.insert(resource.type_id, doc)
@@ -164,7 +170,7 @@ def delete(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
         req.flag(name)
     doc = load(ctx, resource, req)
     if expected != doc["version"]:
-        raise errors.concurrent_modification(expected, doc["version"])
+        raise errors.concurrent_modification(doc["id"], expected, doc["version"])
     if resource.before_delete:
         resource.before_delete(ctx, doc, req)
     ctx.delete(resource.type_id, doc)

@@ -1,10 +1,12 @@
 """Errors in the commercetools shape: ``{statusCode, message, errors: [{code, message, ...}]}``.
 
-One constructor per error code keeps the codes, statuses and extra fields in one place.
+One constructor per error code keeps the codes, statuses and extra fields in one place. Messages follow the
+templates of the official RAML (``types/error/*Error.raml``) where it gives one.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -52,12 +54,19 @@ def required_field(field: str) -> ApiError:
     return _err(400, "RequiredField", f"A value is required for field {field}.", field=field)
 
 
+def _shown(value: Any) -> str:
+    """A value as the message templates show it: JSON (a string in double quotes)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def duplicate_field(field: str, value: Any, conflicting: dict[str, str] | None = None) -> ApiError:
+    """DuplicateField (RAML: "A duplicate value $duplicateValue exists for field $field."), or, naming the
+    resource that holds the value, DuplicateFieldWithConflictingResource ("… on $conflictingResource.")."""
     if conflicting is not None:
         return _err(
             400,
             "DuplicateFieldWithConflictingResource",
-            f"A duplicate value '{value}' exists for field '{field}' on {conflicting['typeId']} '{conflicting['id']}'.",
+            f"A duplicate value {_shown(value)} exists for field {field} on {_shown(conflicting)}.",
             field=field,
             duplicateValue=value,
             conflictingResource=conflicting,
@@ -65,20 +74,15 @@ def duplicate_field(field: str, value: Any, conflicting: dict[str, str] | None =
     return _err(
         400,
         "DuplicateField",
-        f"A duplicate value '{value}' exists for field '{field}'.",
+        f"A duplicate value {_shown(value)} exists for field {field}.",
         field=field,
         duplicateValue=value,
     )
 
 
 def duplicate_email(email: str) -> ApiError:
-    return _err(
-        400,
-        "DuplicateField",
-        "There is already an existing customer with the provided email.",
-        field="email",
-        duplicateValue=email,
-    )
+    """Another customer has the email (in the same scope: the project, or a shared Store)."""
+    return duplicate_field("email", email)
 
 
 def not_found(message: str = "The Resource was not found.") -> ApiError:
@@ -90,12 +94,29 @@ def resource_not_found(ident: str, by_key: bool = False) -> ApiError:
     return not_found(f"The Resource with {what} '{ident}' was not found.")
 
 
-def concurrent_modification(expected: int, current: int) -> ApiError:
+def concurrent_modification(resource_id: str, expected: int, current: int) -> ApiError:
     return _err(
         409,
         "ConcurrentModification",
-        f"Object version {expected} does not match the current version {current}.",
+        f"Object {resource_id} has a different version than expected. Expected: {expected} - Actual: {current}.",
         currentVersion=current,
+    )
+
+
+def max_resource_limit_exceeded(type_id: str, limit: int) -> ApiError:
+    return _err(
+        400,
+        "MaxResourceLimitExceeded",
+        f"You have exceeded the limit of {limit} resources of type {type_id}.",
+        exceededResource=type_id,
+    )
+
+
+def language_used_in_stores() -> ApiError:
+    return _err(
+        400,
+        "LanguageUsedInStores",
+        "Language(s) in use by a store cannot be deleted. Remove them in all the stores of this project first.",
     )
 
 
@@ -126,7 +147,7 @@ def search_not_ready(message: str) -> ApiError:
 
 def expired_customer_token(kind: str) -> ApiError:
     """``kind`` is "email" or "password": ExpiredCustomerEmailToken / ExpiredCustomerPasswordToken."""
-    return _err(400, f"ExpiredCustomer{kind.capitalize()}Token", f"The {kind} token has expired.")
+    return _err(400, f"ExpiredCustomer{kind.capitalize()}Token", f"The given {kind} token has expired.")
 
 
 def invalid_current_password() -> ApiError:

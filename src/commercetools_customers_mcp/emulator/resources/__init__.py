@@ -13,6 +13,7 @@ from . import (
     carts,
     customer_groups,
     customers,
+    messages,
     projects,
     references,
     search,
@@ -21,7 +22,7 @@ from . import (
 
 FEATURES: tuple[Feature, ...] = (
     references.FEATURE,  # stores and types
-    projects.FEATURE,  # project settings: search index status
+    projects.FEATURE,  # project settings: languages, Messages, search index status
     customer_groups.FEATURE,
     customers.FEATURE,
     tokens.FEATURE,  # email-verification and password-reset flows, sign-in
@@ -29,4 +30,5 @@ FEATURES: tuple[Feature, ...] = (
     business_units.FEATURE,
     carts.FEATURE,
     search.FEATURE,
+    messages.FEATURE,  # GET /messages, and the listener that writes them
 )

@@ -246,15 +246,11 @@ def _set_unit_type(ctx: Ctx, doc: Doc, action: Doc) -> None:
 
 
 def _change_parent_unit(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    """A Division moves under any unit (of its Company or another): no cycles, at most MAX_DEPTH levels. Moving
+    to another Company changes its topLevelUnit, and its descendants' (BusinessUnitTopLevelUnitSet)."""
     if doc["unitType"] == "Company":
         raise errors.invalid_operation("A Company has no parent unit; use setUnitType to make it a Division.")
-    top = doc["topLevelUnit"]
     _attach(ctx, doc, action["parentUnit"], "parentUnit")
-    if doc["topLevelUnit"] != top:
-        raise errors.invalid_operation(
-            f"The new parent unit must belong to the same top-level unit '{top['key']}'; "
-            "use setUnitType to move a unit to another Company."
-        )
 
 
 def _mode_setter(mode: str, then: Handler | None = None) -> Handler:

@@ -1,4 +1,5 @@
-"""Customer Groups: `groupName` in the draft, `name` on the resource (unique per project)."""
+"""Customer Groups: `groupName` in the draft, `name` on the resource (unique per project); at most 1,000 per
+project."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type
 from ..fields import set_or_unset as _set
 
 TYPE_ID = "customer-group"
+MAX_GROUPS = 1_000  # per project (docs: Limits; release note 2020-07-08): one more is MaxResourceLimitExceeded
 
 
 def _ensure_unique_name(ctx: Ctx, doc: Doc) -> None:
@@ -38,6 +40,7 @@ RESOURCE = Resource(
     create=create,
     draft_schema="CustomerGroupDraft",
     update_union="CustomerGroupUpdateAction",
+    max_count=MAX_GROUPS,
     actions={
         "changeName": _change_name,
         "setKey": setter("key"),

@@ -1,5 +1,6 @@
 """Customers: email rules (case-insensitive, global vs per-Store), passwords stored hashed, customer
-number set once, group references and assignments, Store key references and the 34 update actions."""
+number set once, a locale among the project's languages, group references and assignments, Store key
+references and the 34 update actions."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from ..clock import iso
 from ..expansion import expand
 from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
 from ..fields import set_or_unset as _set
-from . import customer_groups, references
+from . import customer_groups, projects, references
 
 TYPE_ID = "customer"
+MAX_CUSTOMERS = 10_000_000  # per project (docs: Customers, Limits): one more is MaxResourceLimitExceeded
 INTERNAL = ("lowercaseEmail",)  # stored for uniqueness checks and `where`, never rendered
 _COPIED = (
     "key",
@@ -101,7 +103,18 @@ def build(ctx: Ctx, draft: Doc, password_hash: str | None) -> Doc:
     return doc
 
 
+def _check_locale(ctx: Ctx, locale: str | None) -> None:
+    """A Customer's locale "must be one of the languages supported by the Project" (RAML): InvalidField naming
+    them otherwise."""
+    if locale is None:
+        return
+    supported = projects.languages(ctx)
+    if locale not in supported:
+        raise errors.invalid_field("locale", locale, supported)
+
+
 def create(ctx: Ctx, draft: Doc) -> Doc:
+    _check_locale(ctx, draft.get("locale"))
     password = None
     if (draft.get("authenticationMode") or "Password") == "Password":
         password = _required_password(ctx, draft.get("password"))
@@ -134,6 +147,11 @@ def _change_email(ctx: Ctx, doc: Doc, action: Doc) -> None:
     doc["email"], doc["lowercaseEmail"] = action["email"], action["email"].lower()
     doc["isEmailVerified"] = False
     _ensure_unique_email(ctx, doc)
+
+
+def _set_locale(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    _check_locale(ctx, action.get("locale"))
+    _set(doc, "locale", action.get("locale"))
 
 
 def _set_customer_number(ctx: Ctx, doc: Doc, action: Doc) -> None:
@@ -198,9 +216,9 @@ ACTIONS: dict[str, Handler] = {
             "vatId",
             "externalId",
             "key",
-            "locale",
         )
     },
+    "setLocale": _set_locale,
     "setCustomerNumber": _set_customer_number,
     "setCustomerGroup": _set_customer_group,
     **group_assignment_actions("Customer"),
@@ -226,6 +244,7 @@ RESOURCE = Resource(
     before_delete=_revoke_tokens,
     create_response=create_response,
     delete_params=("dataErasure",),
+    max_count=MAX_CUSTOMERS,
 )
 
 
@@ -317,7 +336,7 @@ def seed_demo(ctx: Ctx) -> None:
     }
     insert(references.TYPE, references.TYPE.create(ctx, loyalty))
     password = ctx.emulator.hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
-    start = ctx.emulator.clock.now() - timedelta(days=90)
+    start = ctx.emulator.clock.now() - timedelta(days=89)  # all within the demo project's 90 days of Messages
     for i in range(60):
         ctx.now = iso(start + timedelta(days=i, hours=i % 24))
         draft = _demo_draft(i)

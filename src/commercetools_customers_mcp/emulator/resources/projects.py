@@ -1,12 +1,18 @@
-"""The Project endpoint (``GET``/``POST /{projectKey}``): only what search needs — the index status machine.
+"""The Project endpoint (``GET``/``POST /{projectKey}``): every field of the Project type, every update action of
+the official RAML (``spec.union_members("ProjectUpdateAction")``), and the search index status machine.
 
 Each search (customers, businessUnits) goes Deactivated → Indexing → Activated. The index is kept in step
 only while the search is on; activation synchronously builds the index afresh (``search.rebuild``).
 The status then stays ``Indexing`` for ``Settings.indexing_delay_seconds`` of emulator-clock time (default 0),
 so tests can observe it. After 30 days (emulator clock) without a search call a search deactivates itself, as
-the API's does. A project starts with both searches Deactivated, like the API; the demo project starts
-Activated. The project is stored as an internal ``project`` document (id = project key) once it is first
-changed; updates go through the generic update path (``crud.apply_update``).
+the API's does. Order and Product search have no index here (no such resources): their status just changes.
+
+A project nobody has changed yet is ``_default``: languages ``en``, currency ``EUR``, both searches Deactivated
+and Messages off, as a new project of the API. The demo project is seeded ready to show its data: searches
+Activated, the languages its customers speak, and Messages on (``deleteDaysAfterCreation`` 90, the maximum,
+so the seeded history, 30 to 89 days old, shows). The project is stored as an internal ``project`` document
+(id = project key) once it is first changed; updates go through the generic update path
+(``crud.apply_update``). Fields a stored project lacks (added to the emulator since) read as their defaults.
 """
 
 from __future__ import annotations
@@ -16,14 +22,38 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import crud, errors, search
-from ..backend import Ctx, Doc, Feature, Req, Resource, Route
+from ..backend import Ctx, Doc, Feature, Handler, Req, Resource, Route
 from ..clock import iso
 
 TYPE_ID = "project"
 DEACTIVATED, INDEXING, ACTIVATED = "Deactivated", "Indexing", "Activated"
 IDLE_DAYS = 30  # a search nobody calls for this long deactivates itself, as the API does
+MESSAGES_DAYS = 15  # MessagesConfiguration.deleteDaysAfterCreation's default
+DEMO_MESSAGES_DAYS = 90
+# The demo project's languages: every locale its customers have (``customers._PLACES``), and their languages.
+DEMO_LANGUAGES = (
+    "en",
+    "de",
+    "fr",
+    "nl",
+    "es",
+    "it",
+    "en-US",
+    "en-GB",
+    "de-DE",
+    "de-AT",
+    "fr-FR",
+    "nl-NL",
+    "es-ES",
+    "it-IT",
+)
 BY_ACTION = {kind.status_action: kind for kind in search.SEARCHES}
-_HIDDEN = ("id", "versionModifiedAt", "lastModifiedBy")  # kept by the generic version bump, not in a Project
+# Kept by the generic version bump, not fields of a Project.
+_HIDDEN = ("id", "versionModifiedAt", "lastModifiedAt", "lastModifiedBy")
+# Searches without an index here: their status is just what was last set.
+_OTHER_SEARCHES = {"changeOrderSearchStatus": "orders"}
+_PRODUCT_SEARCHES = {"ProductProjectionsSearch": "products", "ProductsSearch": "productsSearch"}
+_EXTERNAL_OAUTH_SHOWN = 4  # characters of the authorization header shown ("Partially hidden on retrieval")
 
 
 def _default(ctx: Ctx) -> Doc:
@@ -36,15 +66,28 @@ def _default(ctx: Ctx) -> Doc:
         "currencies": ["EUR"],
         "languages": ["en"],
         "createdAt": ctx.timestamp(),
-        "messages": {"enabled": False},
+        "messages": {"enabled": False, "deleteDaysAfterCreation": MESSAGES_DAYS},
         "carts": {"deleteDaysAfterLastModification": 90, "countryTaxRateFallbackEnabled": False},
+        "shoppingLists": {"deleteDaysAfterLastModification": 360},
         "searchIndexing": {kind.name: {"status": DEACTIVATED} for kind in search.SEARCHES},
+        "businessUnits": {"myBusinessUnitStatusOnCreation": "Inactive"},
+        "inventory": {"releaseExpiredReservations": True},
+        "discounts": {"discountCombinationMode": "Stacking"},
     }
 
 
 def load(ctx: Ctx) -> Doc:
-    """The project as stored, or the defaults of a project nobody has changed yet."""
-    return ctx.get(TYPE_ID, ctx.project) or _default(ctx)
+    """The project as stored (with defaults for fields it lacks), or the defaults of a project nobody has
+    changed yet."""
+    stored = ctx.get(TYPE_ID, ctx.project)
+    if stored is None:
+        return _default(ctx)
+    return {**{k: v for k, v in _default(ctx).items() if k not in stored}, **stored}
+
+
+def languages(ctx: Ctx) -> list[str]:
+    """The project's languages (a customer's ``locale`` must be one of them)."""
+    return load(ctx)["languages"]
 
 
 def status(ctx: Ctx, name: str, doc: Doc | None = None) -> Doc:
@@ -72,10 +115,14 @@ def touch(ctx: Ctx, name: str) -> None:
 
 def render(ctx: Ctx, doc: Doc) -> Doc:
     out = {k: v for k, v in doc.items() if k not in _HIDDEN}
-    out["searchIndexing"] = {}
+    out["searchIndexing"] = dict(doc["searchIndexing"])
     for kind in search.SEARCHES:
         state = status(ctx, kind.name, doc)
         out["searchIndexing"][kind.name] = {k: v for k, v in state.items() if k in ("status", "lastModifiedAt")}
+    oauth = doc.get("externalOAuth")
+    if oauth is not None:
+        header = oauth["authorizationHeader"]
+        out["externalOAuth"] = {**oauth, "authorizationHeader": header[:_EXTERNAL_OAUTH_SHOWN] + "****"}
     return out
 
 
@@ -98,12 +145,111 @@ def _change_search_status(ctx: Ctx, doc: Doc, action: Doc) -> None:
     doc["searchIndexing"][kind.name] = {"status": INDEXING if delay > 0 else ACTIVATED, **state}
 
 
+def _search_status(name: str) -> Handler:
+    """Order and Product search: no index here, the status is what was set."""
+
+    def handler(ctx: Ctx, doc: Doc, action: Doc) -> None:
+        wanted = action["status"] if "status" in action else ACTIVATED if action["enabled"] else DEACTIVATED
+        state = doc["searchIndexing"].get(name, {}).get("status", DEACTIVATED)
+        if state != wanted:
+            doc["searchIndexing"][name] = {"status": wanted, "lastModifiedAt": ctx.timestamp()}
+
+    return handler
+
+
+def _product_search(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    _search_status(_PRODUCT_SEARCHES[action.get("mode", "ProductProjectionsSearch")])(ctx, doc, action)
+
+
+def _not_empty(field: str, values: list[Any]) -> list[Any]:
+    if not values:
+        raise errors.invalid_operation(f"'{field}' must not be empty: a project needs at least one.")
+    return list(dict.fromkeys(values))
+
+
+def _change_name(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    if not action["name"].strip():
+        raise errors.invalid_operation("'name' must not be empty.")
+    doc["name"] = action["name"]
+
+
+def _change_languages(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    """Languages in use by a Store cannot be removed (LanguageUsedInStores)."""
+    languages = _not_empty("languages", action["languages"])
+    removed = set(doc["languages"]) - set(languages)
+    if removed:
+        for store in ctx.store.find(ctx.project, "store"):
+            if removed & set(store.get("languages") or ()):
+                raise errors.language_used_in_stores()
+    doc["languages"] = languages
+
+
+def _in(section: str, field: str, source: str | None = None) -> Handler:
+    """Set ``doc[section][field]`` from the action's ``source`` field (default: the same name)."""
+
+    def handler(ctx: Ctx, doc: Doc, action: Doc) -> None:
+        doc[section] = {**doc[section], field: action[source or field]}
+
+    return handler
+
+
+def _whole(field: str, source: str, defaults: Doc | None = None, optional: bool = False) -> Handler:
+    """Replace ``doc[field]`` with the action's ``source`` object (or remove it when optional and absent)."""
+
+    def handler(ctx: Ctx, doc: Doc, action: Doc) -> None:
+        value = action.get(source)
+        if value is None and optional:
+            doc.pop(field, None)
+        else:
+            doc[field] = {**(defaults or {}), **value}
+
+    return handler
+
+
+def _messages_enabled(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    doc["messages"] = {**doc["messages"], "enabled": action["messagesEnabled"]}
+
+
+def _associate_role_on_creation(ctx: Ctx, doc: Doc, action: Doc) -> None:
+    role = ctx.resolve("associate-role", action["associateRole"], "associateRole")
+    doc["businessUnits"] = {
+        **doc["businessUnits"],
+        "myBusinessUnitAssociateRoleOnCreation": ctx.key_reference("associate-role", role),
+    }
+
+
+ACTIONS: dict[str, Handler] = {
+    **{action: _change_search_status for action in BY_ACTION},
+    **{action: _search_status(name) for action, name in _OTHER_SEARCHES.items()},
+    "changeProductSearchIndexingEnabled": _product_search,
+    "changeName": _change_name,
+    "changeCountries": lambda ctx, doc, a: doc.update(countries=_not_empty("countries", a["countries"])),
+    "changeCurrencies": lambda ctx, doc, a: doc.update(currencies=_not_empty("currencies", a["currencies"])),
+    "changeLanguages": _change_languages,
+    "changeMessagesConfiguration": _whole("messages", "messagesConfiguration"),
+    "changeMessagesEnabled": _messages_enabled,
+    "changeCartsConfiguration": _whole("carts", "cartsConfiguration", {"countryTaxRateFallbackEnabled": False}),
+    "changeCountryTaxRateFallbackEnabled": _in("carts", "countryTaxRateFallbackEnabled"),
+    "changePriceRoundingMode": _in("carts", "priceRoundingMode"),
+    "changeTaxRoundingMode": _in("carts", "taxRoundingMode"),
+    "changeShoppingListsConfiguration": _whole("shoppingLists", "shoppingListsConfiguration"),
+    "changeMyBusinessUnitStatusOnCreation": _in("businessUnits", "myBusinessUnitStatusOnCreation", "status"),
+    "setMyBusinessUnitAssociateRoleOnCreation": _associate_role_on_creation,
+    "setDiscountsConfiguration": _whole("discounts", "discountsConfiguration"),
+    "setExternalOAuth": _whole("externalOAuth", "externalOAuth", optional=True),
+    "setProductCatalogModel": lambda ctx, doc, a: doc.update(productCatalogModel=a["productCatalogModel"]),
+    "setReleaseExpiredReservations": _in("inventory", "releaseExpiredReservations"),
+    "setReservationExpirationInMinutes": _in("inventory", "reservationExpirationInMinutes"),
+    "setShippingRateInputType": _whole("shippingRateInputType", "shippingRateInputType", optional=True),
+}
+
 RESOURCE = Resource(
     type_id=TYPE_ID,
     endpoint=None,  # served at the project root by the routes below
     view_scopes=("view_project_settings",),
     manage_scopes=("manage_project_settings",),
-    actions={action: _change_search_status for action in BY_ACTION},
+    actions=ACTIONS,
+    update_union="ProjectUpdateAction",
     render=render,
 )
 
@@ -115,15 +261,19 @@ def _get(ctx: Ctx, req: Req) -> tuple[int, Any]:
 def _update(ctx: Ctx, req: Req) -> tuple[int, Any]:
     version, actions = crud.update_body(RESOURCE, req.body)
     stored = ctx.get(TYPE_ID, ctx.project)
-    doc = stored if stored is not None else _default(ctx)
+    doc = load(ctx)
     return 200, render(ctx, crud.apply_update(ctx, RESOURCE, doc, version, actions, stored=stored is not None))
 
 
 def seed_demo(ctx: Ctx) -> None:
-    """The demo project is ready to search right away."""
+    """The demo project: ready to search, in the languages of its customers, with Messages on (see the module
+    docstring)."""
     doc = _default(ctx)
     now = ctx.timestamp()
     doc["searchIndexing"] = {k.name: {"status": ACTIVATED, "startedAt": now, "readyAt": now} for k in search.SEARCHES}
+    doc["messages"] = {"enabled": True, "deleteDaysAfterCreation": DEMO_MESSAGES_DAYS}
+    doc["languages"] = list(DEMO_LANGUAGES)
+    doc["countries"] = ["AT", "DE", "ES", "FR", "GB", "IT", "NL", "US"]
     ctx.insert(TYPE_ID, doc)
 
 

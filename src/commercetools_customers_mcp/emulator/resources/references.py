@@ -10,7 +10,7 @@ from ..backend import Ctx, Doc, Feature, Resource
 
 
 def _create_store(ctx: Ctx, draft: Doc) -> Doc:
-    return ctx.new_doc({"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name",)}})
+    return ctx.new_doc({"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name", "languages")}})
 
 
 def _create_type(ctx: Ctx, draft: Doc) -> Doc:

@@ -35,7 +35,7 @@ def _customer(ctx: Ctx, customer_id: str) -> Doc:
 
 def _check_version(doc: Doc, version: int | None) -> None:
     if version is not None and version != doc["version"]:
-        raise errors.concurrent_modification(version, doc["version"])
+        raise errors.concurrent_modification(doc["id"], version, doc["version"])
 
 
 def _save(ctx: Ctx, before: Doc, cause: str, **changes: Any) -> Doc:
@@ -69,6 +69,7 @@ def _issue(ctx: Ctx, kind: str, customer: Doc | None, ttl_minutes: int, invalida
         "lastModifiedAt": iso(now),
     }
     if customer is not None:
+        ctx.report("tokenValue", value=value)  # for the Message: shown there when the token lives <= 60 minutes
         ctx.insert(KINDS[kind], token, cause=f"create{kind.capitalize()}Token")
     return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
 

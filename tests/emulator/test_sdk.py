@@ -6,7 +6,9 @@ import httpx2
 import pytest
 from commercetools import CommercetoolsError
 from commercetools.platform.models import (
+    CustomerCreatedMessage,
     CustomerDraft,
+    CustomerFirstNameSetMessage,
     CustomerGroupChangeNameAction,
     CustomerGroupDraft,
     CustomerGroupResourceIdentifier,
@@ -14,6 +16,9 @@ from commercetools.platform.models import (
     CustomerSetCustomerGroupAction,
     CustomerSetFirstNameAction,
     CustomerUpdate,
+    MessagesConfigurationDraft,
+    ProjectChangeMessagesConfigurationAction,
+    ProjectUpdate,
 )
 
 from conftest import SDK_PROJECT as PROJECT
@@ -70,3 +75,31 @@ def test_customer_groups_and_group_reference(project):
     project.customers().with_id(customer.id).delete(version=2)
     assert project.customer_groups().with_id(group.id).delete(version=2).id == group.id
     assert project.customer_groups().with_id(group.id).get() is None
+
+
+def test_messages_through_the_sdk(project):
+    """The SDK reads the project's settings, turns Messages on with its own update action, and deserializes the
+    Messages a customer's changes produce into its typed Message classes."""
+    settings = project.get()
+    assert settings.messages.enabled is False and settings.business_units is not None
+    config = MessagesConfigurationDraft(enabled=True, delete_days_after_creation=10)
+    action = ProjectChangeMessagesConfigurationAction(messages_configuration=config)
+    settings = project.post(ProjectUpdate(version=settings.version, actions=[action]))
+    assert settings.messages.enabled is True and settings.messages.delete_days_after_creation == 10
+
+    customer = (
+        project.customers().post(CustomerDraft(email="messages@example.com", password="pw", key="sdk-m")).customer
+    )
+    project.customers().with_id(customer.id).post(
+        CustomerUpdate(version=1, actions=[CustomerSetFirstNameAction(first_name="Mo")])
+    )
+    found = project.messages().get(where=[f'resource(id = "{customer.id}")'], sort=["sequenceNumber asc"])
+    assert found.total == 2
+    created, named = found.results
+    assert isinstance(created, CustomerCreatedMessage) and created.customer.email == "messages@example.com"
+    assert created.resource_user_provided_identifiers.key == "sdk-m" and created.sequence_number == 1
+    assert isinstance(named, CustomerFirstNameSetMessage) and named.first_name == "Mo" and named.resource_version == 2
+    again = project.messages().with_id(named.id).get()
+    assert isinstance(again, CustomerFirstNameSetMessage) and again.sequence_number == 2
+    assert project.messages().with_id("00000000-0000-0000-0000-000000000000").get() is None
+    project.customers().with_id(customer.id).delete(version=2)

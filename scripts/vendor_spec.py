@@ -135,9 +135,8 @@ def raml_components(raml: Path) -> dict[str, dict]:
         base, value = body.get("type"), body.get("discriminatorValue")
         if value is not None and base in out and "discriminator" in out[base]:
             out[base]["discriminator"]["mapping"][value] = f"#/components/schemas/{name}"
-    message = out["Message"]["allOf"][1]
-    message.pop("discriminator", None)
-    message["additionalProperties"] = True
+    out["Message"]["allOf"][1].pop("discriminator", None)
+    out["Message"]["additionalProperties"] = True  # beside allOf, where spec.schema keeps it
     return out
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from commercetools_customers_mcp import spec
 from commercetools_customers_mcp.emulator import messages as table
+from commercetools_customers_mcp.emulator.resources import messages as feature
 from conftest import token
 
 FOREVER = 90  # days: the longest deleteDaysAfterCreation
@@ -461,7 +462,8 @@ async def test_off_by_default_then_on_then_off(api: Any) -> None:
     assert r.json()["messages"] == {"enabled": True, "deleteDaysAfterCreation": FOREVER}
 
 
-async def test_delete_days_after_creation_by_the_emulator_clock(api: Any) -> None:
+async def test_delete_days_after_creation_by_the_emulator_clock(api: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(feature, "PRUNE_EVERY", 1)  # every write deletes what has expired (64th in service)
     d = Driver(api)
     await configure(api, days=1)
     old = await d.create("associate-roles", {"key": "old"})

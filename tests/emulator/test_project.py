@@ -265,3 +265,16 @@ async def test_error_messages_follow_the_raml_templates(api):
         "ExpiredCustomerPasswordToken",
         "The given password token has expired.",
     )
+
+
+async def test_a_stored_project_missing_newer_fields_reads_with_their_defaults(api):
+    from commercetools_customers_mcp.emulator.resources import projects
+
+    ctx = Ctx(api.emulator, api.project)
+    assert set(projects._default(ctx)) == projects._FIELDS
+    old = {k: v for k, v in projects._default(ctx).items() if k not in ("inventory", "discounts")}
+    with api.emulator.store.write():
+        ctx.insert("project", old)  # as an emulator before them stored it
+    project = (await api.get("/")).json()
+    conforms("Project", project)
+    assert project["discounts"] == {"discountCombinationMode": "Stacking"}

@@ -101,13 +101,17 @@ def apply_update(
     if version != doc["version"]:
         raise errors.concurrent_modification(doc["id"], version, doc["version"])
     new = copy.deepcopy(doc)
-    states = [doc] if ctx.wants_states() else None  # each action's result, for a listener that asked (Messages)
+    # Each action's result, for a listener that asked (Messages). One action needs no copy: it changed the
+    # document if the update did, and its result is the new version.
+    states = [doc] if ctx.wants_states() else None
     for action in actions:
         resource.actions[action["action"]](ctx, new, action)
-        if states is not None:
+        if states is not None and len(actions) > 1:
             states.append(decode(encode(new)))
     if new == doc:
         return doc
+    if states is not None and len(actions) == 1:
+        states.append(new)
     ctx.bump(doc, new)
     if new.get("key") != doc.get("key"):
         ensure_unique_key(ctx, resource, new)

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .backend import Change, Ctx, Doc
+from .message_log import message_id
 
 TOKEN_VALUE_REPORT = "tokenValue"  # what a token flow reports (``Ctx.report``) so the Message can show the value
 SHORT_LIVED = timedelta(minutes=60)  # a token living this long or less shows its value in its Message
@@ -470,7 +471,9 @@ def produce(ctx: Ctx, change: Change) -> list[Doc]:
         return []
     resource = change.after if change.after is not None else change.before
     assert resource is not None
-    now, who = ctx.timestamp(), ctx.logging()
+    # the change's own time (a create's or update's lastModifiedAt), else now
+    now = change.after.get("lastModifiedAt") if change.after is not None else None
+    now, who = now or ctx.timestamp(), ctx.logging()
     common: Doc = {
         "version": 1,
         "createdAt": now,
@@ -483,7 +486,8 @@ def produce(ctx: Ctx, change: Change) -> list[Doc]:
     identifiers = _some(**{name: resource.get(name) for name in IDENTIFIERS.get(change.type_id, ())})
     if identifiers:
         common["resourceUserProvidedIdentifiers"] = identifiers
-    return [{"id": ctx.new_id(), **common, "type": kind, **payload} for kind, payload in payloads]
+    moment = datetime.fromisoformat(now)
+    return [{"id": message_id(moment), **common, "type": kind, **payload} for kind, payload in payloads]
 
 
 def message_types() -> dict[str, list[tuple[str, str]]]:

@@ -4,15 +4,15 @@
 The listener sees every Change inside its write transaction (``Emulator.listeners``) and appends what
 ``messages.produce`` makes of it to the message log, numbering each resource's Messages on from its last one;
 a request that fails writes nothing, as its transaction rolls back. The project's ``messages`` configuration
-governs it: while ``enabled`` is false nothing is written (and updates record no per-action states); Messages
-older than ``deleteDaysAfterCreation`` days (emulator clock) are neither shown nor kept: reads skip them and the
-next write of the project deletes them. Scopes: ``view_messages`` (``manage_project`` implies it; the deprecated
-``view_orders`` is accepted too, as the API says).
+governs it: while ``enabled`` is false nothing is written (and updates record no per-action states). Messages
+older than ``deleteDaysAfterCreation`` days (emulator clock) are neither shown nor kept: reads skip them, and
+every 64th Message stored deletes its project's expired ones. Scopes: ``view_messages`` (``manage_project``
+implies it; the deprecated ``view_orders`` is accepted too, as the API says).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .. import errors, message_log, messages
@@ -25,6 +25,9 @@ from ..sorting import SortError, compile_sort
 from . import projects
 
 SCOPES = ("view_messages", "view_orders")
+# Expired Messages are deleted by every 64th Message stored (the statement on every write cost about 1 % of an
+# update, measured); reads never show them in between.
+PRUNE_EVERY = 64
 _MEMO = "messages"
 
 
@@ -32,7 +35,7 @@ def configuration(ctx: Ctx) -> Doc:
     """The project's MessagesConfiguration, looked up once per operation."""
     found = ctx.memo.get(_MEMO)
     if found is None:
-        found = ctx.memo[_MEMO] = projects.load(ctx)["messages"]
+        found = ctx.memo[_MEMO] = projects.messages_configuration(ctx)
     return found
 
 
@@ -40,10 +43,14 @@ def enabled(ctx: Ctx) -> bool:
     return bool(configuration(ctx).get("enabled"))
 
 
-def _cutoff(ctx: Ctx) -> str:
+def _expiry(ctx: Ctx) -> datetime:
     """Messages created before this are expired (``deleteDaysAfterCreation``)."""
     days = configuration(ctx).get("deleteDaysAfterCreation", projects.MESSAGES_DAYS)
-    return iso(ctx.emulator.clock.now() - timedelta(days=days))
+    return ctx.emulator.clock.now() - timedelta(days=days)
+
+
+def _cutoff(ctx: Ctx) -> str:
+    return iso(_expiry(ctx))
 
 
 def _on_change(ctx: Ctx, change: Change) -> None:
@@ -59,8 +66,8 @@ def _on_change(ctx: Ctx, change: Change) -> None:
     first = message_log.reserve(store, ctx.project, produced[0]["resource"]["id"], len(produced))
     for i, message in enumerate(produced):
         message["sequenceNumber"] = first + i
-    message_log.prune(store, ctx.project, _cutoff(ctx))
-    message_log.append(store, ctx.project, produced)
+    if message_log.append(store, ctx.project, produced) % PRUNE_EVERY < len(produced):
+        message_log.prune(store, ctx.project, _expiry(ctx))
 
 
 def _watch(ctx: Ctx) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from .. import crud, errors, search
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource, Route
 from ..clock import iso
+from ..store import decode
 
 TYPE_ID = "project"
 DEACTIVATED, INDEXING, ACTIVATED = "Deactivated", "Indexing", "Activated"
@@ -56,6 +57,28 @@ _PRODUCT_SEARCHES = {"ProductProjectionsSearch": "products", "ProductsSearch": "
 _EXTERNAL_OAUTH_SHOWN = 4  # characters of the authorization header shown ("Partially hidden on retrieval")
 
 
+# The fields of ``_default``: a stored project that has them all is read as it is (see ``load``).
+_FIELDS = frozenset(
+    [
+        "id",
+        "key",
+        "name",
+        "version",
+        "countries",
+        "currencies",
+        "languages",
+        "createdAt",
+        "messages",
+        "carts",
+        "shoppingLists",
+        "searchIndexing",
+        "businessUnits",
+        "inventory",
+        "discounts",
+    ]
+)
+
+
 def _default(ctx: Ctx) -> Doc:
     return {
         "id": ctx.project,
@@ -82,7 +105,18 @@ def load(ctx: Ctx) -> Doc:
     stored = ctx.get(TYPE_ID, ctx.project)
     if stored is None:
         return _default(ctx)
+    if stored.keys() >= _FIELDS:  # read on every write (search, Messages): the common case costs nothing more
+        return stored
     return {**{k: v for k, v in _default(ctx).items() if k not in stored}, **stored}
+
+
+def messages_configuration(ctx: Ctx) -> Doc:
+    """The project's MessagesConfiguration alone (read on every write, so without decoding the whole project)."""
+    row = ctx.store.conn.execute(
+        "SELECT json_extract(doc, '$.messages') FROM resources WHERE project = ? AND type = ? AND id = ?",
+        (ctx.project, TYPE_ID, ctx.project),
+    ).fetchone()
+    return decode(row[0]) if row and row[0] else {"enabled": False, "deleteDaysAfterCreation": MESSAGES_DAYS}
 
 
 def languages(ctx: Ctx) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from commercetools_customers_mcp.catalog.descriptions import tool_description
 from commercetools_customers_mcp.catalog.schemas import ArgumentValidator, input_schema
-from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, build_request
+from commercetools_customers_mcp.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
 from mcp_helpers import SEED_COUNT, SEED_TOOLS
 
 SEED = SEED_TOOLS
@@ -33,8 +33,10 @@ TYPES = {
 
 
 def test_names_match_the_seed() -> None:
-    assert len(TOOLS) == SEED_COUNT
-    assert {t.name for t in TOOLS} == set(SEED_BY_NAME)
+    """What `all` publishes is exactly the seed's catalogue; the opt-in toolsets add to it, never change it."""
+    assert len(DEFAULT_TOOLS) == SEED_COUNT
+    assert {t.name for t in DEFAULT_TOOLS} == set(SEED_BY_NAME)
+    assert {t.toolset for t in TOOLS if t not in DEFAULT_TOOLS} == OPT_IN_TOOLSETS == {"messages"}
 
 
 def _resolved(schema: dict, node: dict) -> dict:

@@ -16,9 +16,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from commercetools_customers_mcp.catalog.hints import error_hint
-from commercetools_customers_mcp.catalog.tools import BY_NAME, FAMILIES, TOOLS, tool_of
+from commercetools_customers_mcp.catalog.tools import BY_NAME, FAMILIES, TOOLS, TOOLSETS, tool_of
 from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
+from commercetools_customers_mcp.selection import ToolPolicy
 from commercetools_customers_mcp.server import build_server
 from commercetools_customers_mcp.transports import http_app
 from mcp_helpers import project_connection, serving
@@ -50,7 +51,7 @@ async def _setup(session: Client) -> str:
 async def mcp_server(make_connection: Any) -> AsyncIterator[Any]:
     app = create_app(":memory:", demo=False)
     client = CommercetoolsClient(make_connection("emulator"), transport=httpx2.ASGITransport(app=app))
-    yield build_server({"emulator": client})
+    yield build_server({"emulator": client}, policy=ToolPolicy(toolsets=frozenset(TOOLSETS)))  # opt-in ones too
     await client.aclose()
 
 

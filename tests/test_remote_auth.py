@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from commercetools_customers_mcp.catalog.tools import TOOLS
+from commercetools_customers_mcp.catalog.tools import DEFAULT_TOOLS
 from commercetools_customers_mcp.cli import main
 from commercetools_customers_mcp.remote_auth import (
     JwtVerifier,
@@ -50,7 +50,7 @@ from test_security import MODES, P, close, two_projects
 AUD = "https://mcp.example.com/mcp"
 RESOURCE = "https://mcp.example.com"
 READ, WRITE = "commercetools-customers:read", "commercetools-customers:write"
-READ_ONLY_COUNT = sum(t.read_only for t in TOOLS)
+READ_ONLY_COUNT = sum(t.read_only for t in DEFAULT_TOOLS)
 METADATA = "/.well-known/oauth-protected-resource"
 ACCEPT = {"Accept": "application/json"}
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}

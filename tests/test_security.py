@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from commercetools_customers_mcp.catalog.names import MAX_NAME, SHORT_NAMES, short_name
-from commercetools_customers_mcp.catalog.tools import TOOLS
+from commercetools_customers_mcp.catalog.tools import DEFAULT_TOOLS, TOOLS
 from commercetools_customers_mcp.cli import main
 from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.config import ConfigError, load_connections
@@ -242,7 +242,7 @@ def test_key_naming_an_unknown_connection_is_a_config_error(tmp_path: Path, caps
 
 # --- Tool policy: read-only, allow/deny ---------------------------------------------------------------------
 
-READ_ONLY = sorted(t.name for t in TOOLS if t.read_only)
+READ_ONLY = sorted(t.name for t in DEFAULT_TOOLS if t.read_only)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -350,7 +350,7 @@ async def test_short_mode_lists_short_names_and_accepts_both(server: Any, ct_cli
     assert same_result(seed, short)
     async with Client(server, mode=mode) as client:
         default = {t.name for t in (await client.list_tools()).tools}
-    assert default == {t.name for t in TOOLS}
+    assert default == {t.name for t in DEFAULT_TOOLS}
 
 
 # --- Start-up configuration errors ---------------------------------------------------------------------------

@@ -185,3 +185,12 @@ async def test_a_read_only_caller_lists_and_finds_only_read_only_tools() -> None
         CURRENT_PRINCIPAL.reset(token)
     assert listed and all(t.annotations.read_only_hint for t in listed)
     assert write.is_error and "disabled" in write.structured_content["message"]
+
+
+def test_an_opt_in_toolset_is_published_only_when_named() -> None:
+    assert "messages" not in parse_toolsets(["all"])
+    assert parse_toolsets(["all,messages"]) == parse_toolsets(["all"]) | {"messages"}
+    assert [t.name for t in ToolPolicy(toolsets=parse_toolsets(["messages"])).published()] == [
+        P + "list_messages",
+        P + "get_messages_by_id",
+    ]

@@ -39,6 +39,7 @@ _MIN_SCRUB = 3  # shorter hidden strings are not scrubbed from messages (too lik
 # The personal fields of customers, business units and addresses (`[output] preset = "pii"`).
 PII_FIELD_NAMES = (
     "email",
+    "oldEmail",  # CustomerEmailChanged Messages
     "contactEmail",
     "firstName",
     "lastName",

@@ -12,7 +12,7 @@ search ``query``, and the rules of a few draft fields. A parameter whose name sa
 
 from __future__ import annotations
 
-from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, PREFIX, Family, Tool, tool_of
+from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, MESSAGES, PREFIX, Family, Tool, tool_of
 
 # The seed's own sentences on what the API does (Messages produced, LockedField, token validity and invalidation),
 # word for word but for two grammar slips ("a Associate Role", ", A SearchNotReady"). The seed's openers that only
@@ -75,7 +75,7 @@ def _what(tool: Tool) -> str:
     return {
         "list": f"Lists {n}s matching `where`, ordered by `sort`, a page at a time: {{limit, offset, count, total, "
         "results}.",
-        "get": f"Gets one {n} {by}, with its current version.",
+        "get": f"Gets one {n} {by}" + (", with its current version." if tool.family.updates else "."),
         "create": f"Creates {_a(n)} and returns {'{customer}' if tool.family is CUSTOMERS else 'it'}, with its id "
         "and version 1.",
         "update": f"Changes one {n} {by} with update actions, all applied or none; returns it. Needs its current "
@@ -104,6 +104,12 @@ _FAMILY_NOTES: dict[tuple[Family, str], str] = {
     '"key": …}}]}}.',
     (BUSINESS_UNITS, "delete"): "A unit that still has child units cannot be deleted.",
     (ASSOCIATE_ROLES, "create"): "key cannot change later; buyerAssignable lets buyers assign the role.",
+    (MESSAGES, "list"): "Each message records one change to a customer, customer group, business unit or associate "
+    "role, or a customer's token or password flow: type (e.g. CustomerCreated, CustomerEmailChanged), resource "
+    "{typeId, id}, resourceVersion, sequenceNumber (per resource, from 1) and the change's own fields. Recorded only "
+    "while the project's Messages setting is on, and kept for its deleteDaysAfterCreation days: an empty list may "
+    "mean it is off.",
+    (MESSAGES, "get"): f"Find ids with {PREFIX}list_messages.",
 }
 
 _ASSOCIATE = (
@@ -206,6 +212,10 @@ _NOTES: dict[object, str] = {
     (BUSINESS_UNITS, "unitType"): "A Division also needs parentUnit.",
     (BUSINESS_UNITS, "parentUnit"): 'The parent of a Division, e.g. {"typeId": "business-unit", "key": "acme"}.',
     (BUSINESS_UNITS, "expand"): 'e.g. ["associates[*].customer"].',
+    (MESSAGES, "where"): 'Predicates, ANDed, e.g. `type = "CustomerEmailChanged"`, `resource(id = "<customer id>")`, '
+    '`type in ("CustomerCreated", "CustomerDeleted")`, `createdAt > "2025-01-01T00:00:00Z"`.',
+    (MESSAGES, "list", "sort"): 'e.g. "sequenceNumber asc" (one resource\'s changes in order) or "createdAt desc".',
+    (MESSAGES, "expand"): 'e.g. ["resource"]: the changed resource as it is now.',
 }
 
 

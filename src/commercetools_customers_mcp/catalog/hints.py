@@ -144,7 +144,8 @@ def _not_found(f: Failure) -> str:
         )
     if aim == "search":
         return f"{f.noun.capitalize()} search is not activated for this project. {activation(f.tool.family)}"
-    return f"No {f.noun} with that id or key; check it, or find it with {f.lister}."
+    keyed = any(t.family == f.tool.family and "key={key}" in t.path for t in TOOLS)
+    return f"No {f.noun} with that {'id or key' if keyed else 'id'}; check it, or find it with {f.lister}."
 
 
 def _duplicate(f: Failure) -> str:
@@ -178,6 +179,10 @@ def _rejected(f: Failure) -> str:
             f'The request was rejected: {detail}. A Division needs unitType "Division" and parentUnit '
             '{"typeId": "business-unit", "key": "<parent key>"}; a Company takes no parentUnit.'
         )
+    allowed = f.first.get("allowedValues")
+    if isinstance(allowed, list) and allowed and all(isinstance(v, str | int | float) for v in allowed):
+        shown = ", ".join(str(v) for v in allowed[:30]) + (", …" if len(allowed) > 30 else "")
+        return f"The request was rejected: {detail} Allowed: {shown}."
     return f"The request was rejected: {detail}"
 
 

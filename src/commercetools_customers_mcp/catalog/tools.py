@@ -95,7 +95,9 @@ ASSOCIATE_ROLES = Family(
     "AssociateRoleUpdateAction",
     short="assoc_roles",
 )
-FAMILIES: tuple[Family, ...] = (CUSTOMERS, CUSTOMER_GROUPS, BUSINESS_UNITS, ASSOCIATE_ROLES)
+# The changes to all of the above, as the API records them (read-only; an opt-in toolset).
+MESSAGES = Family("messages", "message", "message", "Message")
+FAMILIES: tuple[Family, ...] = (CUSTOMERS, CUSTOMER_GROUPS, BUSINESS_UNITS, ASSOCIATE_ROLES, MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,9 @@ TOOLS: tuple[Tool, ...] = (
         _titles("associate role", "associate roles"),
         _DELETE,
     ),
+    _t(MESSAGES, "messages", "list_messages", "List messages (what changed, in order)", "GET", "", "list",
+       query=_LIST),
+    _t(MESSAGES, "messages", "get_messages_by_id", "Get a message by ID", "GET", "/{ID}", "get", query=_GET),
 )  # fmt: skip
 
 BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
@@ -293,8 +298,9 @@ TOOLSETS: dict[str, tuple[Tool, ...]] = {}
 for _tool in TOOLS:
     TOOLSETS[_tool.toolset] = (*TOOLSETS.get(_tool.toolset, ()), _tool)
 ALL = "all"
-OPT_IN_TOOLSETS: frozenset[str] = frozenset()  # toolsets that `all` leaves out (published only when named)
+OPT_IN_TOOLSETS: frozenset[str] = frozenset({"messages"})  # toolsets `all` leaves out (published only when named)
 DEFAULT_TOOLSETS: frozenset[str] = frozenset(TOOLSETS) - OPT_IN_TOOLSETS  # what `all` means
+DEFAULT_TOOLS: tuple[Tool, ...] = tuple(t for t in TOOLS if t.toolset in DEFAULT_TOOLSETS)  # what `all` publishes
 
 
 def tool_of(family: Family, kind: str) -> Tool | None:

@@ -135,8 +135,9 @@ def head(ctx: Ctx, req: Req) -> tuple[int, Any]:
 FEATURE = Feature(
     "messages",
     routes=(
-        Route("GET", "/messages", query, SCOPES),
-        Route("HEAD", "/messages", head_query, SCOPES),
+        # queries read as many Messages as their `where` and `sort` make them: in a worker thread (Route.offload)
+        Route("GET", "/messages", query, SCOPES, offload=True),
+        Route("HEAD", "/messages", head_query, SCOPES, offload=True),
         Route("GET", "/messages/{id}", get, SCOPES),
         Route("HEAD", "/messages/{id}", head, SCOPES),
     ),

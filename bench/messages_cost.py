@@ -58,7 +58,8 @@ def run(writes: int) -> dict[str, Any]:
     folder = tempfile.mkdtemp(prefix="ctmcp-messages-")
     port = free_port()
     args = [CLI, "emulator", "--host", HOST, "--port", str(port), "--data", f"{folder}/db.sqlite", "--no-demo"]
-    with Child([*args, "--log-level", "warning"], name="emulator") as child:
+    client = f"bench-client:bench-secret:manage_project:{ON},manage_project:{OFF}"
+    with Child([*args, "--log-level", "warning", "--client", client], name="emulator") as child:
         wait_port(port, 60, child.proc)
         server = psutil.Process(child.pid)
         with httpx2.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:

@@ -369,8 +369,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # What exists now (modules, schemas, validators, clients, the app) lives as long as the server: move it out of
     # the collector's sight. Otherwise each full collection walked all of it, every few hundred calls: pauses of
-    # ~60 ms (the p99 under load) and ~8 % of the CPU per call (python -m bench --workloads load).
-    gc.collect()
+    # ~60 ms (the p99 under load) and ~8 % of the CPU per call (python -m bench --workloads load). No collect()
+    # first: it cost ~38 ms of every start, to free the little garbage start-up leaves.
     gc.freeze()
     run_loop(serve())
     return 0

@@ -183,6 +183,15 @@ def _t(family: Family, toolset: str, suffix: str, title: str, method: str, sub: 
     return Tool(PREFIX + suffix, title, method, family.path + sub, kind, family, toolset, body=body, **kw)
 
 
+def _names(segment: str) -> tuple[str, ...]:
+    """The seed's names for a family's eight rows, where they follow its rule (customers' do not)."""
+    return tuple(
+        f"{verb}_{segment}{rest}"
+        for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
+                           ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
+    )  # fmt: skip
+
+
 def _crud(family: Family, names: tuple[str, ...], titles: tuple[str, ...], delete_query: tuple[str, ...]) -> list[Tool]:
     """The eight rows every family has: list, get by id / key, create, update by id / key, delete by id / key."""
     shape = (
@@ -251,21 +260,13 @@ TOOLS: tuple[Tool, ...] = (
        "/email-token={emailToken}", "get", query=_GET),
     *_crud(
         CUSTOMER_GROUPS,
-        tuple(
-            f"{verb}_customer_groups{rest}"
-            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
-                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
-        ),
+        _names("customer_groups"),
         _titles("customer group", "customer groups"),
         _DELETE,
     ),
     *_crud(
         BUSINESS_UNITS,
-        tuple(
-            f"{verb}_business_units{rest}"
-            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
-                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
-        ),
+        _names("business_units"),
         _titles("business unit", "business units"),
         _DELETE,
     ),
@@ -280,11 +281,7 @@ TOOLS: tuple[Tool, ...] = (
        "Check whether business unit search is ready", "GET", "/search/indexing-status", "status"),
     *_crud(
         ASSOCIATE_ROLES,
-        tuple(
-            f"{verb}_associate_roles{rest}"
-            for verb, rest in (("list", ""), ("get", "_by_id"), ("get", "_by_key"), ("create", ""),
-                               ("update", "_by_id"), ("update", "_by_key"), ("delete", "_by_id"), ("delete", "_by_key"))
-        ),
+        _names("associate_roles"),
         _titles("associate role", "associate roles"),
         _DELETE,
     ),

@@ -2,7 +2,7 @@
 
 ``tools/list`` then shows only ``find_tools`` (names, titles and one-line purposes of the tools matching a few
 words), ``describe_tool`` (one tool's full description and input schema) and ``call_tool`` (run a tool by
-name). A client with a small context, or one that caps the number of tools, loads ~3 KB instead of the
+name). A client with a small context, or one that caps the number of tools, loads ~2 KB instead of the
 catalogue, and learns each tool's schema only when it needs it.
 
 Discovery changes what is listed, never what is allowed: ``find_tools`` and ``describe_tool`` see only the

@@ -29,19 +29,17 @@ import asyncio
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 import psutil
 
-from . import data, loadgen
-from .emulator_bench import CLI, start_ours
-from .mcp_bench import PROJECT, TOOL, _base_env, _official_args, _ours_env
+from . import loadgen
+from .emulator_bench import CLI
+from .mcp_bench import TOOL, _base_env, _official_args, _ours_env, start_loaded
 from .util import HOST, Child, free_port, wait_port
 
 LEGACY, MODERN = "2025-11-25", "2026-07-28"
@@ -189,13 +187,9 @@ def _summary(total: dict[str, Any]) -> dict[str, Any]:
 
 async def _run(plan: Plan, with_official: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"series": {}, "labels": {}, "notes": [], "plan": plan.__dict__, "cores": os.cpu_count()}
-    workdir = Path(tempfile.mkdtemp(prefix="ct-bench-load-"))
-    db = str(workdir / "load.sqlite3")
-    data.load_ours(db, 0, 1000, project=PROJECT)
-    emulator = start_ours(db, project=PROJECT)
-    url = f"http://{HOST}:{emulator.port}"
-    customer_id = emulator.get("/customers/key=cust-000042").json()["id"]
-    token = emulator.client.headers["Authorization"]
+    loaded = start_loaded("ct-bench-load-")
+    workdir, db, emulator, url = loaded.workdir, loaded.db, loaded.emulator, loaded.url
+    customer_id, token = loaded.customer_id, loaded.token
     py, node = sys.executable, shutil.which("node") or "node"
     serve = [CLI, "serve", "--transport", "http", "--host", HOST, "--port", "{port}", "--log-level", "WARNING"]
     embedded = [*serve, "--data", db, "--no-demo"]

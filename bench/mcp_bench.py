@@ -145,15 +145,33 @@ def _http_server(args: list[str], env: dict[str, str], port: int, name: str) -> 
     return child
 
 
-async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"series": {}, "notes": []}
-    workdir = Path(tempfile.mkdtemp(prefix="ct-bench-mcp-"))
-    db = str(workdir / "mcp.sqlite3")
+@dataclass
+class Loaded:
+    """An emulator process on a fresh 1,000-customer file: what the MCP workloads call through."""
+
+    workdir: Path
+    db: str
+    emulator: Any  # emulator_bench.Server
+    url: str
+    customer_id: str  # of cust-000042
+    token: str  # an Authorization header value for the emulator
+
+
+def start_loaded(prefix: str) -> Loaded:
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    db = str(workdir / "data.sqlite3")
     data.load_ours(db, 0, 1000, project=PROJECT)
     emulator = start_ours(db, project=PROJECT)
-    emulator_url = f"http://{HOST}:{emulator.port}"
     customer_id = emulator.get("/customers/key=cust-000042").json()["id"]
-    token = emulator.client.headers["Authorization"]
+    url = f"http://{HOST}:{emulator.port}"
+    return Loaded(workdir, db, emulator, url, customer_id, emulator.client.headers["Authorization"])
+
+
+async def run_calls(plan: Plan, with_official: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"series": {}, "notes": []}
+    loaded = start_loaded("ct-bench-mcp-")
+    workdir, db, emulator, emulator_url = loaded.workdir, loaded.db, loaded.emulator, loaded.url
+    customer_id, token = loaded.customer_id, loaded.token
     py, node = sys.executable, shutil.which("node") or "node"
 
     merged: dict[str, Stats] = {}

@@ -125,6 +125,56 @@ async def test_a_hidden_field_can_be_neither_filtered_nor_sorted_on(tmp_path: Pa
     assert transport.api_calls() == [("GET", "/shop/customers")]
 
 
+# Fields the API derives from hidden ones (issue #18, High): each reads its sources, so each is refused too.
+DERIVED_FILTERS = [
+    ("list_customers", {"where": ['lowercaseEmail in ("ann.secret@example.com")']}, "'email'"),
+    ("list_customers", {"where": ['LowerCaseEmail >= "a"']}, "'email'"),
+    ("list_customers", {"sort": ["lowercaseEmail asc"]}, "'email'"),
+    ("create_customers_search", {"query": {"range": {"field": "lowercaseEmail", "gte": "a"}}}, "'email'"),
+    ("create_customers_search", {"query": {"prefix": {"field": "fullName", "value": "Ann L"}}}, "'lastName'"),
+    ("create_customers_search", {"sort": [{"field": "fullName", "order": "asc"}]}, "'lastName'"),
+    ("create_customers_search", {"query": {"fullText": {"field": "all", "value": "secret"}}}, "'email'"),
+    ("create_customers_search", {"query": {"fuzzy": {"field": "all", "value": "secrt", "level": 1}}}, "more"),
+    ("create_business_units_search", {"query": {"fullText": {"field": "all", "value": "x"}}}, "'contactEmail'"),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "names"), DERIVED_FILTERS)
+@pytest.mark.parametrize("discovery", [False, True])
+async def test_a_field_derived_from_a_hidden_one_is_refused_too(
+    tmp_path: Path, tool: str, arguments: dict, names: str, discovery: bool
+) -> None:
+    client, transport = emulator()
+    server = build_server({"eu": client}, rules=load_policy(policy_file(tmp_path, PII)), discovery=discovery)
+    async with Client(server) as mcp:
+        if discovery:
+            result = await mcp.call_tool(P + "call_tool", {"name": P + tool, "arguments": arguments})
+        else:
+            result = await mcp.call_tool(P + tool, arguments)
+    assert result.is_error, result.structured_content
+    message = result.structured_content["message"]
+    assert "hidden by this server" in message and names in message
+    assert transport.api_calls() == []  # refused before any request
+
+
+async def test_derived_fields_stay_usable_when_their_sources_are_shown(tmp_path: Path) -> None:
+    only_phone = '[output.redact]\nfield_names = ["phone"]\n'
+    client, transport = emulator()
+    server = build_server({"eu": client}, rules=load_policy(policy_file(tmp_path, only_phone)))
+    async with Client(server) as mcp:
+        await mcp.call_tool(P + "create_customers", ANN)
+        by_lowercase = await mcp.call_tool(
+            P + "list_customers", {"where": ['lowercaseEmail = "ann.secret@example.com"']}
+        )
+        full_text = await mcp.call_tool(
+            P + "create_customers_search", {"query": {"fullText": {"field": "all", "value": "ann"}}}
+        )
+    assert not by_lowercase.is_error and by_lowercase.structured_content["total"] == 1
+    # `all` covers the addresses' phone numbers, which this policy hides: refused before any request.
+    assert full_text.is_error and "'addresses.phone'" in full_text.structured_content["message"]
+    assert ("POST", "/shop/customers/search") not in transport.api_calls()
+
+
 # --- overrides ---------------------------------------------------------------------------------------------------
 
 OVERRIDES = """

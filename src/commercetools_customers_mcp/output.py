@@ -12,8 +12,9 @@ The rules follow commercetools' hosted MCP Server (``McpServerJsonOutputFilterin
 - Error bodies too: an error object naming a hidden ``field`` has its ``duplicateValue`` / ``invalidValue``
   hidden the same way, and every hidden string value is scrubbed from the error's messages and hint (a
   DuplicateField on ``email`` quotes the very address the policy hides).
-- A field the policy hides can be neither filtered nor sorted on (``hides_filter``): otherwise a range
-  predicate would read the hidden value one bit per call.
+- A field the policy hides can be neither filtered nor sorted on (``hides_filter``), nor can a field the API
+  derives from it (``catalog/filters.DERIVED``): otherwise a range predicate would read the hidden value one bit
+  per call.
 
 Filtering never touches what is sent to the API; it applies to ``structuredContent`` and the text alike.
 
@@ -57,6 +58,10 @@ PII_FIELD_NAMES = (
     "apartment",
     "pOBox",
     "additionalAddressInfo",
+    "company",  # an address's company and department name a person's employer
+    "department",
+    "region",  # with streetName and postalCode redacted, region and state still narrow a person down
+    "state",
     "phone",
     "mobile",
     "fax",

@@ -5,6 +5,12 @@ as ``password >= "scrypt$16384$d"`` answers one bit of the hidden value per call
 (its hash) is always hidden, at any depth and in any letter case; an output policy may hide more (any object
 given as a ``hides(path) -> bool`` function).
 
+Hiding a field hides every field the API derives from it (``DERIVED``, one table): ``lowercaseEmail`` reads
+``email``, Customer Search's ``fullName`` reads the three name fields, the full-text field ``all`` reads every
+text field of its search index, and so on. A filter on a derived field is judged by its sources too, so
+``lowercaseEmail in (…)`` cannot confirm an email the policy shows as ``[REDACTED]``. A search's ``custom.<name>``
+is the resource's ``custom.fields.<name>``.
+
 Field paths come from ``where`` predicates (parsed with the API's own grammar, ``querylang``), ``sort``
 expressions, and the ``field`` of every search expression and search sort. A predicate that does not parse
 is refused here too: what it filters on cannot be known.
@@ -16,19 +22,42 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..querylang.search import CUSTOM, FIELDS, TEXT
 from ..querylang.sort import SortError, parse_sort
 from ..querylang.where import PredicateError, field_paths
 from .tools import Tool
 
 ALWAYS_HIDDEN = frozenset({"password"})
 Path = tuple[str, ...]
-
-
 Hides = Callable[[Path], bool]
+
+ALL = "all"  # the full-text field of both searches: every text field of the index (querylang.search.FIELDS)
+# The fields the API computes from others, in every resource and search index this server reaches: a derived
+# field (any letter case) → the fields beside it that it is computed from. `all` is derived per index, below.
+DERIVED: Mapping[str, tuple[str, ...]] = {
+    "lowercaseemail": ("email",),  # Customer: `where` and Customer Search; never in results
+    "fullname": ("firstName", "middleName", "lastName"),  # Customer Search
+    "toplevelunit": ("parentUnit",),  # Business Unit: the root of its parentUnit chain
+    "inheritedstores": ("stores",),  # Business Unit: its parent's stores (storeMode FromParent)
+}
 
 
 def always_hidden(path: Path) -> bool:
     return any(part.lower() in ALWAYS_HIDDEN for part in path)
+
+
+def sources(type_id: str, path: Path) -> list[Path]:
+    """The path itself and every field path it is derived from (``DERIVED``; ``all`` of ``type_id``'s index)."""
+    out = [path]
+    if len(path) >= 2 and path[0] == CUSTOM.rstrip("."):
+        out.append(("custom", "fields", *path[1:]))  # a search's custom.<name> is the resource's custom.fields.<name>
+    for i, name in enumerate(path):
+        parent = path[:i]
+        if name.lower() in DERIVED:
+            out += [(*parent, source) for source in DERIVED[name.lower()]]
+        elif name.lower() == ALL and i == len(path) - 1:
+            out += [(*parent, *field.split(".")) for field, kind in FIELDS.get(type_id, {}).items() if kind == TEXT]
+    return out
 
 
 @dataclass(frozen=True)
@@ -96,9 +125,17 @@ def hidden_field_problems(tool: Tool, arguments: Mapping[str, Any], hidden: Hide
         return [f"arguments.{exc}"]
     problems = []
     for use in uses:
-        if always_hidden(use.path) or (hidden is not None and hidden(use.path)):
-            problems.append(
-                f"arguments.{use.argument}: the field '{use.dotted}' is hidden by this server, so it can be "
-                "neither filtered nor sorted on"
-            )
+        hidden_reads = [
+            path for path in sources(tool.family.type_id, use.path)
+            if always_hidden(path) or (hidden is not None and hidden(path))
+        ]  # fmt: skip
+        if not hidden_reads:
+            continue
+        if hidden_reads[0] == use.path:
+            why = f"the field '{use.dotted}' is hidden by this server"
+        else:
+            names = [f"'{'.'.join(path)}'" for path in dict.fromkeys(hidden_reads)]
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            why = f"the field '{use.dotted}' reads {', '.join(names[:3])}{more}, hidden by this server"
+        problems.append(f"arguments.{use.argument}: {why}, so it can be neither filtered nor sorted on")
     return problems

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from commercetools_customers_mcp.emulator.messages import FLOWS, MESSAGES
+from commercetools_customers_mcp.emulator.message_rules import FLOWS, MESSAGES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- message-types:start -->", "<!-- message-types:end -->"

@@ -9,8 +9,8 @@ import asyncio
 from mcp import Client
 
 from commercetools_customers_mcp.cli import build_clients
-from commercetools_customers_mcp.policy import parse_policy
-from commercetools_customers_mcp.server import build_server
+from commercetools_customers_mcp.core.policy import parse_policy
+from commercetools_customers_mcp.core.server import build_server
 
 
 async def page_text(fmt: str) -> str:

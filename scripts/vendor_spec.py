@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from commercetools_customers_mcp.catalog.tools import FAMILIES
+from commercetools_customers_mcp.core.catalog.tools import FAMILIES
 
 OUT = Path("src/commercetools_customers_mcp/spec/data/openapi.json")
 # Components we need although no kept path references them by $ref: every family's resource, draft and

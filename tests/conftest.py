@@ -9,10 +9,10 @@ import httpx2
 import pytest
 from mcp.server import Server
 
-from commercetools_customers_mcp.client import CommercetoolsClient
-from commercetools_customers_mcp.config import Connection
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.server import build_server
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
+from commercetools_customers_mcp.upstream.connections import Connection
 from mcp_helpers import project_connection
 
 DEMO = "demo"

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from commercetools_customers_mcp.config import Connection
+from commercetools_customers_mcp.upstream.connections import Connection
 
 SEED_TOOLS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
 """The seed's catalogue (a copy of ../shared/seed/tools.json): the tools published by default."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from commercetools_customers_mcp.catalog.tools import DEFAULT_TOOLS, TOOLSETS, Tool
+from commercetools_customers_mcp.core.catalog.tools import DEFAULT_TOOLS, TOOLSETS, Tool
 from commercetools_customers_mcp.emulator import create_app
 
 README = (Path(__file__).parent.parent / "README.md").read_text()

@@ -20,14 +20,15 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from commercetools_customers_mcp.audit import MAX_LINE, AuditLog, audit_entry, encode_line
-from commercetools_customers_mcp.catalog.tools import BY_NAME
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.client import CommercetoolsClient, new_correlation_id
+from commercetools_customers_mcp.core.calls import CallRecord
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
-from commercetools_customers_mcp.server import CallRecord, build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.audit import MAX_LINE, AuditLog, audit_entry, encode_line
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient, new_correlation_id
 from mcp_helpers import emulator_clients, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
@@ -259,7 +260,7 @@ async def test_cancelled_write_is_audited(tmp_path: Path) -> None:
 
 def test_lines_are_bounded_and_actions_cut_last() -> None:
     tool = BY_NAME[P + "update_customers_by_key"]
-    from commercetools_customers_mcp.catalog.tools import build_request
+    from commercetools_customers_mcp.core.catalog.tools import build_request
 
     actions = [{"action": "setCustomerNumber" + "x" * 20, "customerNumber": "n"} for _ in range(500)]
     record = CallRecord(P + "update_customers_by_key", new_correlation_id(), None, tool, "eu", 200)
@@ -277,7 +278,7 @@ def test_lines_are_bounded_and_actions_cut_last() -> None:
 WRITER = textwrap.dedent(
     """
     import sys, time
-    from commercetools_customers_mcp.audit import AuditLog
+    from commercetools_customers_mcp.serving.audit import AuditLog
     log = AuditLog(sys.argv[1])
     name, count, start = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     while time.time() < start:  # all writers start together

@@ -8,9 +8,9 @@ import re
 import jsonschema_rs
 import pytest
 
-from commercetools_customers_mcp.catalog.descriptions import tool_description
-from commercetools_customers_mcp.catalog.schemas import ArgumentValidator, input_schema
-from commercetools_customers_mcp.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
+from commercetools_customers_mcp.core.catalog.descriptions import tool_description
+from commercetools_customers_mcp.core.catalog.schemas import ArgumentValidator, input_schema
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
 from mcp_helpers import SEED_COUNT, SEED_TOOLS
 
 SEED = SEED_TOOLS

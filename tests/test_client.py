@@ -12,15 +12,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from commercetools_customers_mcp import __version__
-from commercetools_customers_mcp.auth import AuthError
-from commercetools_customers_mcp.client import (
+from commercetools_customers_mcp.upstream.client import (
     BACKOFF_BASE,
     RETRY_AFTER_CAP,
     ApiConnectionError,
     CommercetoolsClient,
     build_path,
 )
-from commercetools_customers_mcp.config import Connection
+from commercetools_customers_mcp.upstream.connections import Connection
+from commercetools_customers_mcp.upstream.tokens import AuthError
 
 SECRET = "s3cr3t-value-never-shown"
 API_HOST = "api.europe-west1.gcp.commercetools.com"

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from commercetools_customers_mcp.config import (
+from commercetools_customers_mcp.config import ConfigError
+from commercetools_customers_mcp.upstream.connections import (
     DEFAULT_API_URL,
     DEFAULT_AUTH_URL,
-    ConfigError,
     Connection,
     load_connections,
 )

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import serving
 
 P = "commercetools_customers_"

@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 from mcp.server import Server
 
-from commercetools_customers_mcp.server import build_server
+from commercetools_customers_mcp.core.server import build_server
 
 P = "commercetools_customers_"
 
@@ -58,7 +58,7 @@ async def test_filtering_or_sorting_on_password_is_refused(
 
 
 async def test_read_only_mode_refuses_it_too(ct_client: Any) -> None:
-    from commercetools_customers_mcp.server import ToolPolicy
+    from commercetools_customers_mcp.core.server import ToolPolicy
 
     server = build_server({"emulator": ct_client}, policy=ToolPolicy(read_only=True))
     async with Client(server) as client:

@@ -15,13 +15,13 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-from commercetools_customers_mcp.catalog.hints import error_hint
-from commercetools_customers_mcp.catalog.tools import BY_NAME, FAMILIES, TOOLS, TOOLSETS, tool_of
-from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.core.catalog.hints import error_hint
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, FAMILIES, TOOLS, TOOLSETS, tool_of
+from commercetools_customers_mcp.core.selection import ToolPolicy
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.selection import ToolPolicy
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import project_connection, serving
 
 P = "commercetools_customers_"
@@ -187,7 +187,7 @@ async def test_hints_over_stdio() -> None:
 async def test_a_hidden_value_quoted_by_a_hint_is_scrubbed_in_any_letter_case(tmp_path: Any) -> None:
     """The duplicate-email hint quotes the email lower-cased for its `where`: an output policy hiding emails must
     hide that form too."""
-    from commercetools_customers_mcp.policy import load_policy
+    from commercetools_customers_mcp.core.policy import load_policy
 
     path = tmp_path / "policy.toml"
     path.write_text('[output]\npreset = "pii"\n')

@@ -16,9 +16,9 @@ from mcp import Client
 from mcp.server import Server
 
 from commercetools_customers_mcp import __version__
-from commercetools_customers_mcp.security import ApiKey, KeyRing, digest
-from commercetools_customers_mcp.server import SERVER_NAME
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.core.server import SERVER_NAME
+from commercetools_customers_mcp.serving.api_keys import ApiKey, KeyRing, digest
+from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import SEED_COUNT, serving
 
 P = "commercetools_customers_"

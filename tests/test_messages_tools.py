@@ -12,12 +12,12 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.core.policy import parse_policy
+from commercetools_customers_mcp.core.selection import ToolPolicy, parse_toolsets
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.policy import parse_policy
-from commercetools_customers_mcp.selection import ToolPolicy, parse_toolsets
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import SEED_COUNT, SEED_TOOLS, project_connection, serving
 
 P = "commercetools_customers_"

@@ -17,12 +17,12 @@ import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
-from commercetools_customers_mcp.metrics import Metrics
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.metrics import Metrics
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import emulator_clients, free_port, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
@@ -203,9 +203,9 @@ MULTIPROCESS = textwrap.dedent(
     """
     import json, os, sys
     import prometheus_client  # imported first on purpose: prepare_multiprocess must still switch the mode
-    from commercetools_customers_mcp import metrics
-    from commercetools_customers_mcp.catalog.tools import BY_NAME
-    from commercetools_customers_mcp.server import CallRecord
+    from commercetools_customers_mcp.serving import metrics
+    from commercetools_customers_mcp.core.catalog.tools import BY_NAME
+    from commercetools_customers_mcp.core.calls import CallRecord
     from prometheus_client.parser import text_string_to_metric_families
 
     def scrape():
@@ -258,7 +258,7 @@ def test_multiprocess_hooks_sum_workers_and_forget_dead_ones(tmp_path: Path) -> 
 async def test_discovery_tools_are_labelled_and_call_tool_counts_as_the_tool_it_runs(tmp_path: Path) -> None:
     from mcp import Client
 
-    from commercetools_customers_mcp.audit import AuditLog
+    from commercetools_customers_mcp.serving.audit import AuditLog
 
     metrics = Metrics()
     audit = AuditLog(tmp_path / "audit.jsonl")

@@ -15,12 +15,12 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.config import ConfigError
+from commercetools_customers_mcp.core.policy import load_policy, parse_policy
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.policy import load_policy, parse_policy
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import project_connection, serving
 from test_security import Counting
 

@@ -19,11 +19,11 @@ import pytest
 from mcp import Client
 
 from commercetools_customers_mcp import spec
-from commercetools_customers_mcp.catalog.publish import share_repeated, tighten_unions
-from commercetools_customers_mcp.catalog.schemas import action_members, full_schema, input_schema
-from commercetools_customers_mcp.catalog.tools import BY_NAME, TOOLS, Tool
-from commercetools_customers_mcp.client import CommercetoolsClient
-from commercetools_customers_mcp.server import build_server
+from commercetools_customers_mcp.core.catalog.publish import share_repeated, tighten_unions
+from commercetools_customers_mcp.core.catalog.schemas import action_members, full_schema, input_schema
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, TOOLS, Tool
+from commercetools_customers_mcp.core.server import build_server
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 
 P = "commercetools_customers_"
 MODES = [(False, False), (False, True), (True, False), (True, True)]  # (compact, pcid_required)

@@ -33,17 +33,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from commercetools_customers_mcp.catalog.tools import DEFAULT_TOOLS
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.remote_auth import (
+from commercetools_customers_mcp.core.catalog.tools import DEFAULT_TOOLS
+from commercetools_customers_mcp.core.server import build_server
+from commercetools_customers_mcp.serving.oauth import (
     JwtVerifier,
     OAuthSettings,
     ResourceServer,
     TokenRejected,
     principal_for,
 )
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import SEED_COUNT, free_port, serving
 from test_security import MODES, P, close, two_projects
 

@@ -21,15 +21,16 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
-from commercetools_customers_mcp.catalog.names import MAX_NAME, SHORT_NAMES, short_name
-from commercetools_customers_mcp.catalog.tools import DEFAULT_TOOLS, TOOLS
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.client import CommercetoolsClient
-from commercetools_customers_mcp.config import ConfigError, load_connections
+from commercetools_customers_mcp.config import ConfigError
+from commercetools_customers_mcp.core.catalog.names import MAX_NAME, SHORT_NAMES, short_name
+from commercetools_customers_mcp.core.catalog.tools import DEFAULT_TOOLS, TOOLS
+from commercetools_customers_mcp.core.server import ToolPolicy, build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.security import ApiKey, KeyRing, digest, load_api_keys
-from commercetools_customers_mcp.server import ToolPolicy, build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.api_keys import ApiKey, KeyRing, digest, load_api_keys
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
+from commercetools_customers_mcp.upstream.connections import load_connections
 from mcp_helpers import SEED_COUNT, emulator_clients, free_port, project_connection, serving
 
 P = "commercetools_customers_"

@@ -9,10 +9,10 @@ import pytest
 from mcp import Client
 from mcp.server import Server
 
-from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.core.server import ToolServer, build_server, has_header_annotations, strip_passwords
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
-from commercetools_customers_mcp.server import ToolServer, build_server, has_header_annotations, strip_passwords
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"

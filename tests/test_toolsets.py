@@ -12,14 +12,14 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from commercetools_customers_mcp.catalog.tools import TOOLS
 from commercetools_customers_mcp.cli import main
-from commercetools_customers_mcp.client import CommercetoolsClient
+from commercetools_customers_mcp.core.calls import CURRENT_PRINCIPAL, Principal
+from commercetools_customers_mcp.core.catalog.tools import TOOLS
+from commercetools_customers_mcp.core.selection import SelectionError, ToolPolicy, parse_toolsets
+from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
-from commercetools_customers_mcp.security import CURRENT_PRINCIPAL, Principal
-from commercetools_customers_mcp.selection import SelectionError, ToolPolicy, parse_toolsets
-from commercetools_customers_mcp.server import build_server
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import SEED_COUNT, emulator_clients, project_connection, serving
 from test_security import Counting, keyring, with_key
 

@@ -15,7 +15,7 @@ import uvicorn
 from mcp import Client, StdioServerParameters
 from mcp.server import Server
 
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import SEED_COUNT
 
 P = "commercetools_customers_"

@@ -10,10 +10,10 @@ from mcp import Client
 from mcp.server import Server
 
 from commercetools_customers_mcp import spec
-from commercetools_customers_mcp.catalog.fields import unknown_field_notes
-from commercetools_customers_mcp.catalog.tools import BY_NAME, FAMILIES, tool_of
-from commercetools_customers_mcp.querylang import search
-from commercetools_customers_mcp.transports import http_app
+from commercetools_customers_mcp.core.catalog.field_notes import unknown_field_notes
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, FAMILIES, tool_of
+from commercetools_customers_mcp.querylang import search_fields as search
+from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import serving
 
 P = "commercetools_customers_"
@@ -80,7 +80,7 @@ def test_every_field_of_each_resource_and_index_is_known() -> None:
 
 
 def test_the_emulator_indexes_exactly_the_fields_the_server_knows() -> None:
-    from commercetools_customers_mcp.emulator import search as emulator_search
+    from commercetools_customers_mcp.emulator import search_index as emulator_search
 
     assert emulator_search.FIELDS is search.FIELDS
 

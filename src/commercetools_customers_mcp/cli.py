@@ -44,9 +44,10 @@ def build_clients(
 
     ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only; ``events`` (an
     ``auth.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
-    from .auth import ignore_event
-    from .client import CommercetoolsClient
-    from .config import ConfigError, Connection, load_connections
+    from .config import ConfigError
+    from .upstream.client import CommercetoolsClient
+    from .upstream.connections import Connection, load_connections
+    from .upstream.tokens import ignore_event
 
     events = events or ignore_event
 
@@ -141,8 +142,8 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
     """The tool selection, discovery mode and policy rules: the policy file (``--policy`` or
     ``$MCP_POLICY_FILE``) first, a flag given on the command line winning over it. Bad input exits 2."""
     from .config import ConfigError
-    from .policy import Policy, load_policy
-    from .selection import SelectionError, ToolPolicy, parse_toolsets
+    from .core.policy import Policy, load_policy
+    from .core.selection import SelectionError, ToolPolicy, parse_toolsets
 
     path = args.policy or os.environ.get("MCP_POLICY_FILE")
     try:
@@ -170,7 +171,7 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
 def _metrics_or_exit() -> Any:
     """The HTTP server's metrics (``metrics.py``). With ``--workers``, call ``metrics.prepare_multiprocess`` first;
     a ``PROMETHEUS_MULTIPROC_DIR`` that is not a directory is a start-up error (exit 2)."""
-    from .metrics import Metrics
+    from .serving.metrics import Metrics
 
     try:
         return Metrics()
@@ -183,8 +184,8 @@ def _audit_or_exit(args: argparse.Namespace, who: str, events: Any = None) -> An
     path = args.audit_log or os.environ.get("MCP_AUDIT_LOG")
     if not path:
         return None
-    from .audit import AuditLog, AuditOpenError
-    from .auth import ignore_event
+    from .serving.audit import AuditLog, AuditOpenError
+    from .upstream.tokens import ignore_event
 
     try:
         return AuditLog(path, who=who, events=events or ignore_event)
@@ -196,7 +197,7 @@ async def check_connections(clients: dict[str, Any]) -> list[str]:
     """Fetch one token per configured connection; one message per connection that cannot get one."""
     import httpx2
 
-    from .auth import AuthError, TokenProvider
+    from .upstream.tokens import AuthError, TokenProvider
 
     async def check(pcid: str, client: Any) -> str | None:
         connection = client.connection
@@ -219,7 +220,8 @@ async def check_connections(clients: dict[str, Any]) -> list[str]:
 
 def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> Any:
     from .config import ConfigError
-    from .security import ALL_PCIDS, load_api_keys
+    from .core.calls import ALL_PCIDS
+    from .serving.api_keys import load_api_keys
 
     try:
         keys = load_api_keys(Path(args.api_keys) if args.api_keys else None, os.environ)
@@ -247,7 +249,7 @@ def _load_oauth(args: argparse.Namespace, keys: Any) -> Any:
             "an HTTP server authenticates with one or the other"
         )
     from .config import ConfigError
-    from .remote_auth import OAuthSettings, ResourceServer
+    from .serving.oauth import OAuthSettings, ResourceServer
 
     host = f"[{args.host}]" if ":" in args.host else args.host
     try:
@@ -271,7 +273,7 @@ async def _close(clients: dict[str, Any]) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     worker = getattr(args, "worker", None)  # set in a worker process of --workers N
     _setup_logging(args.log_level, worker)
-    from .security import is_loopback
+    from .serving.api_keys import is_loopback
 
     if args.max_body_bytes <= 0:
         _fail("--max-body-bytes must be a positive number of bytes", prefix="")
@@ -308,7 +310,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             oauth.settings.origin,
         )
     if oauth is not None and args.transport == "http" and not args.no_check:
-        from .remote_auth import TokenRejected
+        from .serving.oauth import TokenRejected
 
         try:
             asyncio.run(oauth.verifier.discover())
@@ -326,8 +328,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if audit is not None:
             audit.close()  # and opens the audit log itself (O_APPEND: the workers' lines never interleave)
         return _serve_workers(args)
-    from .server import build_server
-    from .transports import http_app, run_http, run_stdio, transport_security
+    from .core.server import build_server
+    from .serving.transports import http_app, run_http, run_stdio, transport_security
 
     policy, discovery, rules = _selection(args)
     observers = [o for o in (audit, metrics) if o is not None]
@@ -365,7 +367,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if audit is not None:
                 audit.close()
 
-    from .transports import run_loop
+    from .serving.transports import run_loop
 
     # What exists now (modules, schemas, validators, clients, the app) lives as long as the server: move it out of
     # the collector's sight. Otherwise each full collection walked all of it, every few hundred calls: pauses of
@@ -381,7 +383,7 @@ def _check_workers(args: argparse.Namespace) -> None:
         _fail("--workers must be at least 1", prefix="")
     if args.workers > 1 and args.transport != "http":
         _fail("--workers applies to --transport http only (stdio serves one client)", prefix="")
-    from .workers import can_fork
+    from .serving.workers import can_fork
 
     if args.workers > 1 and not can_fork():
         _fail("--workers above 1 needs a system with fork(); run one server per port instead", prefix="")
@@ -395,8 +397,8 @@ def _serve_workers(args: argparse.Namespace) -> int:
     import contextlib
     import copy
 
-    from .metrics import mark_process_dead, multiprocess_mode
-    from .workers import Supervisor, bind
+    from .serving.metrics import mark_process_dead, multiprocess_mode
+    from .serving.workers import Supervisor, bind
 
     try:
         sock = bind(args.host, args.port)
@@ -430,7 +432,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .emulator import DEMO_PROJECT, UVICORN_OPTIONS, create_app, parse_client, uvicorn_log_config
-    from .transports import transport_security
+    from .serving.transports import transport_security
 
     _setup_logging(args.log_level)
     pinned = None
@@ -473,9 +475,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
-    from .catalog.schemas import input_schema
-    from .catalog.tools import TOOLS
-    from .server import build_server
+    from .core.catalog.schemas import input_schema
+    from .core.catalog.tools import TOOLS
+    from .core.server import build_server
 
     policy, discovery, rules = _selection(args)
     if args.sizes:
@@ -501,8 +503,8 @@ def cmd_tools(args: argparse.Namespace) -> int:
 async def _sizes_table(policy: Any, discovery: bool = False, rules: Any = None) -> str:
     """The bytes of each tool in the ``tools/list`` result (compact JSON), default and ``--compact-schemas``, as a
     Markdown table (the README's): the tools as this selection publishes them, with PCID optional."""
-    from .catalog.tools import PREFIX
-    from .server import build_server
+    from .core.catalog.tools import PREFIX
+    from .core.server import build_server
 
     listed = [
         await _list_tools(build_server({}, compact=compact, policy=policy, discovery=discovery, rules=rules))
@@ -557,7 +559,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         arguments["PCID"] = args.pcid
     audit = _audit_or_exit(args, "cli")
     clients = _clients_or_exit(args)
-    from .server import build_server
+    from .core.server import build_server
 
     policy, discovery, rules = _selection(args)
     observers = [audit] if audit is not None else []
@@ -584,7 +586,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 def cmd_hash_key(args: argparse.Namespace) -> int:
-    from .security import hash_line
+    from .serving.api_keys import hash_line
 
     if sys.stdin.isatty():
         import getpass
@@ -600,7 +602,7 @@ def cmd_hash_key(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .catalog.tools import TOOLSETS
+    from .core.catalog.tools import TOOLSETS
 
     parser = argparse.ArgumentParser(
         prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."

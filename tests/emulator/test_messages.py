@@ -11,7 +11,7 @@ import jsonschema_rs
 import pytest
 
 from commercetools_customers_mcp import spec
-from commercetools_customers_mcp.emulator import messages as table
+from commercetools_customers_mcp.emulator import message_rules as table
 from commercetools_customers_mcp.emulator.resources import messages as feature
 from conftest import token
 

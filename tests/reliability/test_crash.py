@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import pytest
 
-from commercetools_customers_mcp.client import ApiConnectionError, CommercetoolsClient
+from commercetools_customers_mcp.upstream.client import ApiConnectionError, CommercetoolsClient
 from mcp_helpers import free_port, project_connection
 
 PROJECT = "crash"

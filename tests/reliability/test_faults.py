@@ -18,10 +18,10 @@ from typing import Any
 import httpx2
 import pytest
 
-from commercetools_customers_mcp.client import ApiConnectionError, ApiResponse, CommercetoolsClient
-from commercetools_customers_mcp.config import Connection
 from commercetools_customers_mcp.emulator import Faults, create_app
 from commercetools_customers_mcp.emulator.faults import AFTER_KINDS, BEFORE_KINDS, ConnectionDropped, FaultSpecError
+from commercetools_customers_mcp.upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient
+from commercetools_customers_mcp.upstream.connections import Connection
 from mcp_helpers import project_connection
 
 PROJECT = "rel"

@@ -18,8 +18,8 @@ import httpx2
 import pytest
 import uvicorn
 
-from commercetools_customers_mcp.client import CommercetoolsClient
 from commercetools_customers_mcp.emulator import create_app
+from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from mcp_helpers import free_port, project_connection
 
 from .test_crash import EmulatorProcess

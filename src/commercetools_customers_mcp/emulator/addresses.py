@@ -8,7 +8,7 @@ from typing import Any
 
 from . import errors
 from .backend import Ctx, Doc, Handler
-from .fields import custom_fields_from_draft, set_custom_field, set_custom_type
+from .setters import custom_fields_from_draft, set_custom_field, set_custom_type
 from .validation import check_key
 
 _LISTS = (("shippingAddresses", "shippingAddressIds"), ("billingAddresses", "billingAddressIds"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from ... import spec
 from .. import errors
 from ..backend import Ctx, Doc, Feature, Req, Resource
-from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
-from ..fields import set_or_unset as _set
+from ..setters import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..setters import set_or_unset as _set
 
 TYPE_ID = "associate-role"
 PERMISSIONS: list[str] = spec.enum("Permission")

@@ -15,8 +15,8 @@ from .. import addresses, errors
 from ..assignments import group_assignment_actions, group_assignments, store_refs
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource, Route
 from ..crud import load
-from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
-from ..fields import set_or_unset as _set
+from ..setters import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..setters import set_or_unset as _set
 from ..validation import validate
 from .associate_roles import PERMISSIONS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from .. import errors
 from ..backend import Ctx, Doc, Feature, Resource
-from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
-from ..fields import set_or_unset as _set
+from ..setters import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..setters import set_or_unset as _set
 
 TYPE_ID = "customer-group"
 MAX_GROUPS = 1_000  # per project (docs: Limits; release note 2020-07-08): one more is MaxResourceLimitExceeded

@@ -12,8 +12,8 @@ from ..assignments import group_assignment_actions, group_assignments, group_ref
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource
 from ..clock import iso
 from ..expansion import expand
-from ..fields import custom_fields_from_draft, set_custom_field, set_custom_type, setter
-from ..fields import set_or_unset as _set
+from ..setters import custom_fields_from_draft, set_custom_field, set_custom_type, setter
+from ..setters import set_or_unset as _set
 from . import customer_groups, projects, references
 
 TYPE_ID = "customer"

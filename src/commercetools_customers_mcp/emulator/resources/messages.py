@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import errors, message_log, messages
+from .. import errors, message_log
+from .. import message_rules as messages
 from ..backend import Change, Ctx, Doc, Emulator, Feature, Req, Route
 from ..clock import iso
 from ..crud import MAX_FILTERED_TOTAL, MAX_LIMIT, MAX_OFFSET

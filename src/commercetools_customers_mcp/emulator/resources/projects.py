@@ -21,7 +21,8 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import crud, errors, search
+from .. import crud, errors
+from .. import search_index as search
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource, Route
 from ..clock import iso
 from ..store import decode

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors, search
+from .. import errors
+from .. import search_index as search
 from ..backend import Ctx, Emulator, Feature, Operation, Prepare, Req, Route
-from ..search import SearchKind
+from ..search_index import SearchKind
 from ..validation import validate
 from . import projects
 

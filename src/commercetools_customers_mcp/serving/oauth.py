@@ -49,8 +49,9 @@ from mcp.server.auth.routes import build_resource_metadata_url, create_protected
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import ConfigError
-from .security import ALL_PCIDS, CURRENT_PRINCIPAL, Principal, bearer_token, is_loopback
+from ..config import ConfigError
+from ..core.calls import ALL_PCIDS, CURRENT_PRINCIPAL, Principal
+from .api_keys import bearer_token, is_loopback
 
 DEFAULT_SCOPE_PREFIX = "commercetools-customers"
 DEFAULT_PCIDS_CLAIM = "pcids"

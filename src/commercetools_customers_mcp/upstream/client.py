@@ -47,9 +47,9 @@ from urllib.parse import quote
 import httpx2
 import orjson
 
-from . import __version__
-from .auth import AuthError, EventHook, TokenProvider, endpoint, ignore_event
-from .config import Connection
+from .. import __version__
+from .connections import Connection
+from .tokens import AuthError, EventHook, TokenProvider, endpoint, ignore_event
 
 USER_AGENT = f"commercetools-customers-mcp/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

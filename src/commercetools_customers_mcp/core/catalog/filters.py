@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..querylang.search import CUSTOM, FIELDS, TEXT
-from ..querylang.sort import SortError, parse_sort
-from ..querylang.where import PredicateError, field_paths
+from ...querylang.search_fields import CUSTOM, FIELDS, TEXT
+from ...querylang.sort import SortError, parse_sort
+from ...querylang.where import PredicateError, field_paths
 from .tools import Tool
 
 ALWAYS_HIDDEN = frozenset({"password"})

@@ -66,11 +66,11 @@ from typing import Any
 
 import orjson
 
-from .auth import EventHook, ignore_event
-from .catalog.schemas import MAX_IDENTIFIER
-from .server import CallRecord
+from ..core.calls import CallRecord
+from ..core.catalog.schemas import MAX_IDENTIFIER
+from ..upstream.tokens import EventHook, ignore_event
 
-log = logging.getLogger("commercetools_customers_mcp.audit")
+log = logging.getLogger("commercetools_customers_mcp.serving.audit")
 
 MAX_LINE = 4096
 WARN_EVERY = 100

@@ -37,7 +37,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-log = logging.getLogger("commercetools_customers_mcp.workers")
+log = logging.getLogger("commercetools_customers_mcp.serving.workers")
 
 KILL_AFTER = 40.0
 FAILED_START_SECONDS = 5.0

@@ -35,12 +35,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import __version__
-from .security import AuthMiddleware, KeyRing, is_loopback
+from .. import __version__
+from .api_keys import AuthMiddleware, KeyRing, is_loopback
 
 if TYPE_CHECKING:  # PyJWT/cryptography and prometheus-client load only in servers that use OAuth or metrics
     from .metrics import Metrics
-    from .remote_auth import ResourceServer
+    from .oauth import ResourceServer
 
 MCP_PATHS = ("/commercetools-customers", "/mcp")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -167,7 +167,7 @@ def http_app(
     routes += [Route(path, endpoint, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
     middleware = [Middleware(AuthMiddleware, keys=keys)] if keys else []
     if oauth is not None:
-        from .remote_auth import OAuthMiddleware
+        from .oauth import OAuthMiddleware
 
         routes += oauth.routes(MCP_PATHS)
         middleware = [Middleware(OAuthMiddleware, resource=oauth, mcp_paths=MCP_PATHS)]

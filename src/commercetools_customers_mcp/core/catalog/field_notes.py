@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from .. import spec
-from ..querylang import search
+from ... import spec
+from ...querylang import search_fields as search
 from .filters import FieldUse, FilterSyntaxError, field_uses
 from .tools import Family, Tool
 

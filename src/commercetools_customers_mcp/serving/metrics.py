@@ -51,9 +51,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.exposition import choose_encoder
 
-from .catalog.tools import BY_NAME
-from .discovery import META_NAMES
-from .server import CallRecord
+from ..core.calls import CallRecord
+from ..core.catalog.tools import BY_NAME
+from ..core.discovery import META_NAMES
 
 PREFIX = "ctmcp_"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"

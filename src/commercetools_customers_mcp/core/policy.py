@@ -41,11 +41,12 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from ..config import ConfigError, read_toml
 from .catalog.names import seed_name
 from .catalog.schemas import input_schema
 from .catalog.tools import BY_NAME, PREFIX, Tool
-from .config import ConfigError, read_toml
-from .output import FORMATS, PRESETS, REDACTED, OutputPolicy, matcher
+from .redaction import PRESETS, REDACTED, OutputPolicy, matcher
+from .tabular import FORMATS
 
 SELECTION_KEYS = ("toolsets", "read_only", "allow_tools", "deny_tools", "tool_names", "tool_discovery")
 _OUTPUT_KEYS = {"preset", "redacted_with", "format", "keep_field_paths", "redact", "drop"}

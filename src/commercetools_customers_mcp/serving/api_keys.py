@@ -20,7 +20,6 @@ for the rest of the request; the tool handler (``server.py``) reads it to refuse
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import hmac
 import ipaddress
@@ -33,29 +32,11 @@ from pathlib import Path
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import ConfigError, read_tables, secret_from_env
+from ..config import ConfigError, read_tables, secret_from_env
+from ..core.calls import ALL_PCIDS, CURRENT_PRINCIPAL, Principal
 
-ALL_PCIDS = "*"
 ENV_KEY_NAME = "env"
 _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling over HTTP, as an API key or an access token names them, and what they may use: the
-    connections (PCIDs, or ``*``) and, with ``read_only``, only read-only tools."""
-
-    name: str
-    pcids: frozenset[str]
-    read_only: bool = False
-    kind: str = "API key"  # what the caller presented, as messages name it ("access token" with OAuth)
-
-    def allows(self, pcid: str) -> bool:
-        return ALL_PCIDS in self.pcids or pcid in self.pcids
-
-
-CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("mcp_principal", default=None)
-"""The caller of the HTTP request being served (None on stdio, in memory, or without keys)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..querylang.search import ALL, CUSTOM, FIELDS, TEXT
+from ..querylang.search_fields import ALL, CUSTOM, FIELDS, TEXT
 from . import errors
 from .store import Store
 

@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from .. import spec
-from ..querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
+from ... import spec
+from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
 from .publish import share_repeated, tighten_unions
 from .tools import PCID, Tool

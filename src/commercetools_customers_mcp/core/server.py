@@ -15,28 +15,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from mcp import types
 from mcp.server import Server, ServerRequestContext
 
-from . import __version__
+from .. import __version__
+from ..upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
+from ..upstream.tokens import AuthError
 from . import discovery as discovery_tools
-from .auth import AuthError
+from .calls import CURRENT_PRINCIPAL, CallRecord, Observer, Principal
 from .catalog.descriptions import tool_description
-from .catalog.fields import unknown_field_notes
+from .catalog.field_notes import unknown_field_notes
 from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, PCID, Request, Tool, build_request, query_string_length
-from .client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
-from .output import OutputPolicy, tabular
+from .catalog.tools import BY_NAME, PCID, Tool, build_request, query_string_length
 from .policy import Policy, ToolOverride
-from .security import CURRENT_PRINCIPAL, Principal
+from .redaction import OutputPolicy
 from .selection import ToolPolicy
+from .tabular import tabular
 
 SERVER_NAME = "commercetools-customers"
 log = logging.getLogger("commercetools_customers_mcp")
@@ -146,30 +146,6 @@ def annotations(tool: Tool) -> types.ToolAnnotations:
     if tool.read_only:
         return types.ToolAnnotations(read_only_hint=True)
     return types.ToolAnnotations(destructive_hint=tool.destructive, idempotent_hint=tool.idempotent or None)
-
-
-@dataclass
-class CallRecord:
-    """One tool call as observers see it once it is over (the log line, and whatever else is attached)."""
-
-    name: str  # as called, made safe to log (``loggable_name``)
-    correlation_id: str
-    principal: Principal | None  # the HTTP caller (API key or token); None on stdio and in process
-    tool: Tool | None = None  # None for an unknown tool
-    pcid: str = "-"  # the connection used, once known
-    outcome: str | int = "error"  # the API's HTTP status, or what ended the call before it ("invalid", …)
-    duration_ms: float = 0.0
-    request: Request | None = None  # the request sent to the API, if one was built
-    response: ApiResponse | None = None  # the API's answer, if one came
-
-
-class Observer(Protocol):
-    """Sees every call: ``call_started`` when it begins, ``call_finished`` with its record when it ends. Both run
-    on the event loop and must not block or raise."""
-
-    def call_started(self, name: str) -> None: ...
-
-    def call_finished(self, record: CallRecord) -> None: ...
 
 
 class LogObserver:

@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 import httpx2
 import orjson
 
-from .config import Connection
+from .connections import Connection
 
 EXPIRY_MARGIN_MAX = 300.0
 EXPIRY_MARGIN_RATIO = 0.1

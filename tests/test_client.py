@@ -537,3 +537,26 @@ async def test_events_for_failed_token_fetches(fake_time: FakeTime) -> None:
         ("retry", "token"),
         ("token", "refused"),
     ]
+
+
+async def test_an_auth_url_given_with_its_token_path_reaches_the_same_endpoint() -> None:
+    """CTP_AUTH_URL copied as …/oauth/token used to request /oauth/token/oauth/token and blame the credentials."""
+    from commercetools_customers_mcp.emulator import create_app
+    from mcp_helpers import project_connection
+
+    app = create_app(":memory:", demo=False, project="shop")
+    for auth_url in ("http://emulator/oauth/token", "http://emulator/oauth/token/", "http://emulator"):
+        connection = project_connection("eu", "shop", auth_url=auth_url)
+        assert connection.auth_url == "http://emulator"
+        client = CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))
+        try:
+            assert (await client.request("GET", "/{projectKey}/customers")).status == 200
+        finally:
+            await client.aclose()
+
+
+async def test_a_connect_error_without_a_message_says_what_it_means(make_client, fake_time: FakeTime) -> None:
+    fake = FakeCommercetools(sequence(httpx2.ConnectError("")))
+    with pytest.raises(ApiConnectionError) as info:
+        await make_client(fake, max_retries=0).request("GET", "/{projectKey}/customers")
+    assert "ConnectError: refused, unreachable, or the host name did not resolve" in str(info.value)

@@ -274,5 +274,14 @@ def _describe(exc: httpx2.TransportError, connection: Connection) -> str:
         return f"no connection within {connection.connect_timeout:g} s ({name})"
     if isinstance(exc, httpx2.TimeoutException):
         return f"no answer within {connection.timeout:g} s ({name})"
-    text = str(exc)
+    text = str(exc) or _SILENT.get(name, "")
     return f"{name}: {text}" if text else name
+
+
+# What a transport error without a message of its own means, so the line says more than a class name.
+_SILENT = {
+    "ConnectError": "refused, unreachable, or the host name did not resolve",
+    "ReadError": "the connection broke while reading the answer",
+    "WriteError": "the connection broke while sending the request",
+    "RemoteProtocolError": "the server closed the connection or answered something that is not HTTP",
+}

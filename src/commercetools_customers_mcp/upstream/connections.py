@@ -31,6 +31,7 @@ from ..config import ConfigError, read_tables, secret_from_env
 DEFAULT_AUTH_URL = "https://auth.europe-west1.gcp.commercetools.com"
 DEFAULT_API_URL = "https://api.europe-west1.gcp.commercetools.com"
 DEFAULT_PCID = "default"
+TOKEN_PATH = "/oauth/token"  # below auth_url: the client-credentials endpoint
 
 
 class Connection(BaseModel):
@@ -64,6 +65,12 @@ class Connection(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be an http(s) URL with a host and no query or fragment")
         return value.strip().rstrip("/")
+
+    @field_validator("auth_url")
+    @classmethod
+    def _auth_root(cls, value: str) -> str:
+        """The auth server's root: a URL copied with its token path (``…/oauth/token``) means the same server."""
+        return value[: -len(TOKEN_PATH)] if value.endswith(TOKEN_PATH) else value
 
     @field_validator("scopes", mode="before")
     @classmethod

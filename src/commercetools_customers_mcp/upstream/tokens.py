@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 import httpx2
 import orjson
 
-from .connections import Connection
+from .connections import TOKEN_PATH, Connection
 
 EXPIRY_MARGIN_MAX = 300.0
 EXPIRY_MARGIN_RATIO = 0.1
@@ -71,7 +71,7 @@ class TokenProvider:
         self._events = events
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
-        self.url = f"{connection.auth_url}/oauth/token"
+        self.url = connection.auth_url + TOKEN_PATH
         self.host = endpoint(self.url)
 
     async def get_token(self) -> str:

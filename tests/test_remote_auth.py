@@ -65,6 +65,7 @@ class Issuer:
         self.document = document
         self.keys: dict[str, Any] = {"k1": ec.generate_private_key(ec.SECP256R1())}
         self.jwks_fetches = 0
+        self.jwks_status = 200  # 503: the keys endpoint fails
         self.issuer_override: str | None = None
 
     def app(self) -> Starlette:
@@ -73,6 +74,8 @@ class Issuer:
 
         async def jwks(request: Request) -> Response:
             self.jwks_fetches += 1
+            if self.jwks_status != 200:
+                return JSONResponse({"error": "unavailable"}, status_code=self.jwks_status)
             return JSONResponse({"keys": [public_jwk(kid, key) for kid, key in self.keys.items()]})
 
         return Starlette(routes=[Route(f"/.well-known/{self.document}", metadata), Route("/jwks", jwks)])
@@ -280,6 +283,23 @@ async def test_unknown_kid_refreshes_the_keys_once_per_cooldown(issuer: Issuer) 
     forged = [issuer.token(kid=f"forged-{i}", key=issuer.keys["k2"]) for i in range(20)]
     results = await asyncio.gather(*(verifier.verify_token(token) for token in forged))
     assert results == [None] * 20 and issuer.jwks_fetches == fetched
+
+
+async def test_unknown_kids_while_the_issuer_fails_fetch_once_per_cooldown(issuer: Issuer) -> None:
+    """A negative cache: while the keys endpoint answers 503, a stream of tokens with unknown kids costs the
+    issuer one fetch per cooldown (was one per token: 100 fetches in 0.4 s), and each token is refused."""
+    verifier = JwtVerifier(issuer.settings(jwks_cooldown=0.3))
+    await verifier.discover()
+    await asyncio.sleep(0.35)  # past the cooldown of the successful fetch at discovery
+    issuer.jwks_status = 503
+    fetched = issuer.jwks_fetches
+    forged = [issuer.token(kid=f"unknown-{i}", key=issuer.keys["k1"]) for i in range(50)]
+    results = [await verifier.verify_token(token) for token in forged]
+    assert results == [None] * 50 and issuer.jwks_fetches == fetched + 1
+    await asyncio.sleep(0.35)
+    assert await verifier.verify_token(forged[0]) is None and issuer.jwks_fetches == fetched + 2
+    issuer.jwks_status = 200
+    assert await verifier.verify_token(issuer.token(READ)) is not None  # k1 is cached: never refused
 
 
 async def test_discovery(issuer: Issuer) -> None:

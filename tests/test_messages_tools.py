@@ -151,3 +151,33 @@ async def test_over_stdio_with_the_flag() -> None:
     assert {LIST, GET} <= names and len(names) == SEED_COUNT + 2
     assert page.structured_content["total"] == 60 and page.structured_content["count"] == 3
     assert hash_free(page.structured_content)
+
+
+async def test_token_values_are_hidden_unless_the_operator_shows_them(demo: Any) -> None:
+    """A token value is a credential (issue #18 item 3): a read-only caller of the messages toolset sees the
+    token Messages but not their values, and cannot filter or sort on them; the policy can show them."""
+    from commercetools_customers_mcp.core.policy import Policy
+    from commercetools_customers_mcp.core.redaction import OutputPolicy
+
+    where = ['type = "CustomerPasswordTokenCreated"']
+    async with Client(build_server({"demo": demo}, policy=WITH_MESSAGES)) as client:
+        global_only = {"where": ["stores is empty"], "limit": 1}  # a Store's customer needs the Store's endpoint
+        customer = (await client.call_tool(P + "list_customers", global_only)).structured_content["results"][0]
+        token = await client.call_tool(
+            P + "create_customers_password_token", {"email": customer["email"], "ttlMinutes": 30}
+        )
+        value = token.structured_content["value"]  # the caller that creates a token gets it: the flow needs it
+        page = (await client.call_tool(LIST, {"where": where, "sort": ["createdAt desc"]})).structured_content
+        one = (await client.call_tool(GET, {"ID": page["results"][0]["id"]})).structured_content
+        oracle = await client.call_tool(LIST, {"where": [*where, f'value >= "{value[:3]}"']})
+        sorted_by = await client.call_tool(LIST, {"sort": ["value asc"]})
+    assert page["results"][0]["value"] == one["value"] == "[REDACTED]"
+    assert value not in orjson.dumps(page).decode()
+    assert oracle.is_error and "'value' is hidden by this server" in oracle.structured_content["message"]
+    assert sorted_by.is_error
+    shown = Policy(output=OutputPolicy(token_values=True))
+    async with Client(build_server({"demo": demo}, policy=WITH_MESSAGES, rules=shown)) as client:
+        page = (await client.call_tool(LIST, {"where": where, "sort": ["createdAt desc"]})).structured_content
+        filtered = await client.call_tool(LIST, {"where": [*where, f'value = "{value}"']})
+    assert page["results"][0]["value"] == value
+    assert not filtered.is_error and filtered.structured_content["count"] == 1

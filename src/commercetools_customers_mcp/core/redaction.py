@@ -61,6 +61,26 @@ PII_FIELD_NAMES = (
 )
 PRESETS = {"pii": PII_FIELD_NAMES}
 
+# Messages that carry a token's value (the API shows it for tokens of 60 minutes or less). A token value is a
+# credential: it resets a password or verifies an email, so a read-only caller must not see it by default.
+TOKEN_MESSAGE_TYPES = frozenset({"CustomerPasswordTokenCreated", "CustomerEmailTokenCreated"})
+TOKEN_VALUE = "value"
+
+
+def hide_token_values(body: Any, placeholder: str = REDACTED) -> Any:
+    """Replace the token value of every token Message in a result, in place (a freshly parsed body)."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if isinstance(kind, str) and kind in TOKEN_MESSAGE_TYPES and TOKEN_VALUE in node:
+                node[TOKEN_VALUE] = placeholder
+            stack.extend(child for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            stack.extend(child for child in node if isinstance(child, dict | list))
+    return body
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -94,6 +114,7 @@ class OutputPolicy:
     keep: frozenset[str] = frozenset()
     redacted_with: str = REDACTED
     format: str = "json"
+    token_values: bool = False  # show the token values of token Messages (hidden unless the operator says so)
 
     @property
     def filters(self) -> bool:

@@ -32,9 +32,9 @@ from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, PCID, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, MESSAGES, PCID, Tool, build_request, query_string_length
 from .policy import Policy, ToolOverride
-from .redaction import OutputPolicy
+from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
 from .tabular import tabular
 
@@ -107,11 +107,19 @@ def loggable_name(name: Any) -> str:
 
 
 def api_result(
-    tool: Tool, response: ApiResponse, policy: ToolPolicy | None = None, notes: Sequence[str] = ()
+    tool: Tool,
+    response: ApiResponse,
+    policy: ToolPolicy | None = None,
+    notes: Sequence[str] = (),
+    *,
+    token_values: bool = False,
 ) -> types.CallToolResult:
     """The API's answer as a tool result; ``notes`` (fields the call named that do not exist) follow the JSON as
-    a second text block, or go into an error's ``notes``."""
+    a second text block, or go into an error's ``notes``. Token Messages lose their token value unless
+    ``token_values`` (the output policy's choice)."""
     body = strip_passwords(response.body) if may_hold_password(response.content) else response.body
+    if tool.family is MESSAGES and not token_values:
+        hide_token_values(body)
     if response.status < 400:
         if isinstance(body, dict):
             result = _result(body)
@@ -353,7 +361,9 @@ class ToolServer:
         if override is not None:
             arguments, problems = override.arguments(arguments)
         problems = problems or self.validator(tool).problems(arguments)
-        problems = problems or hidden_field_problems(tool, arguments, self.output.hides_filter)
+        problems = problems or hidden_field_problems(
+            tool, arguments, self.output.hides_filter, token_values=self.output.token_values
+        )
         if problems:
             record.outcome = "invalid"
             lines = [str(p) for p in problems]
@@ -413,7 +423,8 @@ class ToolServer:
                 correlation_id=record.correlation_id,
             )
         record.outcome = response.status
-        return api_result(tool, response, self.policy, unknown_field_notes(tool, arguments))
+        notes = unknown_field_notes(tool, arguments)
+        return api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
 
     def _client(self, pcid: Any) -> tuple[str, CommercetoolsClient | None]:
         if pcid is None:

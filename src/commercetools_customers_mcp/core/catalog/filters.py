@@ -115,7 +115,14 @@ def field_uses(tool: Tool, arguments: Mapping[str, Any]) -> list[FieldUse]:
     return uses
 
 
-def hidden_field_problems(tool: Tool, arguments: Mapping[str, Any], hidden: Hides | None = None) -> list[str]:
+# Fields hidden from a family's results unless the operator shows them: a token Message's value (a credential,
+# core/redaction.TOKEN_MESSAGE_TYPES). A range filter on it would read the token one bit per call.
+TOKEN_VALUE_FIELDS: Mapping[str, frozenset[str]] = {"message": frozenset({"value"})}
+
+
+def hidden_field_problems(
+    tool: Tool, arguments: Mapping[str, Any], hidden: Hides | None = None, *, token_values: bool = False
+) -> list[str]:
     """One line per argument that filters or sorts on a hidden field, or that does not parse."""
     if not ({"where", "sort", "query"} & arguments.keys()):
         return []
@@ -124,10 +131,11 @@ def hidden_field_problems(tool: Tool, arguments: Mapping[str, Any], hidden: Hide
     except FilterSyntaxError as exc:
         return [f"arguments.{exc}"]
     problems = []
+    tokens = frozenset() if token_values else TOKEN_VALUE_FIELDS.get(tool.family.type_id, frozenset())
     for use in uses:
         hidden_reads = [
             path for path in sources(tool.family.type_id, use.path)
-            if always_hidden(path) or (hidden is not None and hidden(path))
+            if always_hidden(path) or path[0] in tokens or (hidden is not None and hidden(path))
         ]  # fmt: skip
         if not hidden_reads:
             continue

@@ -170,3 +170,41 @@ async def test_startup_errors_mask_reflected_secrets(tmp_path: Path, capsys: Any
     assert code == 2 and "refused a token" in err and "***" in err
     for form in (secret, basic, basic.rstrip("="), "s3cr%2Ft%2Bkey%3D%3D"):
         assert form not in err
+
+
+# --- issue #18 item 2: one key holder cannot stall every tenant through `where` parsing ------------------------
+
+
+async def test_a_caller_is_refused_a_connection_before_its_arguments_are_parsed(ct_client: Any) -> None:
+    from commercetools_customers_mcp.core.calls import CURRENT_PRINCIPAL, Principal
+    from commercetools_customers_mcp.core.server import build_server
+
+    server = build_server({"a": ct_client, "b": ct_client})
+    token = CURRENT_PRINCIPAL.set(Principal("tenant-a", frozenset({"a"})))
+    try:
+        async with Client(server) as client:
+            result = await client.call_tool(P + "list_customers", {"PCID": "b", "where": ['email = "x" and'] * 16})
+    finally:
+        CURRENT_PRINCIPAL.reset(token)
+    assert result.is_error and result.structured_content["message"] == "This API key may not use connection 'b'."
+
+
+async def test_long_filters_are_parsed_off_the_event_loop(server: Server[Any], monkeypatch: Any) -> None:
+    import threading
+
+    from commercetools_customers_mcp.core.server import ToolServer
+
+    threads: list[int] = []
+    check = ToolServer._problems
+
+    def spy(self: ToolServer, tool: Any, arguments: dict[str, Any]) -> list[Any]:
+        threads.append(threading.get_ident())
+        return check(self, tool, arguments)
+
+    monkeypatch.setattr(ToolServer, "_problems", spy)
+    long = 'firstName = "' + "a" * 4_900 + '"'
+    async with Client(server) as client:
+        short = await client.call_tool(P + "list_customers", {"where": ['firstName = "a"']})
+        flood = await client.call_tool(P + "list_customers", {"where": [long] * 10})
+    assert not short.is_error and not flood.is_error
+    assert threads[0] == threading.get_ident() and threads[1] != threading.get_ident()

@@ -208,3 +208,15 @@ async def test_long_filters_are_parsed_off_the_event_loop(server: Server[Any], m
         flood = await client.call_tool(P + "list_customers", {"where": [long] * 10})
     assert not short.is_error and not flood.is_error
     assert threads[0] == threading.get_ident() and threads[1] != threading.get_ident()
+
+
+async def test_a_whole_float_is_refused_where_the_api_takes_an_integer(server: Server[Any]) -> None:
+    """JSON Schema lets 10.0 pass as an integer; the API answers 400 to `limit=10.0` (issue #18 item 5)."""
+    async with Client(server) as client:
+        result = await client.call_tool(P + "list_customers", {"limit": 10.0})
+        fine = await client.call_tool(P + "list_customers", {"limit": 10})
+    assert result.is_error and "statusCode" not in result.structured_content
+    assert result.structured_content["problems"] == [
+        "arguments.limit: 10.0 must be written without a decimal point: send 10"
+    ]
+    assert not fine.is_error

@@ -361,6 +361,9 @@ class ArgumentValidator:
             props["query"] = {"type": "object"}
         root["properties"] = props
         self._root = _Checker.of(root)
+        # JSON Schema counts 10.0 as an integer; the API answers 400 to it. The top-level integers are checked
+        # here (limit, offset, version, ttlMinutes): those a model writes most.
+        self._integers = tuple(n for n, p in props.items() if p.get("type") == "integer")
 
     def problems(self, arguments: Mapping[str, Any]) -> list[Problem]:
         if _too_many_values(arguments):
@@ -375,6 +378,11 @@ class ArgumentValidator:
                 )
             )
         found += self._root.problems(dict(arguments), [])
+        found += [
+            Problem(f"arguments.{name}", f"{v!r} must be written without a decimal point: send {int(v)}")
+            for name in self._integers
+            if isinstance(v := arguments.get(name), float) and v.is_integer()
+        ]
         if self.tool.kind == "create" and self.tool.body and draft_members(self.tool.body):
             found += self._draft_problems(arguments)
         actions = arguments.get("actions")

@@ -331,3 +331,28 @@ def test_failing_writes_never_fail_the_caller_and_a_torn_line_is_ended(tmp_path:
     assert events.count(("audit", "error")) == 152 and events.count(("audit", "ok")) == 2
     failures = [r.getMessage() for r in caplog.records if "audit log" in r.getMessage()]
     assert len(failures) == 2 and "1 line(s) lost" in failures[0] and "101 line(s) lost" in failures[1]
+
+
+async def test_a_rotated_audit_log_is_reopened_and_odd_call_tool_arguments_are_audited(tmp_path: Path) -> None:
+    """Log rotation renames (or deletes) the file: the next line goes to a new file at the path, none is counted
+    as written into the void; a write through call_tool with non-object arguments leaves its line (#18 item 5)."""
+    client = CommercetoolsClient(
+        project_connection("emulator", "demo"), transport=httpx2.ASGITransport(app=create_app(":memory:", demo=False))
+    )
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path)
+    server = build_server({"emulator": client}, observers=[audit], discovery=True)
+    async with Client(server) as mcp:
+        run = P + "call_tool"
+        await mcp.call_tool(run, {"name": P + "create_customer_groups", "arguments": {"groupName": "A", "key": "a"}})
+        path.rename(tmp_path / "audit.jsonl.1")
+        await mcp.call_tool(run, {"name": P + "create_customer_groups", "arguments": {"groupName": "B", "key": "b"}})
+        path.unlink()
+        await mcp.call_tool(run, {"name": P + "delete_customer_groups_by_key", "arguments": "key=b"})
+    await client.aclose()
+    audit.close()
+    [first] = read_lines(tmp_path / "audit.jsonl.1")
+    [odd] = read_lines(path)
+    assert first["key"] == "a" and odd["tool"] == P + "delete_customer_groups_by_key" and odd["status"] == "invalid"
+    assert audit.failures == 0
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -292,6 +292,7 @@ class ToolServer:
             if discovered and name in discovery_tools.META_NAMES:
                 result = self._discover(name, arguments, record)
             elif not isinstance(arguments, dict):
+                record.tool = BY_NAME.get(seed_name(name))  # a refused write is audited like any other
                 record.outcome = "invalid"
                 result = error_result(
                     "Invalid arguments for call_tool: arguments must be an object.",

@@ -45,6 +45,9 @@ with ``O_APPEND`` the kernel moves to the end and writes in one step, and local 
 regular file under the inode lock, so lines never interleave or tear; keeping lines within ``MAX_LINE`` (the
 Linux ``PIPE_BUF``) keeps that true for pipes too. Not on NFS, whose appends are not atomic.
 
+Rotation: before each line the path is looked up again; when the file was renamed or deleted (log rotation),
+the path is reopened (created 0600) and the line goes to the new file, as ``WatchedFileHandler`` does.
+
 Failures: a write that fails (disk full, file system gone read-only) never fails or delays the call: the call
 answers as usual, the line is lost, an error is logged at the first failure and every ``WARN_EVERY``-th after
 (never with the line's content), and the ``events`` hook hears ``("audit", "error")`` (``/metrics`` counts it);
@@ -161,6 +164,10 @@ def encode_line(entry: dict[str, Any]) -> bytes:
     return line if len(line) <= MAX_LINE else orjson.dumps({**entry, "actions": None}) + b"\n"
 
 
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
 def open_append(path: str | os.PathLike[str]) -> int:
     """Open ``path`` for appending (created 0600), refusing anything but a regular file. Raises AuditOpenError."""
     try:
@@ -195,6 +202,7 @@ class AuditLog:
         self._clock = clock
         self._events = events
         self._fd: int | None = open_append(path)
+        self._file = _identity(os.fstat(self._fd))  # the file the descriptor writes to (reopened when moved)
         self._torn = False  # the last line was cut short by a failing write
 
     def call_started(self, name: str) -> None:
@@ -213,6 +221,7 @@ class AuditLog:
         try:
             if self._fd is None:
                 raise OSError(errno.EBADF, "the audit log is closed")
+            self._follow_the_path()
             while written < len(line):  # one write, unless a full disk cuts it short
                 count = os.write(self._fd, line[written:])
                 if count <= 0:
@@ -232,6 +241,22 @@ class AuditLog:
             return
         self._torn = False
         self._events("audit", "ok")
+
+    def _follow_the_path(self) -> None:
+        """Reopen the path when the open file is no longer there (renamed or deleted by log rotation), as
+        ``logging.handlers.WatchedFileHandler`` does: one ``stat`` per line (~1 µs)."""
+        try:
+            current = _identity(os.stat(self.path))
+        except FileNotFoundError:
+            current = None
+        if current == self._file or self._fd is None:
+            return
+        try:
+            fd = open_append(self.path)
+        except AuditOpenError as exc:
+            raise OSError(errno.ENOENT, str(exc)) from None
+        os.close(self._fd)
+        self._fd, self._file, self._torn = fd, _identity(os.fstat(fd)), False
 
     def close(self) -> None:
         if self._fd is not None:

@@ -69,6 +69,17 @@ def test_patterns_match_without_the_prefix() -> None:
     assert not ToolPolicy(deny=("get_by_id",)).visible(next(t for t in TOOLS if t.name == P + "get_by_id"))
 
 
+def test_patterns_never_match_through_the_prefix() -> None:
+    """`*customer*` used to match all 45 tools through `commercetools_customers_` (a silent widening of an allow
+    list), and `--deny-tools '*customers*'` hid everything (issue #18 item 7)."""
+    allowed = {t.name.removeprefix(P) for t in ToolPolicy(allow=("*customer*",)).published()}
+    assert "get_by_id" not in allowed and "list_business_units" not in allowed
+    assert {"list_customers", "create_customer_groups", "create_customers_search"} <= allowed
+    assert len(ToolPolicy(deny=("*customers*",)).published()) == SEED_COUNT - sum("customers" in n for n in allowed)
+    full = ToolPolicy(allow=(P + "*_by_key",)).published()  # a pattern naming the prefix matches full names
+    assert full and all(t.name.startswith(P) and t.name.endswith("_by_key") for t in full)
+
+
 def test_the_flags_in_tools_and_call(capsys: Any, monkeypatch: Any) -> None:
     monkeypatch.delenv("CTP_PROJECT_KEY", raising=False)
     monkeypatch.delenv("CTP_CONNECTIONS_FILE", raising=False)

@@ -3,8 +3,10 @@
 A tool is published when its toolset is selected, and it is not hidden by read-only mode (only read-only tools
 stay), by the allow patterns (when given, only matches stay) or by a deny pattern (deny wins). A hidden tool is
 neither listed nor callable, directly or through the discovery tools. Patterns are case-sensitive ``fnmatch``
-patterns tried against every form of a tool's name: the seed name, the short name, and both without the
-``commercetools_customers_`` prefix (so ``get_by_id`` and ``*_by_id`` match as an operator would expect).
+patterns tried against the seed and short names without the ``commercetools_customers_`` prefix (so
+``get_by_id`` and ``*_by_id`` match as an operator would expect, and ``*customer*`` does not match every tool
+through the prefix); a pattern that names the prefix (contains ``commercetools``) is tried against the full
+names instead.
 
 Toolsets (``catalog.tools.TOOLSETS``): ``all`` means every default toolset; opt-in toolsets are published only
 when named. ``names`` is ``"seed"`` (the default) or ``"short"`` (every name ≤ 64 characters, ``catalog.names``);
@@ -21,6 +23,7 @@ from .catalog.names import SHORT_NAMES
 from .catalog.tools import ALL, DEFAULT_TOOLSETS, PREFIX, TOOLS, TOOLSETS, Tool
 
 TOOL_NAME_MODES = ("seed", "short")
+NAMES_PREFIX = PREFIX.split("_")[0]  # a pattern that names it is matched against full names
 
 
 class SelectionError(ValueError):
@@ -59,11 +62,15 @@ class ToolPolicy:
     def visible(self, tool: Tool) -> bool:
         if tool.toolset not in self.toolsets or (self.read_only and not tool.read_only):
             return False
-        forms = {tool.name, SHORT_NAMES[tool.name]}
-        forms |= {form.removeprefix(PREFIX) for form in forms}
+        full = (tool.name, SHORT_NAMES[tool.name])
+        bare = tuple(form.removeprefix(PREFIX) for form in full)
 
         def matches(patterns: Sequence[str]) -> bool:
-            return any(fnmatchcase(form, pattern) for pattern in patterns for form in forms)
+            return any(
+                fnmatchcase(form, pattern)
+                for pattern in patterns
+                for form in (full if NAMES_PREFIX in pattern else bare)
+            )
 
         if self.allow and not matches(self.allow):
             return False

@@ -122,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
             "mixed": mixed_plan.__dict__,
         },
     }
-    if not needs_peers and not args.no_peers and earlier.get("peers"):
-        results["peers"] = earlier["peers"]  # no peer ran: the sections kept from earlier name theirs
     if peer.note:
         print(peer.note)
     if "emulator" in chosen:
@@ -148,17 +146,29 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load average at end (1/5/15 min)"] = machine()["load average at start (1/5/15 min)"]
     results["measured"] = {w: results["date"] for w in chosen}
+    took = results["seconds"]
     if set(chosen) != set(WORKLOADS) and earlier:
-        # A partial run replaces its own sections only: the others stay as the earlier run measured them.
-        for workload in set(WORKLOADS) - set(chosen):
+        # A partial run replaces its own sections only, in place (the file keeps its order, so its diff is those
+        # sections): the others stay as the earlier run measured them, and so does the description of that run
+        # (mode, date, duration, machine; the peers unless some ran now). "measured" says when each section ran,
+        # and each section records its own duration.
+        merged = dict(earlier)
+        merged["measured"] = dict(earlier.get("measured", {}))
+        for workload in WORKLOADS:
             if workload in earlier:
-                results[workload] = earlier[workload]
-                results["plans"][workload] = earlier.get("plans", {}).get(workload)
-                when = earlier.get("measured", {}).get(workload, earlier.get("date"))
-                results["measured"][workload] = when
+                merged["measured"].setdefault(workload, earlier.get("date"))
+        merged["plans"] = dict(earlier.get("plans", {}))
+        for workload in chosen:
+            merged[workload] = results[workload]
+            merged["measured"][workload] = results["date"]
+            if workload in results["plans"]:
+                merged["plans"][workload] = results["plans"][workload]
+        if needs_peers:
+            merged["peers"] = results["peers"]
+        results = merged
     results_file.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     report.write(orjson.loads(results_file.read_bytes()), out)  # the same (string-keyed) data --report-only reads
-    print(f"done in {results['seconds']:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")
+    print(f"done in {took:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")
     return 0
 
 

@@ -17,7 +17,7 @@ QUERIES = (
     ("search_prefix", "search prefix email (~0.4 %)"),
 )
 LOAD_TARGET_CLIENTS = "16"
-MIXED_GUARD = 0.95  # the mixed workload's regression guard: within 5 % of the previous release
+MIXED_GUARD = 0.90  # the mixed workload's regression guard: within 10 % of the previous release (what it resolves)
 LOAD_ROWS = (  # (series, label)
     ("ours_http", "ours, API over HTTP"),
     ("ours_http_modern", "ours, API over HTTP, 2026-07-28 requests"),
@@ -212,7 +212,7 @@ def mixed_targets(mixed: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
         (
             f"mixed workload, {mixed.get('clients', '?')} clients: ours against the previous release "
-            f"({_baseline_name(mixed)}), median per-round ratio: calls/s >= {MIXED_GUARD}x, CPU per call "
+            f"({_baseline_name(mixed)}), median per-round ratio: calls/s >= {MIXED_GUARD:.2f}x, CPU per call "
             f"<= {1 / MIXED_GUARD:.2f}x, 0 errors",
             f"calls/s {_x(calls)}, CPU per call {_x(cpu)}; {errors} errors",
             _verdict(ok),

@@ -1,11 +1,11 @@
 """Benchmarks side by side with the peers: ``python -m bench`` (or ``python bench/run.py``).
 
-    python -m bench                       # full run (~13 min): all workloads, sizes 1k, 10k, 100k
-    python -m bench --quick               # ~3 min: sizes 1k and 10k, fewer samples
+    python -m bench                       # full run (~16 min): all workloads, sizes 1k, 10k, 100k
+    python -m bench --quick               # ~4 min: sizes 1k and 10k, fewer samples
     python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
     python -m bench --report-only         # re-render report.md and the chart from results.json
     python -m bench --workloads load      # serving under load only (~3 min; --quick ~1 min)
-    python -m bench --workloads mixed     # mixed reads/updates, ours against the previous release (~2.5 min)
+    python -m bench --workloads mixed     # reads and updates, ours against the previous release (~2.5 min; --quick ~1)
     python -m bench --workloads mixed --baseline 4a12709   # against a given git ref
 
 Writes docs/benchmarks/results.json, report.md and latency.png (``--out`` to change the folder).

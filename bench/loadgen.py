@@ -72,7 +72,9 @@ class _Response:
         self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
 
 
-class _Connection:
+class Connection:
+    """One client's keep-alive connection to ``call``'s host and port (bench/mixed_bench.py drives it too)."""
+
     def __init__(self, call: Call) -> None:
         self.call = call
         self.reader: asyncio.StreamReader | None = None
@@ -126,7 +128,7 @@ async def drive(call: Call, concurrency: int, seconds: float, warmup: float = 0.
     ids = iter(range(1, 1 << 62))
 
     async def client() -> None:
-        connection = _Connection(call)
+        connection = Connection(call)
         try:
             while True:
                 sent = time.perf_counter()

@@ -17,6 +17,7 @@ QUERIES = (
     ("search_prefix", "search prefix email (~0.4 %)"),
 )
 LOAD_TARGET_CLIENTS = "16"
+MIXED_GUARD = 0.90  # the mixed workload's regression guard: within 10 % of the previous release (what it resolves)
 LOAD_ROWS = (  # (series, label)
     ("ours_http", "ours, API over HTTP"),
     ("ours_http_modern", "ours, API over HTTP, 2026-07-28 requests"),
@@ -152,6 +153,7 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 )
             )
     rows += load_targets(r.get("load", {}).get("series", {}))
+    rows += mixed_targets(r.get("mixed", {}))
     cold = r.get("cold", {}).get("series", {})
     if cold:
         floor = _p50(cold.get("floor: bare mcp echo server"))
@@ -196,6 +198,120 @@ def load_targets(load: dict[str, Any]) -> list[tuple[str, str, str]]:
                 )
             )
     return rows
+
+
+def mixed_targets(mixed: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The regression guard: the median per-round ratio against the previous release, within MIXED_GUARD."""
+    series = mixed.get("series", {})
+    ours, base = series.get("current"), series.get("baseline")
+    if not ours or not base:
+        return []
+    calls, cpu = mixed.get("median_calls_ratio"), mixed.get("median_cpu_ratio")
+    errors = ours["errors"] + base["errors"]
+    ok = calls >= MIXED_GUARD and cpu <= 1 / MIXED_GUARD and errors == 0 if calls and cpu else None
+    return [
+        (
+            f"mixed workload, {mixed.get('clients', '?')} clients: ours against the previous release "
+            f"({_baseline_name(mixed)}), median per-round ratio: calls/s >= {MIXED_GUARD:.2f}x, CPU per call "
+            f"<= {1 / MIXED_GUARD:.2f}x, 0 errors",
+            f"calls/s {_x(calls)}, CPU per call {_x(cpu)}; {errors} errors",
+            _verdict(ok),
+        )
+    ]
+
+
+def _x(ratio: Any) -> str:
+    return "—" if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)) else f"{ratio:.3f}x"
+
+
+def _baseline_name(mixed: dict[str, Any]) -> str:
+    return (mixed.get("builds", {}).get("baseline", {}).get("commit") or "?")[:7]
+
+
+def mixed_section(r: dict[str, Any]) -> list[str]:
+    mixed = r["mixed"]
+    lines: list[str] = []
+    add = lines.append
+    plan, builds = mixed.get("plan", {}), mixed.get("builds", {})
+    ours_build, base_build = builds.get("current", {}), builds.get("baseline", {})
+    add("## 5. Mixed workload (regression guard)\n")
+    if not mixed.get("series"):
+        lines += [f"- {note}" for note in mixed.get("notes", ["not measured"])]
+        return [*lines, ""]
+    mix = ", ".join(f"{name} {share:.0%}" for name, share in mixed.get("mix", {}).items())
+    add(
+        f"{mixed.get('clients', '?')} concurrent clients, one fixed call sequence (seed {mixed.get('seed', '?')}; "
+        f"{mix}) on the embedded emulator's demo data; {mixed.get('requests', '')}. Ours is the working tree, "
+        "the baseline the previous release; both installed with `pip install` into their own venvs, constrained to "
+        "the same dependency versions (a difference would be noted below). "
+        f"{plan.get('rounds', '?')} rounds of {plan.get('warmup', '?')} + "
+        f"{plan.get('seconds', '?')} s per server, the order flipped every round ({mixed.get('seconds', '?')} s in "
+        f"all, {mixed.get('cores', '?')} cores shared by clients and servers). A 409 ConcurrentModification that "
+        "the client then retried with the current version is counted apart, not as an error. How it is run: "
+        "[README.md](README.md#workload-5-mixed-reads-and-updates-regression-guard).\n"
+    )
+    load_average = mixed.get("load_average", {})
+    if load_average:
+        add(
+            f"Load average (1/5/15 min) at the start of the workload {load_average.get('start')}, at its end "
+            f"{load_average.get('end')}.\n"
+        )
+    add(f"- ours: {ours_build.get('source', '?')}, mcp {ours_build.get('mcp', '?')}")
+    add(f"- baseline: {base_build.get('source', '?')}, mcp {base_build.get('mcp', '?')}\n")
+    rounds = mixed.get("rounds", [])
+    calls = ", ".join(_x(row["calls_ratio"]) for row in rounds)
+    cpu = ", ".join(_x(row["cpu_ratio"]) for row in rounds)
+    add(
+        f"**Ours / baseline, median of the per-round ratios: calls/s {_x(mixed.get('median_calls_ratio'))}, "
+        f"CPU per call {_x(mixed.get('median_cpu_ratio'))}** (rounds: calls/s {calls}; CPU per call {cpu}).\n"
+    )
+    add(
+        "| server | calls/s | p50 ms | p99 ms | updates p50 ms | updates p99 ms | errors | 409s retried | "
+        "server CPU ms/call |"
+    )
+    add("|---|---|---|---|---|---|---|---|---|")
+    labels = {"current": "ours (working tree)", "baseline": f"baseline ({_baseline_name(mixed)})"}
+    for name, label in labels.items():
+        row = mixed.get("series", {}).get(name)
+        if row:
+            add(
+                f"| {label} | {_f(row['per_s'], 0)} | {_f(row['p50_ms'], 1)} | {_f(row['p99_ms'], 1)} | "
+                f"{_f(row['update_p50_ms'], 1)} | {_f(row['update_p99_ms'], 1)} | {row['errors']} | "
+                f"{row['conflicts_409']} | {_f(row['cpu_ms_per_call'])} |"
+            )
+    add("")
+    add("| round | order | ours calls/s | baseline calls/s | ratio | ours CPU ms/call | baseline CPU ms/call | ratio |")
+    add("|---|---|---|---|---|---|---|---|")
+    for number, row in enumerate(rounds, 1):
+        a, b = row["current"], row["baseline"]
+        order = ", ".join("ours" if n == "current" else "baseline" for n in row["order"])
+        add(
+            f"| {number} | {order} | {_f(a['per_s'], 0)} | {_f(b['per_s'], 0)} | {_x(row['calls_ratio'])} | "
+            f"{_f(a['cpu_ms_per_call'])} | {_f(b['cpu_ms_per_call'])} | {_x(row['cpu_ratio'])} |"
+        )
+    add("")
+    client = [row["client_cpu_ms_per_call"] for row in mixed["series"].values() if row.get("client_cpu_ms_per_call")]
+    if client:
+        add(f"The clients themselves spent {_f(min(client))} to {_f(max(client))} ms of CPU per call.\n")
+    load = r.get("load", {}).get("series", {})
+    off, ours = (
+        load.get("official_http", {}).get(LOAD_TARGET_CLIENTS),
+        load.get("ours_http", {}).get(LOAD_TARGET_CLIENTS),
+    )
+    if off and ours:
+        when = r.get("measured", {}).get("load", r.get("date"))
+        add(
+            f"Next to it, the lead against the official server under {LOAD_TARGET_CLIENTS} clients (section 4, "
+            f"`get_by_id`, API over HTTP, 2025-11-25 requests, measured {when}): ours "
+            f"{_f(ours['per_s'], 0)} calls/s against {_f(off['per_s'], 0)} = {_ratio(ours['per_s'], off['per_s'])}, "
+            f"p99 {_f(ours['p99_ms'], 1)} against {_f(off['p99_ms'], 1)} ms. The official server has no embedded "
+            "emulator and no previous release of ours, so it is not part of this workload.\n"
+        )
+    for note in mixed.get("notes", []):
+        add(f"- {note}")
+    if mixed.get("notes"):
+        add("")
+    return lines
 
 
 def load_section(load: dict[str, Any]) -> list[str]:
@@ -382,6 +498,8 @@ def markdown(r: dict[str, Any]) -> str:
         )
     if r.get("load"):
         lines += load_section(r["load"])
+    if r.get("mixed"):
+        lines += mixed_section(r)
     return "\n".join(lines) + "\n"
 
 

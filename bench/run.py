@@ -1,10 +1,12 @@
 """Benchmarks side by side with the peers: ``python -m bench`` (or ``python bench/run.py``).
 
-    python -m bench                       # full run (~13 min): all workloads, sizes 1k, 10k, 100k
-    python -m bench --quick               # ~3 min: sizes 1k and 10k, fewer samples
+    python -m bench                       # full run (~16 min): all workloads, sizes 1k, 10k, 100k
+    python -m bench --quick               # ~4 min: sizes 1k and 10k, fewer samples
     python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
     python -m bench --report-only         # re-render report.md and the chart from results.json
     python -m bench --workloads load      # serving under load only (~3 min; --quick ~1 min)
+    python -m bench --workloads mixed     # reads and updates, ours against the previous release (~2.5 min; --quick ~1)
+    python -m bench --workloads mixed --baseline 4a12709   # against a given git ref
 
 Writes docs/benchmarks/results.json, report.md and latency.png (``--out`` to change the folder).
 """
@@ -24,10 +26,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 import anyio
 import orjson
 
-from bench import emulator_bench, load_bench, mcp_bench, peers, report
+from bench import emulator_bench, load_bench, mcp_bench, mixed_bench, peers, report
 from bench.util import ROOT, machine
 
-WORKLOADS = ("emulator", "mcp", "cold", "load")
+WORKLOADS = ("emulator", "mcp", "cold", "load", "mixed")
+NEED_PEERS = ("emulator", "mcp", "cold", "load")  # mixed compares ours with ours
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +41,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--creates", type=int, help="sequential creates on an empty server (default 2000)")
     p.add_argument("--no-peers", action="store_true", help="measure ours only")
     p.add_argument("--no-install", action="store_true", help="do not run npm; use bench/.peers/ as it is")
+    p.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="git ref of the previous release for the mixed workload (default: the newest commit of main whose "
+        "code differs from the working tree's)",
+    )
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
     p.add_argument("--report-only", action="store_true", help="render the report from <out>/results.json")
     return p.parse_args(argv)
@@ -82,9 +91,19 @@ def main(argv: list[str] | None = None) -> int:
         else load_bench.Plan(seconds=2.5, rounds=2, prewarm=2.0)
     )
 
+    mixed_plan = (
+        mixed_bench.Plan(seconds=5.0, warmup=0.5, rounds=4, prewarm=1.5)
+        if args.quick
+        else mixed_bench.Plan(seconds=10.0, warmup=1.0, rounds=6, prewarm=3.0)
+    )
+
     started = time.perf_counter()
+    earlier = orjson.loads(results_file.read_bytes()) if results_file.exists() else {}
+    needs_peers = bool(set(chosen) & set(NEED_PEERS))
     if args.no_peers:
         peer = peers.Peers(None, False, False, "peers not measured (--no-peers)")
+    elif not needs_peers:
+        peer = peers.Peers(None, False, False, "")
     else:
         peer = peers.ensure(install=not args.no_install)
     results: dict[str, Any] = {
@@ -96,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             "mock": peers.mock_version() if peer.mock else None,
             "commerce_mcp": peers.commerce_mcp_version() if peer.commerce_mcp else None,
         },
-        "plans": {"emulator": emu_plan.__dict__, "mcp": mcp_plan.__dict__, "load": load_plan.__dict__},
+        "plans": {
+            "emulator": emu_plan.__dict__,
+            "mcp": mcp_plan.__dict__,
+            "load": load_plan.__dict__,
+            "mixed": mixed_plan.__dict__,
+        },
     }
     if peer.note:
         print(peer.note)
@@ -112,21 +136,39 @@ def main(argv: list[str] | None = None) -> int:
     if "load" in chosen:
         print("workload 4: serving under load", flush=True)
         results["load"] = load_bench.run(load_plan, peer.commerce_mcp)
+    if "mixed" in chosen:
+        print("workload 5: mixed reads and updates, ours against the previous release", flush=True)
+        try:
+            results["mixed"] = mixed_bench.run(mixed_plan, args.baseline)
+        except Exception as exc:  # e.g. pip could not install a build: the other workloads' results still count
+            print(f"  mixed workload not measured: {exc}", flush=True)
+            results["mixed"] = {"notes": [f"not measured: {str(exc)[:500]}"]}
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load average at end (1/5/15 min)"] = machine()["load average at start (1/5/15 min)"]
     results["measured"] = {w: results["date"] for w in chosen}
-    if set(chosen) != set(WORKLOADS) and results_file.exists():
-        # A partial run replaces its own sections only: the others stay as the earlier run measured them.
-        earlier = orjson.loads(results_file.read_bytes())
-        for workload in set(WORKLOADS) - set(chosen):
+    took = results["seconds"]
+    if set(chosen) != set(WORKLOADS) and earlier:
+        # A partial run replaces its own sections only, in place (the file keeps its order, so its diff is those
+        # sections): the others stay as the earlier run measured them, and so does the description of that run
+        # (mode, date, duration, machine; the peers unless some ran now). "measured" says when each section ran,
+        # and each section records its own duration.
+        merged = dict(earlier)
+        merged["measured"] = dict(earlier.get("measured", {}))
+        for workload in WORKLOADS:
             if workload in earlier:
-                results[workload] = earlier[workload]
-                results["plans"][workload] = earlier.get("plans", {}).get(workload)
-                when = earlier.get("measured", {}).get(workload, earlier.get("date"))
-                results["measured"][workload] = when
+                merged["measured"].setdefault(workload, earlier.get("date"))
+        merged["plans"] = dict(earlier.get("plans", {}))
+        for workload in chosen:
+            merged[workload] = results[workload]
+            merged["measured"][workload] = results["date"]
+            if workload in results["plans"]:
+                merged["plans"][workload] = results["plans"][workload]
+        if needs_peers:
+            merged["peers"] = results["peers"]
+        results = merged
     results_file.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     report.write(orjson.loads(results_file.read_bytes()), out)  # the same (string-keyed) data --report-only reads
-    print(f"done in {results['seconds']:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")
+    print(f"done in {took:.0f} s: {out / 'report.md'}, {out / report.CHART}, {results_file}")
     return 0
 
 

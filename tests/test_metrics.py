@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from commercetools_customers_mcp.core.calls import CallRecord, Outcome
 from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
@@ -138,6 +139,15 @@ def test_label_values_are_bounded() -> None:
     samples = parse(metrics.exposition()[0].decode())
     assert value(samples, "ctmcp_upstream_requests_total", status="other") == 6
     assert value(samples, "ctmcp_upstream_requests_total", status="1000") == 0
+
+
+def test_every_call_outcome_is_a_label_as_it_is() -> None:
+    metrics = Metrics()
+    for outcome in Outcome:
+        metrics.call_finished(CallRecord("x", "cid", None, outcome=outcome))
+    samples = parse(metrics.exposition()[0].decode())
+    for outcome in Outcome:
+        assert value(samples, "ctmcp_tool_calls_total", tool="unknown", outcome=str(outcome)) == 1, outcome
 
 
 # --- the command line: `serve --transport http`, alone and as several processes ----------------------------

@@ -25,7 +25,7 @@ from .. import __version__
 from ..upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
 from ..upstream.tokens import AuthError
 from . import discovery as discovery_tools
-from .calls import CURRENT_PRINCIPAL, CallRecord, Observer, Principal
+from .calls import CURRENT_PRINCIPAL, CallRecord, Observer, Outcome, Principal
 from .catalog.descriptions import tool_description
 from .catalog.field_notes import unknown_field_notes
 from .catalog.filters import hidden_field_problems
@@ -264,7 +264,7 @@ class ToolServer:
             if discovered and name in discovery_tools.META_NAMES:
                 result = self._discover(name, arguments, record)
             elif not isinstance(arguments, dict):
-                record.outcome = "invalid"
+                record.outcome = Outcome.INVALID
                 result = error_result(
                     "Invalid arguments for call_tool: arguments must be an object.",
                     hint="Pass the tool's arguments as an object, as describe_tool's inputSchema says.",
@@ -273,13 +273,13 @@ class ToolServer:
                 result = await self._call(name, arguments, record)
         except Exception:
             log.exception("tool %s failed unexpectedly (correlation id %s)", record.name, record.correlation_id)
-            record.outcome = "error"
+            record.outcome = Outcome.ERROR
             result = error_result(
                 "Internal error while running the tool; the server log has details.",
                 correlation_id=record.correlation_id,
             )
         except BaseException:  # cancelled (the caller went away): observers still see the call end
-            record.outcome = "cancelled"
+            record.outcome = Outcome.CANCELLED
             self._finished(record, started)
             raise
         if not (discovered and name in discovery_tools.META_NAMES):
@@ -309,33 +309,33 @@ class ToolServer:
         """find_tools / describe_tool (call_tool runs the tool itself): only what this caller may use."""
         problem = discovery_tools.arguments_problem(name, arguments)
         if problem:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             return error_result(f"Invalid arguments for {name}: {problem}.", hint="Fix the arguments and call again.")
         principal = record.principal
         if name == discovery_tools.FIND:
             listed = self.listed(principal)
-            record.outcome = "ok"
+            record.outcome = Outcome.OK
             return _result(discovery_tools.find(listed, arguments["query"], arguments.get("limit", 10)))
         tool = BY_NAME.get(seed_name(arguments["name"]))
         if tool is None or not self.usable(tool, principal):
-            record.outcome = "unknown"
+            record.outcome = Outcome.UNKNOWN
             return error_result(
                 f"No tool {loggable_name(arguments['name'])} on this server.",
                 hint=f"Call {discovery_tools.FIND} to find the tools you may use.",
             )
-        record.outcome = "ok"
+        record.outcome = Outcome.OK
         return _result(discovery_tools.describe(self._by_seed_name[tool.name]))
 
     async def _call(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
         """Run one call, noting on ``record`` how far it got."""
         tool = record.tool = BY_NAME.get(seed_name(name))
         if tool is None:
-            record.outcome = "unknown"
+            record.outcome = Outcome.UNKNOWN
             listing = discovery_tools.FIND if self.discovery else "tools/list"
             return error_result(f"Unknown tool {record.name}.", hint=f"Call {listing} for the available tools.")
         principal = record.principal
         if not self.usable(tool, principal):
-            record.outcome = "disabled"
+            record.outcome = Outcome.DISABLED
             if principal is not None and tool.name in self.visible:  # published, but this caller may only read
                 return error_result(
                     f"Tool {name!r} is disabled for this {principal.kind}, which may use read-only tools only.",
@@ -346,7 +346,7 @@ class ToolServer:
                 hint="Call tools/list for the available tools.",
             )
         if not self.clients:
-            record.outcome = "unconfigured"
+            record.outcome = Outcome.UNCONFIGURED
             return error_result(NO_CONNECTION)
         override = self.overrides.get(tool.name)
         problems: list[Any] = []
@@ -355,14 +355,14 @@ class ToolServer:
         problems = problems or self.validator(tool).problems(arguments)
         problems = problems or hidden_field_problems(tool, arguments, self.output.hides_filter)
         if problems:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
             return error_result(message, hint="Fix the listed arguments and call again.", problems=lines)
         pcid, client = self._client(arguments.get(PCID))
         allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
         if client is None:
-            record.outcome = "unknown-pcid"
+            record.outcome = Outcome.UNKNOWN_PCID
             return error_result(
                 f"Unknown connection {arguments.get(PCID)!r}." if PCID in arguments else "PCID is required.",
                 hint=f"Pass PCID as one of: {', '.join(allowed)}.",
@@ -370,7 +370,7 @@ class ToolServer:
             )
         record.pcid = pcid
         if principal is not None and not principal.allows(pcid):
-            record.outcome = "forbidden"
+            record.outcome = Outcome.FORBIDDEN
             return error_result(
                 f"This {principal.kind} may not use connection {pcid!r}.",
                 hint=f"Connections this {principal.kind} may use: {', '.join(allowed) or 'none'}.",
@@ -378,7 +378,7 @@ class ToolServer:
             )
         req = record.request = build_request(tool, arguments)
         if query_string_length(req) > MAX_QUERY_STRING:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             return error_result(
                 f"Invalid arguments for {name}: the where/sort/expand values make the URL longer than "
                 f"{MAX_QUERY_STRING} characters.",
@@ -395,7 +395,7 @@ class ToolServer:
                 correlation_id=record.correlation_id,
             )
         except ApiConnectionError as exc:
-            record.outcome = "unreachable"
+            record.outcome = Outcome.UNREACHABLE
             text = str(exc)
             return error_result(
                 f"{text[:1].upper()}{text[1:]}.",
@@ -405,7 +405,7 @@ class ToolServer:
                 correlation_id=exc.correlation_id,
             )
         except AuthError as exc:
-            record.outcome = "auth"
+            record.outcome = Outcome.AUTH
             detail = f": {exc.description}" if exc.description else ""
             return error_result(
                 f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",

@@ -4,10 +4,9 @@
 name                                 type      labels
 ==================================== ========= ===================================================================
 ``ctmcp_tool_calls_total``           counter   ``tool`` (seed name, a discovery tool's name, or ``unknown``),
-                                               ``outcome`` (the API's HTTP status, ``ok`` for ``find_tools`` and
-                                               ``describe_tool``, or what ended the call first: ``invalid``,
-                                               ``disabled``, ``unknown-pcid``, ``forbidden``, ``unreachable``,
-                                               ``auth``, ``unconfigured``, ``unknown``, ``error``, ``cancelled``)
+                                               ``outcome`` (the API's HTTP status, else a ``core.calls.Outcome``
+                                               word: ``ok`` for ``find_tools`` and ``describe_tool``, or what
+                                               ended the call first, e.g. ``invalid`` or ``forbidden``)
 ``ctmcp_tool_duration_seconds``      histogram ``tool``
 ``ctmcp_calls_in_flight``            gauge     — (tool calls started and not yet finished)
 ``ctmcp_upstream_requests_total``    counter   ``status``: every API attempt, retries included (HTTP status, or

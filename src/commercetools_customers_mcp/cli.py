@@ -143,7 +143,7 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
     ``$MCP_POLICY_FILE``) first, a flag given on the command line winning over it. Bad input exits 2."""
     from .config import ConfigError
     from .core.policy import Policy, load_policy
-    from .core.selection import SelectionError, ToolPolicy, parse_toolsets
+    from .core.selection import SelectionError, ToolNames, ToolPolicy, parse_toolsets
 
     path = args.policy or os.environ.get("MCP_POLICY_FILE")
     try:
@@ -156,7 +156,7 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
             read_only=args.read_only or chosen.get("read_only", False),
             allow=tuple(args.allow_tools or chosen.get("allow_tools", ())),
             deny=tuple(args.deny_tools or chosen.get("deny_tools", ())),
-            names=args.tool_names or chosen.get("tool_names", "seed"),
+            names=args.tool_names or chosen.get("tool_names", ToolNames.SEED),
             toolsets=parse_toolsets(args.toolsets or chosen.get("toolsets", ["all"])),
         )
         published = {t.name for t in policy.published()}
@@ -603,6 +603,7 @@ def cmd_hash_key(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .core.catalog.tools import TOOLSETS
+    from .core.selection import ToolNames
 
     parser = argparse.ArgumentParser(
         prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."
@@ -631,7 +632,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-tools", action="append", default=[], metavar="PATTERN", help="publish only matches")
         p.add_argument("--deny-tools", action="append", default=[], metavar="PATTERN", help="hide matching tools")
         p.add_argument(
-            "--tool-names", choices=["seed", "short"], default=None, help="short: every tool name <= 64 chars"
+            "--tool-names",
+            choices=[str(mode) for mode in ToolNames],
+            default=None,
+            help="short: every tool name <= 64 chars",
         )
         p.add_argument(
             "--policy", metavar="FILE", help="TOML policy file ($MCP_POLICY_FILE): output filtering, overrides"

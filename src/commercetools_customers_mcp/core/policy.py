@@ -46,6 +46,7 @@ from .catalog.names import seed_name
 from .catalog.schemas import input_schema
 from .catalog.tools import BY_NAME, PREFIX, Tool
 from .redaction import PRESETS, REDACTED, OutputPolicy, matcher
+from .selection import ToolNames
 from .tabular import FORMATS
 
 SELECTION_KEYS = ("toolsets", "read_only", "allow_tools", "deny_tools", "tool_names", "tool_discovery")
@@ -174,8 +175,9 @@ def _check_selection(selection: Mapping[str, Any], source: str) -> None:
     for key in ("toolsets", "allow_tools", "deny_tools"):
         if key in selection:
             _strings(selection[key], f"{key} in {source}")
-    if "tool_names" in selection and selection["tool_names"] not in ("seed", "short"):
-        raise ConfigError(f'tool_names in {source} must be "seed" or "short"')
+    if "tool_names" in selection and selection["tool_names"] not in tuple(ToolNames):
+        modes = " or ".join(f'"{mode}"' for mode in ToolNames)
+        raise ConfigError(f"tool_names in {source} must be {modes}")
 
 
 def _output(table: Any, where: str) -> OutputPolicy:

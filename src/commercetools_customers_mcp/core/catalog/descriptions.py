@@ -12,6 +12,7 @@ search ``query``, and the rules of a few draft fields. A parameter whose name sa
 
 from __future__ import annotations
 
+from ... import spec
 from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, MESSAGES, PREFIX, Family, Tool, tool_of
 
 # The seed's own sentences on what the API does (Messages produced, LockedField, token validity and invalidation),
@@ -60,11 +61,15 @@ def _a(noun: str) -> str:
 
 def activation(family: Family) -> str:
     """How a family's search is switched on (outside these tools), then polled with its status tool."""
-    action = "changeCustomerSearchStatus" if family is CUSTOMERS else "changeBusinessUnitSearchStatus"
+    action = spec.SEARCH_STATUS_ACTIONS.get(family.type_id)
     status = tool_of(family, "status")
+    if action is None or status is None:  # a family without a search of its own (a SearchNotReady is odd there)
+        return (
+            "Activate the search once per project, outside these tools (Merchant Center, or a project update action)."
+        )
     return (
         "Activate search once per project, outside these tools (Merchant Center, or the project update action "
-        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name if status else ""} until Ready.'
+        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name} until Ready.'
     )
 
 

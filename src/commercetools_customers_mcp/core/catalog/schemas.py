@@ -27,10 +27,10 @@ from .tools import PCID, Tool
 JSON = dict[str, Any]
 
 _BOUNDS = {
-    ("list", "limit"): (0, 500),
-    ("list", "offset"): (0, 10000),
-    ("search", "limit"): (1, 100),
-    ("search", "offset"): (0, 9900),
+    ("list", "limit"): (0, spec.MAX_QUERY_LIMIT),
+    ("list", "offset"): (0, spec.MAX_QUERY_OFFSET),
+    ("search", "limit"): (spec.MIN_SEARCH_LIMIT, spec.MAX_SEARCH_LIMIT),
+    ("search", "offset"): (0, spec.MAX_SEARCH_OFFSET),
 }
 
 # Bounds on what a caller can send, so oversized input is refused before any work (a million `expand` items

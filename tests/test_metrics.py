@@ -24,10 +24,9 @@ from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.serving.metrics import Metrics
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import emulator_clients, free_port, project_connection, serving
+from mcp_helpers import P, emulator_clients, free_port, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
-P = "commercetools_customers_"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 

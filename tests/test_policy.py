@@ -21,10 +21,9 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import project_connection, serving
+from mcp_helpers import P, project_connection, serving
 from test_security import Counting
 
-P = "commercetools_customers_"
 MODES = ["legacy", "auto"]
 ANN = {"email": "ann.secret@example.com", "password": "pw-123456", "firstName": "Ann", "lastName": "Lee"}
 PII = """

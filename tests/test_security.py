@@ -31,9 +31,8 @@ from commercetools_customers_mcp.serving.api_keys import ApiKey, KeyRing, digest
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from commercetools_customers_mcp.upstream.connections import load_connections
-from mcp_helpers import SEED_COUNT, emulator_clients, free_port, project_connection, serving
+from mcp_helpers import SEED_COUNT, P, emulator_clients, free_port, project_connection, serving
 
-P = "commercetools_customers_"
 ALICE = "alice-secret-key-1"
 ROOT = "root-secret-key-2"
 MODES = ["legacy", "auto"]

@@ -20,10 +20,9 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import SEED_COUNT, emulator_clients, project_connection, serving
+from mcp_helpers import SEED_COUNT, P, emulator_clients, project_connection, serving
 from test_security import Counting, keyring, with_key
 
-P = "commercetools_customers_"
 MODES = ["legacy", "auto"]
 FIND, DESCRIBE, CALL = P + "find_tools", P + "describe_tool", P + "call_tool"
 SIZES = {

@@ -16,9 +16,8 @@ from mcp import Client, StdioServerParameters
 from mcp.server import Server
 
 from commercetools_customers_mcp.serving.transports import http_app
-from mcp_helpers import SEED_COUNT
+from mcp_helpers import SEED_COUNT, P
 
-P = "commercetools_customers_"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 

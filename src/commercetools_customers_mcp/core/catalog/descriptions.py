@@ -92,8 +92,8 @@ def _what(tool: Tool) -> str:
 # What a model would not guess, by family and kind.
 _FAMILY_NOTES: dict[tuple[Family, str], str] = {
     (CUSTOMERS, "list"): "Finds customers by email (see `where`), name, group, store…; for ranked full-text search "
-    "use commercetools_customers_create_customers_search.",
-    (CUSTOMERS, "get"): "To find one by email or name, use commercetools_customers_list_customers.",
+    f"use {PREFIX}create_customers_search.",
+    (CUSTOMERS, "get"): f"To find one by email or name, use {PREFIX}list_customers.",
     (CUSTOMERS, "create"): f"{EMAIL_UNIQUE} A password is required unless "
     "authenticationMode is ExternalAuth; it is stored hashed and never shown.",
     (CUSTOMERS, "update"): "changeEmail sets isEmailVerified to false.",
@@ -123,23 +123,22 @@ _ASSOCIATE = (
     "means no such unit, or the customer is not its associate (the unit's associates and inheritedAssociates list "
     "who is)."
 )
-_P = "commercetools_customers_"
 
 # Tools unlike their kind: the account flows and the associate lookups.
 _TOOL_WHAT = {
     "create_customers_password": "Changes a customer's password, given its id, version and current password; "
-    f"returns the customer. For a forgotten one use {_P}create_customers_password_token. {GLOBAL_ONLY}",
+    f"returns the customer. For a forgotten one use {PREFIX}create_customers_password_token. {GLOBAL_ONLY}",
     "create_customers_password_token": "Starts a password reset: creates a token for the customer with that email "
     f"(ignoring case) and returns {{value, expiresAt, customerId, …}}; pass value to "
-    f"{_P}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
     "create_customers_password_reset": "Completes a password reset: sets newPassword for the customer the token "
     f"belongs to; returns the customer. {GLOBAL_ONLY}",
     "list_customers_password_token_password_token": "Gets the customer a password reset token belongs to; a used, "
     f"expired or unknown token answers an error. {GLOBAL_ONLY}",
     "create_customers_email_token": "Starts email verification: creates a token for the customer (by id) and "
-    f"returns {{value, expiresAt, customerId, …}}; pass value to {_P}create_customers_email_confirm. {GLOBAL_ONLY}",
+    f"returns {{value, expiresAt, customerId, …}}; pass value to {PREFIX}create_customers_email_confirm. {GLOBAL_ONLY}",
     "create_customers_email_confirm": "Marks a customer's email verified, given a token value from "
-    f"{_P}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
     "list_customers_email_token_email_token": "Gets the customer an email verification token belongs to; a used, "
     f"expired or unknown token answers an error. {GLOBAL_ONLY}",
     "get_business_units_associates_by_business_unit_id_and_associate_id": _ASSOCIATE,

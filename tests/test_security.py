@@ -96,8 +96,8 @@ def test_load_keys_from_file_and_env(tmp_path: Path) -> None:
     ring = load_api_keys(None, {"MCP_API_KEYS_FILE": str(path), "CI_KEY": "ci-secret", "MCP_API_KEY": "one"})
     assert [k.name for k in ring.keys] == ["alice", "ci", "env"]
     alice = ring.authenticate(ALICE)
-    assert alice is not None and alice.allows("eu") and not alice.allows("us")
-    assert ring.authenticate("ci-secret").allows("anything")  # type: ignore[union-attr]
+    assert alice is not None and alice.principal.allows("eu") and not alice.principal.allows("us")
+    assert ring.authenticate("ci-secret").principal.allows("anything")  # type: ignore[union-attr]
     assert ring.authenticate("one").name == "env"  # type: ignore[union-attr]
     assert ring.authenticate("nope") is None and ring.authenticate("") is None
     assert all(ALICE.encode() not in k.digest and b"ci-secret" not in k.digest for k in ring.keys)

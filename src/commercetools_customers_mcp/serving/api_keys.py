@@ -41,14 +41,12 @@ _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 @dataclass(frozen=True)
 class ApiKey:
-    """One API key: its name (for logs), the SHA-256 digest of its secret and the connections it may use."""
+    """One API key: its name (for logs), the SHA-256 digest of its secret and the connections it may use (which
+    its ``principal`` enforces, as for any caller)."""
 
     name: str
     digest: bytes
     pcids: frozenset[str]
-
-    def allows(self, pcid: str) -> bool:
-        return ALL_PCIDS in self.pcids or pcid in self.pcids
 
     @property
     def principal(self) -> Principal:

@@ -315,7 +315,8 @@ class ToolServer:
         if name == discovery_tools.FIND:
             listed = self.listed(principal)
             record.outcome = Outcome.OK
-            return _result(discovery_tools.find(listed, arguments["query"], arguments.get("limit", 10)))
+            limit = int(arguments.get("limit", discovery_tools.DEFAULT_LIMIT))  # the schema lets 2.0 pass as 2
+            return _result(discovery_tools.find(listed, arguments["query"], limit))
         tool = BY_NAME.get(seed_name(arguments["name"]))
         if tool is None or not self.usable(tool, principal):
             record.outcome = Outcome.UNKNOWN

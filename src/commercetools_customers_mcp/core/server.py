@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 import orjson
 from mcp import types
@@ -167,7 +167,13 @@ class LogObserver:
 
 
 class ToolServer:
-    """The state behind the MCP handlers: connections, published tools, validators and call observers."""
+    """The state behind the MCP handlers: connections, published tools, validators and call observers.
+
+    ``clients`` are the connections (id → client); ``compact`` publishes compact schemas; ``policy`` selects the
+    published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short names; ``observers`` see
+    every call (the log line is always one); ``discovery`` lists three discovery tools instead of the catalogue
+    (``discovery.py``); ``rules`` is the operator's policy file (output filtering and tool overrides,
+    ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
 
     def __init__(
         self,
@@ -177,13 +183,13 @@ class ToolServer:
         policy: ToolPolicy | None = None,
         observers: Sequence[Observer] = (),
         discovery: bool = False,
-        output: OutputPolicy | None = None,
-        overrides: Mapping[str, ToolOverride] | None = None,
+        rules: Policy | None = None,
     ) -> None:
+        rules = rules or Policy()
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
-        self.output = output or OutputPolicy()
-        self.overrides = dict(overrides or {})
+        self.output: OutputPolicy = rules.output
+        self.overrides: dict[str, ToolOverride] = dict(rules.tools)
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
         self._compact = compact
@@ -425,41 +431,33 @@ class ToolServer:
             return "", None
         return pcid, self.clients.get(pcid)
 
+    def mcp_server(self) -> Server[Any]:
+        """The MCP server answering with this state. Serves both protocol eras."""
+        return Server(
+            SERVER_NAME,
+            version=__version__,
+            instructions=(
+                "Manage commercetools customers, customer groups, business units and associate roles. "
+                "Read a resource before updating or deleting it: writes need its current version."
+            ),
+            on_list_tools=self.list_tools,
+            on_call_tool=self.call_tool,
+            get_tool_input_schema=self.header_schema,
+        )
 
-def build_server(
-    clients: Mapping[str, CommercetoolsClient],
-    *,
-    compact: bool = False,
-    policy: ToolPolicy | None = None,
-    observers: Sequence[Observer] = (),
-    discovery: bool = False,
-    rules: Policy | None = None,
-) -> Server[Any]:
-    """The MCP server for these connections (id → client). Serves both protocol eras.
 
-    ``policy`` selects the published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short
-    names; ``observers`` see every call (the log line is always one); ``discovery`` lists three discovery tools
-    instead of the catalogue (``discovery.py``); ``rules`` is the operator's policy file (output filtering and
-    tool overrides, ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
-    rules = rules or Policy()
-    state = ToolServer(
-        clients,
-        compact=compact,
-        policy=policy,
-        observers=observers,
-        discovery=discovery,
-        output=rules.output,
-        overrides=rules.tools,
-    )
-    server: Server[Any] = Server(
-        SERVER_NAME,
-        version=__version__,
-        instructions=(
-            "Manage commercetools customers, customer groups, business units and associate roles. "
-            "Read a resource before updating or deleting it: writes need its current version."
-        ),
-        on_list_tools=state.list_tools,
-        on_call_tool=state.call_tool,
-        get_tool_input_schema=state.header_schema,
-    )
-    return server
+_Arguments = ParamSpec("_Arguments")
+
+
+def _serving(make: Callable[_Arguments, ToolServer]) -> Callable[_Arguments, Server[Any]]:
+    """A function taking exactly ``make``'s arguments and answering the MCP server of what it makes."""
+
+    def build_server(*args: _Arguments.args, **kwargs: _Arguments.kwargs) -> Server[Any]:
+        """The MCP server for these connections (id → client), with ``ToolServer``'s arguments."""
+        return make(*args, **kwargs).mcp_server()
+
+    return build_server
+
+
+build_server = _serving(ToolServer)
+"""``ToolServer(...).mcp_server()``: the MCP server for these connections, its arguments said once (``ToolServer``)."""

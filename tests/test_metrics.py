@@ -12,6 +12,7 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -138,6 +139,16 @@ def test_label_values_are_bounded() -> None:
     samples = parse(metrics.exposition()[0].decode())
     assert value(samples, "ctmcp_upstream_requests_total", status="other") == 6
     assert value(samples, "ctmcp_upstream_requests_total", status="1000") == 0
+
+
+def test_a_prometheus_client_without_the_internals_multiprocess_mode_needs_is_refused(monkeypatch: Any) -> None:
+    """The multiprocess switch goes through prometheus-client internals that pyproject.toml bounds; without
+    them, making metrics fails at once, saying which, rather than in a metric's first update."""
+    from prometheus_client import values
+
+    monkeypatch.delattr(values, "MultiProcessValue")
+    with pytest.raises(RuntimeError, match=r"prometheus-client .* values.MultiProcessValue"):
+        Metrics()
 
 
 def test_every_call_outcome_is_a_label_as_it_is() -> None:

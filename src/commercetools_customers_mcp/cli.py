@@ -175,7 +175,7 @@ def _metrics_or_exit() -> Any:
 
     try:
         return Metrics()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         _fail(f"metrics: {exc}")
 
 
@@ -278,6 +278,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.max_body_bytes <= 0:
         _fail("--max-body-bytes must be a positive number of bytes", prefix="")
     _check_workers(args)
+    if args.transport == "http":
+        from .serving.transports import check_uvicorn
+
+        try:
+            check_uvicorn()
+        except RuntimeError as exc:
+            _fail(str(exc), prefix="")
     supervisor = args.workers > 1  # checks the configuration once, then forks workers that build their own
     metrics = _metrics_or_exit() if args.transport == "http" and not supervisor else None
     events = metrics.event if metrics is not None else None
@@ -414,7 +421,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
     metrics_dir = contextlib.ExitStack()
     try:
         folder = metrics_dir.enter_context(multiprocess_mode())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         sock.close()
         _fail(f"metrics: {exc}")
     with metrics_dir:

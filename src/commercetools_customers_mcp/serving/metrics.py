@@ -45,6 +45,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from importlib import metadata
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
@@ -76,11 +77,26 @@ def _tool(record: CallRecord) -> str:
     return record.name if record.name in META_NAMES else "unknown"
 
 
+def _multiprocess_values() -> bool:
+    """Whether prometheus-client's process-wide value class is its multiprocess one.
+
+    The library decides that only once, at import, from the environment; switching later (``prepare_multiprocess``)
+    and asking goes through its internals ``values.ValueClass`` (and the class's ``_multiprocess``) and
+    ``values.MultiProcessValue``, which pyproject.toml bounds to the releases tested. A release without them stops
+    the start here, saying so, rather than in a metric's first update or with silently per-process counts."""
+    mode = getattr(getattr(values, "ValueClass", None), "_multiprocess", None)
+    if not isinstance(mode, bool) or not callable(getattr(values, "MultiProcessValue", None)):
+        raise RuntimeError(
+            f"prometheus-client {metadata.version('prometheus-client')} has no values.ValueClass._multiprocess or "
+            "values.MultiProcessValue, which /metrics relies on (multiprocess mode for --workers); install a "
+            "release the package's dependencies allow"
+        )
+    return mode
+
+
 def multiprocess_dir() -> str | None:
     """The directory of prometheus-client's multiprocess mode when this process is in it, else None."""
-    if getattr(values.ValueClass, "_multiprocess", False):
-        return os.environ.get(MULTIPROC_ENV)
-    return None
+    return os.environ.get(MULTIPROC_ENV) if _multiprocess_values() else None
 
 
 def prepare_multiprocess(path: str | os.PathLike[str]) -> None:
@@ -93,7 +109,7 @@ def prepare_multiprocess(path: str | os.PathLike[str]) -> None:
     for stale in glob.glob(os.path.join(folder, "*.db")):
         os.remove(stale)
     os.environ[MULTIPROC_ENV] = folder
-    if not getattr(values.ValueClass, "_multiprocess", False):
+    if not _multiprocess_values():
         values.ValueClass = values.MultiProcessValue()
 
 

@@ -180,7 +180,19 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 class _Server(uvicorn.Server):
     """uvicorn, except that a SIGTERM/SIGINT it handled gracefully is not raised again once it has stopped: uvicorn
-    re-raises it, which killed the process before the clients were closed and made a requested stop exit 143."""
+    re-raises it, which killed the process before the clients were closed and made a requested stop exit 143.
+
+    The signals uvicorn will re-raise are its internal ``Server._captured_signals`` (pyproject.toml bounds uvicorn
+    to the releases tested); a release without that list stops the start here, saying so, instead of failing or
+    exiting 143 at the end."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        if not isinstance(getattr(self, "_captured_signals", None), list):
+            raise RuntimeError(
+                f"uvicorn {uvicorn.__version__} keeps no Server._captured_signals list, which serve empties to stop "
+                "gracefully on SIGTERM; install a release the package's dependencies allow"
+            )
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -189,6 +201,11 @@ class _Server(uvicorn.Server):
                 yield
             finally:
                 self._captured_signals.clear()
+
+
+def check_uvicorn() -> None:
+    """The start-up check of what ``_Server`` relies on: ``RuntimeError``, saying why, when this uvicorn lacks it."""
+    _Server(uvicorn.Config("unused:app", log_config=None))
 
 
 async def run_http(

@@ -138,7 +138,7 @@ def api_result(
     return _result(structured, error=True)
 
 
-def annotations(tool: Tool) -> types.ToolAnnotations:
+def tool_annotations(tool: Tool) -> types.ToolAnnotations:
     """A tool's behaviour hints, each said where it differs from the MCP default (readOnly false, destructive true,
     idempotent false, openWorld true: every tool reaches an outside API) and where it means something (destructive
     and idempotent only for writes); ``destructiveHint`` is said on every write, so a client that ignores the
@@ -210,7 +210,7 @@ class ToolServer:
                 title=t.title,
                 description=self._description(t),
                 input_schema=self.schemas[t.name],
-                annotations=annotations(t),
+                annotations=tool_annotations(t),
             )
             for t in published
         ]
@@ -259,22 +259,23 @@ class ToolServer:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         started = time.perf_counter()
-        name, arguments = params.name, dict(params.arguments or {})
+        name, given = params.name, dict(params.arguments or {})
+        arguments: object = given
         discovered = self.discovery and name in discovery_tools.META_NAMES
-        if discovered and name == discovery_tools.CALL and isinstance(arguments.get("name"), str):
-            name, arguments = arguments["name"], arguments.get("arguments")  # observed as the tool it runs
+        if discovered and name == discovery_tools.CALL and isinstance(given.get("name"), str):
+            name, arguments = given["name"], given.get("arguments")  # observed as the tool it runs
         record = CallRecord(loggable_name(name), new_correlation_id(), CURRENT_PRINCIPAL.get())
         for observer in self.observers:
             observer.call_started(record.name)
         try:
-            if discovered and name in discovery_tools.META_NAMES:
-                result = self._discover(name, arguments, record)
-            elif not isinstance(arguments, dict):
+            if not isinstance(arguments, dict):  # call_tool's arguments, for the tool it runs
                 record.outcome = Outcome.INVALID
                 result = error_result(
                     "Invalid arguments for call_tool: arguments must be an object.",
                     hint="Pass the tool's arguments as an object, as describe_tool's inputSchema says.",
                 )
+            elif discovered and name in discovery_tools.META_NAMES:
+                result = self._discover(name, arguments, record)
             else:
                 result = await self._call(name, arguments, record)
         except Exception:

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
 
 from .. import __version__
 from .api_keys import AuthMiddleware, KeyRing, is_loopback
@@ -229,6 +230,6 @@ async def run_http(
         lifespan="on",
         http="h11",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **({"log_config": None} if sock is not None else {}),
+        log_config=None if sock is not None else LOGGING_CONFIG,
     )
     await _Server(config).serve(sockets=[sock] if sock is not None else None)

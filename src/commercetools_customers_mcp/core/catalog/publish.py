@@ -103,7 +103,9 @@ def tighten_unions(node: JSON) -> JSON:
     if node.get("additionalProperties") is True:  # the default: says nothing
         node = {k: v for k, v in node.items() if k != "additionalProperties"}
     members = node.get("oneOf")
-    keys = _one_key(members) if isinstance(members, list) and set(node) == {"oneOf"} else None
+    if not isinstance(members, list):
+        return node
+    keys = _one_key(members) if set(node) == {"oneOf"} else None
     if keys:
         props = {k: v for m in members for k, v in m["properties"].items()}
         return {
@@ -113,7 +115,7 @@ def tighten_unions(node: JSON) -> JSON:
             "minProperties": 1,
             "maxProperties": 1,
         }
-    tag = _discriminator(members) if isinstance(members, list) else None
+    tag = _discriminator(members)
     if tag is None or any(m.get("type", "object") != "object" for m in members):
         return node
     slim = []

@@ -198,6 +198,7 @@ async def test_tool_overrides_shape_the_schema_and_the_request(tmp_path: Path) -
         twenty = await mcp.call_tool(P + "list_customers", {"limit": 20})
         five = await mcp.call_tool(P + "list_customers", {"limit": 5})
         pinned = await mcp.call_tool(P + "list_customers", {"withTotal": True})
+        same = await mcp.call_tool(P + "list_customers", {"withTotal": False})  # the pinned value itself: fine
     listing = tools[P + "list_customers"]
     assert listing.description == "Customers of the EU shop."
     props = listing.input_schema["properties"]
@@ -208,7 +209,18 @@ async def test_tool_overrides_shape_the_schema_and_the_request(tmp_path: Path) -
     assert twenty.structured_content["limit"] == 20
     assert five.is_error and "use one of: 10, 20" in five.structured_content["message"]
     assert pinned.is_error and "fixed by this server's policy" in pinned.structured_content["message"]
-    assert [r for r in transport.requests if r[1] == "/shop/customers"] == [("GET", "/shop/customers")] * 2
+    assert not same.is_error and "total" not in same.structured_content
+    assert [r for r in transport.requests if r[1] == "/shop/customers"] == [("GET", "/shop/customers")] * 3
+
+
+@pytest.mark.parametrize(("sent", "refused"), [(False, False), (True, True), ("false", True)])
+def test_a_pinned_parameter_may_be_sent_only_with_its_pinned_value(sent: Any, refused: bool) -> None:
+    """Sending a const parameter's own value changes nothing and is accepted; any other value is refused (never
+    silently replaced). Either way the pinned value is what is sent."""
+    rules = parse_policy({"tools": {"list_customers": {"parameters": {"withTotal": {"const": False}}}}})
+    arguments, problems = rules.tools[P + "list_customers"].arguments({"withTotal": sent, "limit": 5})
+    assert arguments == {"withTotal": False, "limit": 5}
+    assert problems == (["arguments.withTotal: fixed by this server's policy; leave it out"] if refused else [])
 
 
 BAD_POLICIES = [

@@ -59,7 +59,7 @@ def build_clients(
     """One client per configured connection, or one client of the embedded emulator when none is configured.
 
     ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only; ``events`` (an
-    ``auth.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
+    ``tokens.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
     from .config import ConfigError
     from .upstream.client import CommercetoolsClient
     from .upstream.connections import Connection, load_connections
@@ -254,7 +254,7 @@ def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> KeyRing:
 
 def _load_oauth(args: argparse.Namespace, keys: KeyRing) -> ResourceServer | None:
     """The OAuth resource server the ``--oauth-*`` flags ask for (None without ``--oauth-issuer``); exit 2 on a
-    bad combination or value. ``remote_auth`` (PyJWT) is imported only here."""
+    bad combination or value. ``serving.oauth`` (PyJWT) is imported only here."""
     if not args.oauth_issuer:
         if args.oauth_audience or args.oauth_resource_url:
             _fail("--oauth-audience and --oauth-resource-url need --oauth-issuer")

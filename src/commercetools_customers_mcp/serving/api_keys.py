@@ -15,7 +15,7 @@ are kept in memory; a presented key is hashed and compared with ``hmac.compare_d
 
 ``AuthMiddleware`` answers 401 with ``WWW-Authenticate: Bearer`` before MCP sees the request when the key
 is missing or unknown. Otherwise it puts the key's ``Principal`` into the ``CURRENT_PRINCIPAL`` context variable
-for the rest of the request; the tool handler (``server.py``) reads it to refuse connections the key may not use.
+for the rest of the request; the tool handler (``core/server.py``) reads it to refuse connections the key may not use.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def open_append(path: str | os.PathLike[str]) -> int:
 
 
 class AuditLog:
-    """An ``server.Observer`` appending one line per audited call to a file (the policy is the module docstring).
+    """A ``calls.Observer`` appending one line per audited call to a file (the policy is the module docstring).
 
     ``who`` names the caller when the call has no principal ("stdio", "http", "cli"); ``clock`` gives the time
     written; ``events`` hears ``("audit", "ok" | "error")`` per line."""

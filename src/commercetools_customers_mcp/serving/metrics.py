@@ -133,7 +133,7 @@ def multiprocess_mode(path: str | os.PathLike[str] | None = None) -> Iterator[st
 
 
 class Metrics:
-    """The metrics of one server: a ``server.Observer`` (tool calls) and an ``auth.EventHook`` (``event``: upstream
+    """The metrics of one server: a ``calls.Observer`` (tool calls) and a ``tokens.EventHook`` (``event``: upstream
     requests, retries, token fetches, audit writes). ``exposition`` renders a scrape."""
 
     def __init__(self) -> None:
@@ -170,7 +170,7 @@ class Metrics:
         self.duration.labels(tool=tool).observe(record.duration_ms / 1000)
 
     def event(self, kind: str, value: int | str) -> None:
-        """The ``auth.EventHook`` the clients and the audit log report to (``client.py`` lists the events)."""
+        """The ``tokens.EventHook`` the clients and the audit log report to (``client.py`` lists the events)."""
         if kind == "request":
             self.upstream.labels(status=_status(value)).inc()
         elif kind == "retry":

@@ -20,7 +20,7 @@ Policy:
 - **Permissions.** ``<prefix>:write`` grants every tool, ``<prefix>:read`` alone the read-only ones (scopes from
   ``scope``, a space-separated string, or ``scp``, a list). The optional ``pcids`` claim (name configurable)
   lists the connections the token may use; without it, every connection. The caller becomes a
-  ``security.Principal`` (named by ``sub``, else ``client_id``/``azp``) in ``CURRENT_PRINCIPAL`` for the request,
+  ``calls.Principal`` (named by ``sub``, else ``client_id``/``azp``) in ``CURRENT_PRINCIPAL`` for the request,
   as with API keys; ``server.py`` enforces it.
 - **Public paths.** ``/healthz`` and the protected-resource metadata (RFC 9728):
   ``/.well-known/oauth-protected-resource`` plus one per MCP path (``…/oauth-protected-resource/mcp``).

@@ -6,8 +6,8 @@ Every request stands alone (stateless), so ``tools/list`` and ``tools/call`` wor
 any replica can answer. A POST is answered with one SSE stream (progress and log messages can travel),
 or with plain JSON when the client accepts only ``application/json`` or the server runs ``json_response``.
 
-Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
-``/healthz``) or OAuth access tokens (``remote_auth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
+Controls on the HTTP app, outermost first: API keys (``api_keys.AuthMiddleware``: 401 before MCP, except
+``/healthz``) or OAuth access tokens (``oauth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
 the protected-resource metadata; ``/metrics`` needs a key or token like MCP), the request body limit (413, in the
 SDK's transport), and DNS-rebinding protection (Host and Origin allow-lists, 421/403, in the SDK's transport;
 ``/healthz`` and ``/metrics`` apply the same checks).
@@ -120,7 +120,7 @@ def http_app(
 
     With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
     /healthz no longer lists the connection ids. ``oauth`` (instead of keys) makes it an OAuth resource server
-    (``remote_auth``). Bodies over ``max_body_bytes`` are answered with 413. A ``worker`` of ``serve --workers``
+    (``oauth``). Bodies over ``max_body_bytes`` are answered with 413. A ``worker`` of ``serve --workers``
     says its number and pid in /healthz."""
     if keys and oauth is not None:
         raise ValueError("use API keys or OAuth, not both")

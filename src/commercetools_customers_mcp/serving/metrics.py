@@ -51,7 +51,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.exposition import choose_encoder
 
-from ..core.calls import CallRecord
+from ..core.calls import CallRecord, Outcome
 from ..core.catalog.tools import BY_NAME
 from ..core.discovery import META_NAMES
 
@@ -68,6 +68,11 @@ def _status(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value) if 100 <= value <= 599 else OTHER
     return value if isinstance(value, str) and _WORD.match(value) else OTHER
+
+
+def _outcome(value: Outcome | int) -> str:
+    """A call's outcome label: its ``Outcome`` word, or the API's HTTP status (``other`` if it is not one)."""
+    return value.value if isinstance(value, Outcome) else _status(value)
 
 
 def _tool(record: CallRecord) -> str:
@@ -166,7 +171,7 @@ class Metrics:
     def call_finished(self, record: CallRecord) -> None:
         self.in_flight.dec()
         tool = _tool(record)
-        self.calls.labels(tool=tool, outcome=_status(record.outcome)).inc()
+        self.calls.labels(tool=tool, outcome=_outcome(record.outcome)).inc()
         self.duration.labels(tool=tool).observe(record.duration_ms / 1000)
 
     def event(self, kind: str, value: int | str) -> None:

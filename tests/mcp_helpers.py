@@ -15,6 +15,9 @@ import uvicorn
 
 from commercetools_customers_mcp.upstream.connections import Connection
 
+P = "commercetools_customers_"
+"""The tools' name prefix, spelt out: the tests check the names clients see."""
+
 SEED_TOOLS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "seed_tools.json").read_text())["tools"]
 """The seed's catalogue (a copy of ../shared/seed/tools.json): the tools published by default."""
 SEED_COUNT = len(SEED_TOOLS)

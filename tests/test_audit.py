@@ -29,10 +29,9 @@ from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.serving.audit import MAX_LINE, AuditLog, audit_entry, encode_line
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient, new_correlation_id
-from mcp_helpers import emulator_clients, project_connection, serving
+from mcp_helpers import P, emulator_clients, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
-P = "commercetools_customers_"
 EMAIL = "jane.audit@example.com"
 FIRST, LAST, NEW_FIRST = "Janette", "Auditson", "Jolanda"
 PASSWORDS = ("Pw-first-4471!", "Pw-reset-8812!", "Pw-third-2290!")

@@ -11,14 +11,13 @@ import pytest
 from commercetools_customers_mcp.core.catalog.descriptions import tool_description
 from commercetools_customers_mcp.core.catalog.schemas import ArgumentValidator, input_schema
 from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
-from mcp_helpers import SEED_COUNT, SEED_TOOLS
+from mcp_helpers import SEED_COUNT, SEED_TOOLS, P
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
 # The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
 # is created in one call, as the API's DivisionDraft allows).
 EXTRA: dict[str, set[str]] = {"commercetools_customers_create_business_units": {"parentUnit"}}
-P = "commercetools_customers_"
 
 TYPES = {
     "string": ("string", None),

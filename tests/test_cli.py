@@ -12,9 +12,7 @@ import pytest
 import uvicorn
 
 from commercetools_customers_mcp.cli import main, parse_arguments
-from mcp_helpers import SEED_COUNT
-
-P = "commercetools_customers_"
+from mcp_helpers import SEED_COUNT, P
 
 
 def test_version(capsys: Any) -> None:

@@ -110,6 +110,21 @@ def test_missing_secret_env_var(tmp_path: Path) -> None:
     assert "[connections.a]" in str(info.value)
 
 
+def test_every_problem_of_a_table_is_named_in_one_message(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'[connections.a]\nproject_key = "p"\nclient_id = "c"\nclient_secret = "{SECRET}"\ntimeout = -1\n'
+        'scopes = 1\ncolour = "red"\n',
+    )
+    with pytest.raises(ConfigError) as info:
+        load_connections(path, env={})
+    assert str(info.value) == (
+        f"invalid connection in [connections.a] in {path}: scopes must be a list; timeout must be greater than 0; "
+        "unknown key(s) colour; allowed: project_key, client_id, client_secret, auth_url, api_url, scopes, "
+        "timeout, connect_timeout, max_retries, max_retry_time, client_secret_env"
+    )
+
+
 def test_bad_toml_reports_line(tmp_path: Path) -> None:
     path = write(tmp_path, f'[connections.a]\nproject_key = "p"\nclient_secret = "{SECRET}"\nclient_id = \n')
     with pytest.raises(ConfigError, match="line 4") as info:

@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 from mcp.server import Server
 
-P = "commercetools_customers_"
+from mcp_helpers import P
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -22,9 +22,8 @@ from starlette.routing import Route
 
 from commercetools_customers_mcp.cli import main
 from commercetools_customers_mcp.serving.transports import http_app
-from mcp_helpers import serving
+from mcp_helpers import P, serving
 
-P = "commercetools_customers_"
 JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
 
 

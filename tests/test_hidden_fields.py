@@ -9,8 +9,7 @@ from mcp import Client
 from mcp.server import Server
 
 from commercetools_customers_mcp.core.server import build_server
-
-P = "commercetools_customers_"
+from mcp_helpers import P
 
 
 @pytest.fixture

@@ -22,9 +22,8 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import project_connection, serving
+from mcp_helpers import P, project_connection, serving
 
-P = "commercetools_customers_"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 ROLE = {"typeId": "associate-role", "key": "buyer"}
 

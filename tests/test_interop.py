@@ -19,9 +19,8 @@ from commercetools_customers_mcp import __version__
 from commercetools_customers_mcp.core.server import SERVER_NAME
 from commercetools_customers_mcp.serving.api_keys import ApiKey, KeyRing, digest
 from commercetools_customers_mcp.serving.transports import http_app
-from mcp_helpers import SEED_COUNT, serving
+from mcp_helpers import SEED_COUNT, P, serving
 
-P = "commercetools_customers_"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 KEY = "interop-key-31337"
 SERVE = [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--data", ":memory:", "--no-demo"]

@@ -18,9 +18,8 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import SEED_COUNT, SEED_TOOLS, project_connection, serving
+from mcp_helpers import SEED_COUNT, SEED_TOOLS, P, project_connection, serving
 
-P = "commercetools_customers_"
 LIST, GET = P + "list_messages", P + "get_messages_by_id"
 WITH_MESSAGES = ToolPolicy(toolsets=parse_toolsets(["all,messages"]))
 

@@ -12,21 +12,22 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from commercetools_customers_mcp.core.calls import CallRecord, Outcome
 from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.serving.metrics import Metrics
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import emulator_clients, free_port, project_connection, serving
+from mcp_helpers import P, emulator_clients, free_port, project_connection, serving
 from test_security import ALICE, ROOT, keyring, with_key
 
-P = "commercetools_customers_"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -138,6 +139,25 @@ def test_label_values_are_bounded() -> None:
     samples = parse(metrics.exposition()[0].decode())
     assert value(samples, "ctmcp_upstream_requests_total", status="other") == 6
     assert value(samples, "ctmcp_upstream_requests_total", status="1000") == 0
+
+
+def test_a_prometheus_client_without_the_internals_multiprocess_mode_needs_is_refused(monkeypatch: Any) -> None:
+    """The multiprocess switch goes through prometheus-client internals that pyproject.toml bounds; without
+    them, making metrics fails at once, saying which, rather than in a metric's first update."""
+    from prometheus_client import values
+
+    monkeypatch.delattr(values, "MultiProcessValue")
+    with pytest.raises(RuntimeError, match=r"prometheus-client .* values.MultiProcessValue"):
+        Metrics()
+
+
+def test_every_call_outcome_is_a_label_as_it_is() -> None:
+    metrics = Metrics()
+    for outcome in Outcome:
+        metrics.call_finished(CallRecord("x", "cid", None, outcome=outcome))
+    samples = parse(metrics.exposition()[0].decode())
+    for outcome in Outcome:
+        assert value(samples, "ctmcp_tool_calls_total", tool="unknown", outcome=str(outcome)) == 1, outcome
 
 
 # --- the command line: `serve --transport http`, alone and as several processes ----------------------------

@@ -24,9 +24,8 @@ from starlette.routing import Route
 from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import free_port, project_connection, serving
+from mcp_helpers import P, free_port, project_connection, serving
 
-P = "commercetools_customers_"
 SLOW = 1.0  # seconds the odd backend takes for a slow answer; the connection times out after 0.3
 
 

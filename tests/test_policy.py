@@ -21,10 +21,9 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import project_connection, serving
+from mcp_helpers import P, project_connection, serving
 from test_security import Counting
 
-P = "commercetools_customers_"
 MODES = ["legacy", "auto"]
 ANN = {"email": "ann.secret@example.com", "password": "pw-123456", "firstName": "Ann", "lastName": "Lee"}
 PII = """
@@ -199,6 +198,7 @@ async def test_tool_overrides_shape_the_schema_and_the_request(tmp_path: Path) -
         twenty = await mcp.call_tool(P + "list_customers", {"limit": 20})
         five = await mcp.call_tool(P + "list_customers", {"limit": 5})
         pinned = await mcp.call_tool(P + "list_customers", {"withTotal": True})
+        same = await mcp.call_tool(P + "list_customers", {"withTotal": False})  # the pinned value itself: fine
     listing = tools[P + "list_customers"]
     assert listing.description == "Customers of the EU shop."
     props = listing.input_schema["properties"]
@@ -209,19 +209,35 @@ async def test_tool_overrides_shape_the_schema_and_the_request(tmp_path: Path) -
     assert twenty.structured_content["limit"] == 20
     assert five.is_error and "use one of: 10, 20" in five.structured_content["message"]
     assert pinned.is_error and "fixed by this server's policy" in pinned.structured_content["message"]
-    assert [r for r in transport.requests if r[1] == "/shop/customers"] == [("GET", "/shop/customers")] * 2
+    assert not same.is_error and "total" not in same.structured_content
+    assert [r for r in transport.requests if r[1] == "/shop/customers"] == [("GET", "/shop/customers")] * 3
+
+
+@pytest.mark.parametrize(("sent", "refused"), [(False, False), (True, True), ("false", True)])
+def test_a_pinned_parameter_may_be_sent_only_with_its_pinned_value(sent: Any, refused: bool) -> None:
+    """Sending a const parameter's own value changes nothing and is accepted; any other value is refused (never
+    silently replaced). Either way the pinned value is what is sent."""
+    rules = parse_policy({"tools": {"list_customers": {"parameters": {"withTotal": {"const": False}}}}})
+    arguments, problems = rules.tools[P + "list_customers"].arguments({"withTotal": sent, "limit": 5})
+    assert arguments == {"withTotal": False, "limit": 5}
+    assert problems == (["arguments.withTotal: fixed by this server's policy; leave it out"] if refused else [])
 
 
 BAD_POLICIES = [
     ("[tools.nope]\ndescription = 'x'\n", "[tools.nope]", "no tool named"),
     ("[tools.list_customers.parameters.nope]\ndefault = 1\n", "parameters.nope]", "has no parameter"),
     ("[tools.list_customers.parameters.limit]\nconst = 1\ndefault = 2\n", "parameters.limit]", "const cannot"),
-    ("[tools.list_customers.parameters.limit]\ndefault = 900\n", "parameters.limit] default", "does not fit"),
-    ("[tools.list_customers.parameters.limit]\nallowed = ['x']\n", "parameters.limit] allowed", "does not fit"),
+    ("[tools.list_customers.parameters.limit]\ndefault = 900\n", "parameters.limit] in", "default 900 does not fit"),
+    ("[tools.list_customers.parameters.limit]\nallowed = ['x']\n", "parameters.limit] in", 'allowed "x" does not fit'),
     ("[tools.list_customers]\n", "[tools.list_customers]", "give a description or parameters"),
     ("[output]\nformat = 'yaml'\n", "[output]", "format must be one of"),
     ("[output]\npreset = 'gdpr'\n", "[output]", "preset must be one of"),
     ("[output.redact]\nfield_nams = ['x']\n", "[output.redact]", "unknown key(s) field_nams"),
+    ("[tools.list_customers.parameters.limit]\nfoo = 1\n", "parameters.limit] in", "unknown key(s) foo; allowed"),
+    ("[tools.list_customers.parameters.limit]\nallowed = []\n", "parameters.limit] in", "allowed must not be empty"),
+    ("[output]\nredacted_with = 3\n", "[output] in", "redacted_with must be a string"),
+    ("tool_names = 'long'\n", "policy.toml", "tool_names must be 'seed' or 'short'"),
+    ("toolsets = ['']\n", "policy.toml", "toolsets[0] must not be empty"),
     ("read_only = 'yes'\n", "read_only", "must be true or false"),
     ("toolsets = ['orders']\n", "policy file", "unknown toolset(s) orders"),
     ("colour = 1\n", "policy.toml", "unknown key(s) colour"),

@@ -24,8 +24,8 @@ from commercetools_customers_mcp.core.catalog.schemas import action_members, ful
 from commercetools_customers_mcp.core.catalog.tools import BY_NAME, TOOLS, Tool
 from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
+from mcp_helpers import P
 
-P = "commercetools_customers_"
 MODES = [(False, False), (False, True), (True, False), (True, True)]  # (compact, pcid_required)
 
 

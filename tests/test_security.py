@@ -31,9 +31,8 @@ from commercetools_customers_mcp.serving.api_keys import ApiKey, KeyRing, digest
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
 from commercetools_customers_mcp.upstream.connections import load_connections
-from mcp_helpers import SEED_COUNT, emulator_clients, free_port, project_connection, serving
+from mcp_helpers import SEED_COUNT, P, emulator_clients, free_port, project_connection, serving
 
-P = "commercetools_customers_"
 ALICE = "alice-secret-key-1"
 ROOT = "root-secret-key-2"
 MODES = ["legacy", "auto"]
@@ -97,8 +96,8 @@ def test_load_keys_from_file_and_env(tmp_path: Path) -> None:
     ring = load_api_keys(None, {"MCP_API_KEYS_FILE": str(path), "CI_KEY": "ci-secret", "MCP_API_KEY": "one"})
     assert [k.name for k in ring.keys] == ["alice", "ci", "env"]
     alice = ring.authenticate(ALICE)
-    assert alice is not None and alice.allows("eu") and not alice.allows("us")
-    assert ring.authenticate("ci-secret").allows("anything")  # type: ignore[union-attr]
+    assert alice is not None and alice.principal.allows("eu") and not alice.principal.allows("us")
+    assert ring.authenticate("ci-secret").principal.allows("anything")  # type: ignore[union-attr]
     assert ring.authenticate("one").name == "env"  # type: ignore[union-attr]
     assert ring.authenticate("nope") is None and ring.authenticate("") is None
     assert all(ALICE.encode() not in k.digest and b"ci-secret" not in k.digest for k in ring.keys)

@@ -13,9 +13,7 @@ from commercetools_customers_mcp.core.server import ToolServer, build_server, ha
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import SEED_COUNT
-
-P = "commercetools_customers_"
+from mcp_helpers import SEED_COUNT, P
 
 MODES = ["legacy", "auto"]
 

@@ -20,10 +20,9 @@ from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.serving.transports import http_app
 from commercetools_customers_mcp.upstream.client import CommercetoolsClient
-from mcp_helpers import SEED_COUNT, emulator_clients, project_connection, serving
+from mcp_helpers import SEED_COUNT, P, emulator_clients, project_connection, serving
 from test_security import Counting, keyring, with_key
 
-P = "commercetools_customers_"
 MODES = ["legacy", "auto"]
 FIND, DESCRIBE, CALL = P + "find_tools", P + "describe_tool", P + "call_tool"
 SIZES = {
@@ -122,6 +121,31 @@ async def test_discovery_lists_three_small_tools_and_reaches_every_tool(mode: st
     assert not created.is_error and created.structured_content["name"] == "V"
     assert listed_groups.structured_content["total"] == 1
     assert everything.structured_content["total"] == SEED_COUNT
+
+
+BAD_DISCOVERY_ARGUMENTS = [
+    (FIND, {}, "query must be a string of at most 200 characters"),
+    (FIND, {"query": "x" * 201}, "query must be a string of at most 200 characters"),
+    (FIND, {"query": "x", "limit": 0}, "limit must be an integer from 1 to 50"),
+    (FIND, {"query": "x", "limit": True}, "limit must be an integer from 1 to 50"),
+    (FIND, {"query": "x", "limit": 3, "name": "y"}, "unknown argument(s) name; allowed: limit, query"),
+    (DESCRIBE, {"name": ""}, "name must be a non-empty string of at most 128 characters"),
+    (DESCRIBE, {"name": "x" * 129}, "name must be a non-empty string of at most 128 characters"),
+    (CALL, {"name": 7}, "name must be a non-empty string of at most 128 characters"),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "expected"), BAD_DISCOVERY_ARGUMENTS)
+async def test_discovery_tools_check_their_arguments_against_their_schemas(
+    tool: str, arguments: dict[str, Any], expected: str
+) -> None:
+    cs, transport = clients("eu")
+    async with Client(build_server(cs, discovery=True)) as client:
+        result = await client.call_tool(tool, arguments)
+        two = await client.call_tool(FIND, {"query": "customer", "limit": 2.0})  # an integer, as JSON Schema says
+    assert result.is_error and result.structured_content["message"] == f"Invalid arguments for {tool}: {expected}."
+    assert len(two.structured_content["tools"]) == 2
+    assert transport.api_calls() == []
 
 
 async def test_discovery_never_widens_the_policy() -> None:

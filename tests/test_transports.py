@@ -16,9 +16,8 @@ from mcp import Client, StdioServerParameters
 from mcp.server import Server
 
 from commercetools_customers_mcp.serving.transports import http_app
-from mcp_helpers import SEED_COUNT
+from mcp_helpers import SEED_COUNT, P
 
-P = "commercetools_customers_"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
@@ -80,3 +79,23 @@ async def test_http_client_on_both_paths(base_url: str, path: str, mode: str) ->
         assert len((await client.list_tools()).tools) == SEED_COUNT
         missing = await client.call_tool(P + "get_customer_groups_by_key", {"key": "missing"})
         assert missing.is_error and missing.structured_content["statusCode"] == 404
+
+
+def test_a_uvicorn_without_the_internal_serve_relies_on_stops_the_start(monkeypatch: Any, capsys: Any) -> None:
+    """serve empties uvicorn's internal Server._captured_signals; pyproject.toml bounds uvicorn, and a release
+    without that list is refused at start-up with a message, not met at the first SIGTERM."""
+    from commercetools_customers_mcp.cli import main
+    from commercetools_customers_mcp.serving.transports import check_uvicorn
+
+    check_uvicorn()  # the uvicorn installed has it
+    original = uvicorn.Server.__init__
+
+    def without_internal(self: uvicorn.Server, config: uvicorn.Config) -> None:
+        original(self, config)
+        del self._captured_signals
+
+    monkeypatch.setattr(uvicorn.Server, "__init__", without_internal)
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--transport", "http", "--data", ":memory:", "--port", str(_free_port())])
+    assert info.value.code == 2
+    assert f"uvicorn {uvicorn.__version__} keeps no Server._captured_signals" in capsys.readouterr().err

@@ -14,9 +14,7 @@ from commercetools_customers_mcp.core.catalog.field_notes import unknown_field_n
 from commercetools_customers_mcp.core.catalog.tools import BY_NAME, FAMILIES, tool_of
 from commercetools_customers_mcp.querylang import search_fields as search
 from commercetools_customers_mcp.serving.transports import http_app
-from mcp_helpers import serving
-
-P = "commercetools_customers_"
+from mcp_helpers import P, serving
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

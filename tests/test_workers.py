@@ -22,9 +22,8 @@ import orjson
 import pytest
 
 from commercetools_customers_mcp.emulator import create_app
-from mcp_helpers import free_port
+from mcp_helpers import P, free_port
 
-P = "commercetools_customers_"
 CLI = [sys.executable, "-m", "commercetools_customers_mcp"]
 ACCEPT_JSON = {"Accept": "application/json", "Content-Type": "application/json", "MCP-Protocol-Version": "2025-11-25"}
 START_TIMEOUT = 60.0

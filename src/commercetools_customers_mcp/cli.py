@@ -12,14 +12,30 @@ import asyncio
 import gc
 import logging
 import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 
 from . import __version__
+
+if TYPE_CHECKING:  # each side is imported where a command needs it, so `tools` or `hash-key` load little
+    from mcp import types
+    from mcp.server import Server
+
+    from .core.policy import Policy
+    from .core.selection import ToolPolicy
+    from .emulator import Settings
+    from .emulator.faults import Faults
+    from .serving.api_keys import KeyRing
+    from .serving.audit import AuditLog
+    from .serving.metrics import Metrics
+    from .serving.oauth import ResourceServer
+    from .upstream.client import CommercetoolsClient
+    from .upstream.tokens import EventHook
 
 EMULATOR_PCID = "emulator"
 EMULATOR_URL = "http://emulator"  # the embedded emulator's pseudo-URL, reached in process only
@@ -38,12 +54,12 @@ def build_clients(
     data: str | None,
     demo: bool = True,
     faults: str | None = None,
-    events: Any = None,
-) -> dict[str, Any]:
+    events: EventHook | None = None,
+) -> dict[str, CommercetoolsClient]:
     """One client per configured connection, or one client of the embedded emulator when none is configured.
 
     ``faults`` (a ``Faults.parse`` spec) applies to the embedded emulator only; ``events`` (an
-    ``auth.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
+    ``tokens.EventHook``, e.g. ``Metrics.event``) hears every client's requests, retries and token fetches."""
     from .config import ConfigError
     from .upstream.client import CommercetoolsClient
     from .upstream.connections import Connection, load_connections
@@ -82,7 +98,7 @@ def build_clients(
     return {EMULATOR_PCID: CommercetoolsClient(connection, transport=EmulatorTransport(app=app), events=events)}
 
 
-def _emulator_settings() -> Any:
+def _emulator_settings() -> Settings:
     """The emulator's settings from CTP_EMULATOR_* variables (password cost, indexing delay)."""
     from .config import ConfigError
     from .emulator import Settings
@@ -93,7 +109,7 @@ def _emulator_settings() -> Any:
         raise ConfigError(str(exc)) from None
 
 
-def _parse_faults(spec: str | None) -> Any:
+def _parse_faults(spec: str | None) -> Faults | None:
     if not spec:
         return None
     from .config import ConfigError
@@ -118,7 +134,7 @@ def _setup_logging(level: str, worker: int | None = None) -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
-def _clients_or_exit(args: argparse.Namespace, events: Any = None) -> dict[str, Any]:
+def _clients_or_exit(args: argparse.Namespace, events: EventHook | None = None) -> dict[str, CommercetoolsClient]:
     from .config import ConfigError
 
     try:
@@ -133,17 +149,17 @@ def _clients_or_exit(args: argparse.Namespace, events: Any = None) -> dict[str, 
         _fail(str(exc))
 
 
-def _fail(message: str, prefix: str = "configuration error: ") -> Any:
+def _fail(message: str, prefix: str = "configuration error: ") -> NoReturn:
     print(f"commercetools-customers-mcp: {prefix}{message}", file=sys.stderr)
     raise SystemExit(2)
 
 
-def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
+def _selection(args: argparse.Namespace) -> tuple[ToolPolicy, bool, Policy]:
     """The tool selection, discovery mode and policy rules: the policy file (``--policy`` or
     ``$MCP_POLICY_FILE``) first, a flag given on the command line winning over it. Bad input exits 2."""
     from .config import ConfigError
     from .core.policy import Policy, load_policy
-    from .core.selection import SelectionError, ToolPolicy, parse_toolsets
+    from .core.selection import SelectionError, ToolNames, ToolPolicy, parse_toolsets
 
     path = args.policy or os.environ.get("MCP_POLICY_FILE")
     try:
@@ -156,7 +172,7 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
             read_only=args.read_only or chosen.get("read_only", False),
             allow=tuple(args.allow_tools or chosen.get("allow_tools", ())),
             deny=tuple(args.deny_tools or chosen.get("deny_tools", ())),
-            names=args.tool_names or chosen.get("tool_names", "seed"),
+            names=args.tool_names or chosen.get("tool_names", ToolNames.SEED),
             toolsets=parse_toolsets(args.toolsets or chosen.get("toolsets", ["all"])),
         )
         published = {t.name for t in policy.published()}
@@ -168,18 +184,18 @@ def _selection(args: argparse.Namespace) -> tuple[Any, bool, Any]:
     return policy, args.tool_discovery or chosen.get("tool_discovery", False), rules
 
 
-def _metrics_or_exit() -> Any:
+def _metrics_or_exit() -> Metrics:
     """The HTTP server's metrics (``metrics.py``). With ``--workers``, call ``metrics.prepare_multiprocess`` first;
     a ``PROMETHEUS_MULTIPROC_DIR`` that is not a directory is a start-up error (exit 2)."""
     from .serving.metrics import Metrics
 
     try:
         return Metrics()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         _fail(f"metrics: {exc}")
 
 
-def _audit_or_exit(args: argparse.Namespace, who: str, events: Any = None) -> Any:
+def _audit_or_exit(args: argparse.Namespace, who: str, events: EventHook | None = None) -> AuditLog | None:
     """The audit log of ``--audit-log`` or ``$MCP_AUDIT_LOG`` (None without either); unopenable: exit 2."""
     path = args.audit_log or os.environ.get("MCP_AUDIT_LOG")
     if not path:
@@ -193,13 +209,13 @@ def _audit_or_exit(args: argparse.Namespace, who: str, events: Any = None) -> An
         _fail(str(exc))
 
 
-async def check_connections(clients: dict[str, Any]) -> list[str]:
+async def check_connections(clients: Mapping[str, CommercetoolsClient]) -> list[str]:
     """Fetch one token per configured connection; one message per connection that cannot get one."""
     import httpx2
 
     from .upstream.tokens import AuthError, TokenProvider
 
-    async def check(pcid: str, client: Any) -> str | None:
+    async def check(pcid: str, client: CommercetoolsClient) -> str | None:
         connection = client.connection
         timeout = httpx2.Timeout(connection.timeout, connect=connection.connect_timeout)
         async with httpx2.AsyncClient(timeout=timeout) as http:
@@ -218,7 +234,7 @@ async def check_connections(clients: dict[str, Any]) -> list[str]:
     return [problem for problem in found if problem]
 
 
-def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> Any:
+def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> KeyRing:
     from .config import ConfigError
     from .core.calls import ALL_PCIDS
     from .serving.api_keys import load_api_keys
@@ -236,9 +252,9 @@ def _load_keys(args: argparse.Namespace, pcids: Sequence[str]) -> Any:
     return keys
 
 
-def _load_oauth(args: argparse.Namespace, keys: Any) -> Any:
+def _load_oauth(args: argparse.Namespace, keys: KeyRing) -> ResourceServer | None:
     """The OAuth resource server the ``--oauth-*`` flags ask for (None without ``--oauth-issuer``); exit 2 on a
-    bad combination or value. ``remote_auth`` (PyJWT) is imported only here."""
+    bad combination or value. ``serving.oauth`` (PyJWT) is imported only here."""
     if not args.oauth_issuer:
         if args.oauth_audience or args.oauth_resource_url:
             _fail("--oauth-audience and --oauth-resource-url need --oauth-issuer")
@@ -265,7 +281,7 @@ def _load_oauth(args: argparse.Namespace, keys: Any) -> Any:
     return ResourceServer(settings)
 
 
-async def _close(clients: dict[str, Any]) -> None:
+async def _close(clients: Mapping[str, CommercetoolsClient]) -> None:
     for client in clients.values():
         await client.aclose()
 
@@ -278,6 +294,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.max_body_bytes <= 0:
         _fail("--max-body-bytes must be a positive number of bytes", prefix="")
     _check_workers(args)
+    if args.transport == "http":
+        from .serving.transports import check_uvicorn
+
+        try:
+            check_uvicorn()
+        except RuntimeError as exc:
+            _fail(str(exc), prefix="")
     supervisor = args.workers > 1  # checks the configuration once, then forks workers that build their own
     metrics = _metrics_or_exit() if args.transport == "http" and not supervisor else None
     events = metrics.event if metrics is not None else None
@@ -406,7 +429,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
         _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", prefix="")
     port = sock.getsockname()[1]
 
-    def worker(index: int, listening: Any) -> int:
+    def worker(index: int, listening: socket.socket) -> int:
         mine = copy.copy(args)
         mine.workers, mine.worker, mine.listen_socket, mine.port, mine.no_check = 1, index, listening, port, True
         return cmd_serve(mine)
@@ -414,7 +437,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
     metrics_dir = contextlib.ExitStack()
     try:
         folder = metrics_dir.enter_context(multiprocess_mode())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         sock.close()
         _fail(f"metrics: {exc}")
     with metrics_dir:
@@ -469,7 +492,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level.lower(),
         log_config=uvicorn_log_config(),
-        **UVICORN_OPTIONS,
+        # by name: a dict[str, bool] spread into uvicorn.run could fill any of its parameters, as far as types go
+        proxy_headers=UVICORN_OPTIONS["proxy_headers"],
+        server_header=UVICORN_OPTIONS["server_header"],
     )
     return 0
 
@@ -500,7 +525,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _sizes_table(policy: Any, discovery: bool = False, rules: Any = None) -> str:
+async def _sizes_table(policy: ToolPolicy, discovery: bool = False, rules: Policy | None = None) -> str:
     """The bytes of each tool in the ``tools/list`` result (compact JSON), default and ``--compact-schemas``, as a
     Markdown table (the README's): the tools as this selection publishes them, with PCID optional."""
     from .core.catalog.tools import PREFIX
@@ -521,7 +546,7 @@ def _size(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
-async def _list_tools(server: Any) -> dict[str, Any]:
+async def _list_tools(server: Server[Any]) -> dict[str, Any]:
     from mcp import Client
 
     async with Client(server, cache=None) as client:
@@ -565,7 +590,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     observers = [audit] if audit is not None else []
     server = build_server(clients, policy=policy, discovery=discovery, rules=rules, observers=observers)
 
-    async def call() -> Any:
+    async def call() -> types.CallToolResult:
         from mcp import Client
 
         try:
@@ -603,6 +628,7 @@ def cmd_hash_key(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .core.catalog.tools import TOOLSETS
+    from .core.selection import ToolNames
 
     parser = argparse.ArgumentParser(
         prog="commercetools-customers-mcp", description="MCP server for the customer side of commercetools."
@@ -631,7 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-tools", action="append", default=[], metavar="PATTERN", help="publish only matches")
         p.add_argument("--deny-tools", action="append", default=[], metavar="PATTERN", help="hide matching tools")
         p.add_argument(
-            "--tool-names", choices=["seed", "short"], default=None, help="short: every tool name <= 64 chars"
+            "--tool-names",
+            choices=[str(mode) for mode in ToolNames],
+            default=None,
+            help="short: every tool name <= 64 chars",
         )
         p.add_argument(
             "--policy", metavar="FILE", help="TOML policy file ($MCP_POLICY_FILE): output filtering, overrides"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from ..upstream.client import ApiResponse
@@ -32,6 +33,23 @@ class Principal:
         return ALL_PCIDS in self.pcids or pcid in self.pcids
 
 
+class Outcome(StrEnum):
+    """How a call ended when not with the API's HTTP status: the word the log line, the audit log's ``status``
+    and the metrics' ``outcome`` label show (a ``str``, so each of them writes it as is)."""
+
+    OK = "ok"  # a discovery tool (find_tools, describe_tool) answered
+    INVALID = "invalid"  # arguments refused (schema, policy, hidden fields, URL length)
+    UNKNOWN = "unknown"  # no such tool, or not one this caller may use (discovery)
+    DISABLED = "disabled"  # a tool the selection does not publish, or a write for a read-only caller
+    UNCONFIGURED = "unconfigured"  # no connection configured
+    UNKNOWN_PCID = "unknown-pcid"  # PCID missing where required, or naming no connection
+    FORBIDDEN = "forbidden"  # a connection the caller may not use
+    UNREACHABLE = "unreachable"  # the API could not be reached (after retries)
+    AUTH = "auth"  # the auth server refused a token
+    ERROR = "error"  # failed inside the server
+    CANCELLED = "cancelled"  # the caller went away (the request may have been applied)
+
+
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("mcp_principal", default=None)
 """The caller of the HTTP request being served (None on stdio, in memory, or without keys)."""
 
@@ -45,7 +63,7 @@ class CallRecord:
     principal: Principal | None  # the HTTP caller (API key or token); None on stdio and in process
     tool: Tool | None = None  # None for an unknown tool
     pcid: str = "-"  # the connection used, once known
-    outcome: str | int = "error"  # the API's HTTP status, or what ended the call before it ("invalid", …)
+    outcome: Outcome | int = Outcome.ERROR  # the API's HTTP status, or what ended the call before it
     duration_ms: float = 0.0
     request: Request | None = None  # the request sent to the API, if one was built
     response: ApiResponse | None = None  # the API's answer, if one came

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jsonschema_rs
 from mcp import types
 
 from .catalog.tools import PREFIX
@@ -115,21 +116,32 @@ def describe(tool: types.Tool) -> dict[str, Any]:
     return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+_VALIDATORS = {t.name: jsonschema_rs.validator_for(t.input_schema) for t in META_TOOLS}
+
+
 def arguments_problem(name: str, arguments: Mapping[str, Any]) -> str | None:
-    """A short message when a discovery tool's own arguments are wrong, else None."""
-    allowed = {FIND: {"query", "limit"}, DESCRIBE: {"name"}, CALL: {"name", "arguments"}}[name]
-    unknown = sorted(set(arguments) - allowed)
-    if unknown:
-        return f"unknown argument(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-    if name == FIND:
-        if not isinstance(arguments.get("query"), str) or len(arguments["query"]) > 200:
-            return "query must be a string of at most 200 characters"
-        limit = arguments.get("limit", DEFAULT_LIMIT)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            return f"limit must be an integer from 1 to {MAX_LIMIT}"
-        return None
-    if not isinstance(arguments.get("name"), str) or not arguments["name"]:
-        return "name must be a tool name (a non-empty string)"
-    if name == CALL and not isinstance(arguments.get("arguments", {}), dict):
-        return "arguments must be an object"
-    return None
+    """A short message when a discovery tool's own arguments do not fit its input schema, else None: an unknown
+    argument first, else the first argument that is missing or wrong, with what it must be."""
+    schema = next(t.input_schema for t in META_TOOLS if t.name == name)
+    props: dict[str, Any] = schema["properties"]
+    wrong = None
+    for error in _VALIDATORS[name].iter_errors(dict(arguments)):
+        kind = error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+            return f"unknown argument(s) {', '.join(sorted(kind.unexpected))}; allowed: {', '.join(sorted(props))}"
+        if wrong is None and isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+            wrong = kind.property
+        elif wrong is None and error.instance_path:
+            wrong = str(error.instance_path[0])
+    return None if wrong is None else f"{wrong} must be {_expected(props[wrong])}"
+
+
+def _expected(prop: Mapping[str, Any]) -> str:
+    """What a discovery tool's parameter takes, in words."""
+    kind, low, high = prop.get("type"), prop.get("minimum"), prop.get("maximum")
+    if kind == "integer" and low is not None and high is not None:
+        return f"an integer from {low} to {high}"
+    if kind == "string":
+        text = "a non-empty string" if prop.get("minLength") else "a string"
+        return text + (f" of at most {prop['maxLength']} characters" if "maxLength" in prop else "")
+    return "an object" if kind == "object" else f"a {kind}"

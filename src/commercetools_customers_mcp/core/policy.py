@@ -26,8 +26,9 @@ configuration (``McpServer``), in TOML's snake_case::
     const = true                          # pinned: removed from the published schema, always sent
 
 Everything is checked when the file is loaded (a ``ConfigError`` naming the table; the CLI exits 2 before
-serving): unknown keys, tools and parameters, ``const`` together with ``default`` or ``allowed``, and every
-``default``, ``const`` and ``allowed`` value against the parameter's own schema.
+serving): the file's shape through the declared models below (``PolicyFile``: unknown keys, wrong types,
+``const`` together with ``default`` or ``allowed``), then unknown tools and parameters, and every ``default``,
+``const`` and ``allowed`` value against the parameter's own schema.
 """
 
 from __future__ import annotations
@@ -36,22 +37,29 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema_rs
 import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from ..config import ConfigError, read_toml
+from ..config import ConfigError, invalid, read_toml
 from .catalog.names import seed_name
 from .catalog.schemas import input_schema
 from .catalog.tools import BY_NAME, PREFIX, Tool
 from .redaction import PRESETS, REDACTED, OutputPolicy, matcher
+from .selection import ToolNames
 from .tabular import FORMATS
 
-SELECTION_KEYS = ("toolsets", "read_only", "allow_tools", "deny_tools", "tool_names", "tool_discovery")
-_OUTPUT_KEYS = {"preset", "redacted_with", "format", "keep_field_paths", "redact", "drop"}
-_MATCHER_KEYS = {"field_paths", "field_names", "field_name_contains"}
-_PARAM_KEYS = {"description", "default", "allowed", "allowed_types", "const"}
 _UNSET = object()
 
 
@@ -138,129 +146,168 @@ def load_policy(path: Path) -> Policy:
 
 
 def parse_policy(data: Mapping[str, Any], source: str = "the policy") -> Policy:
-    unknown = sorted(set(data) - {*SELECTION_KEYS, "output", "tools"})
-    if unknown:
-        allowed = ", ".join([*SELECTION_KEYS, "[output]", "[tools.<name>]"])
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {allowed}")
-    selection = {key: data[key] for key in SELECTION_KEYS if key in data}
-    _check_selection(selection, source)
-    output = _output(data.get("output", {}), f"[output] in {source}")
+    """Check a policy file's content: its shape against the models below, then what only the catalogue knows
+    (which tools and parameters exist, which values fit them). Raises ``ConfigError`` naming the table."""
+    try:
+        file = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(exc, source, PolicyFile) from None
+    selection = file.model_dump(include=set(SELECTION_KEYS) & file.model_fields_set)
     tools = {}
-    for name, table in _table(data.get("tools", {}), f"[tools] in {source}").items():
+    for name, table in file.tools.items():
         tool = BY_NAME.get(seed_name(name)) or BY_NAME.get(seed_name(PREFIX + name))  # with or without the prefix
         where = f"[tools.{name}] in {source}"
         if tool is None:
             raise ConfigError(f"{where}: no tool named {name!r} (see `commercetools-customers-mcp tools`)")
-        tools[tool.name] = _tool_override(tool, _table(table, where), where)
-    return Policy(output, tools, selection)
+        tools[tool.name] = _tool_override(tool, table, f"tools.{name}", source)
+    return Policy(file.output.policy(), tools, selection)
 
 
-def _table(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where} must be a table")
-    return value
+# The file's shape, declared: pydantic refuses unknown keys and wrong types, and config.invalid names the table.
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
-def _strings(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where} must be a list of non-empty strings")
-    return value
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_selection(selection: Mapping[str, Any], source: str) -> None:
-    for key in ("read_only", "tool_discovery"):
-        if key in selection and not isinstance(selection[key], bool):
-            raise ConfigError(f"{key} in {source} must be true or false")
-    for key in ("toolsets", "allow_tools", "deny_tools"):
-        if key in selection:
-            _strings(selection[key], f"{key} in {source}")
-    if "tool_names" in selection and selection["tool_names"] not in ("seed", "short"):
-        raise ConfigError(f'tool_names in {source} must be "seed" or "short"')
+class MatcherTable(_Table):
+    """``[output.redact]`` or ``[output.drop]``: which fields."""
+
+    field_paths: list[NonEmpty] = []
+    field_names: list[NonEmpty] = []
+    field_name_contains: list[NonEmpty] = []
 
 
-def _output(table: Any, where: str) -> OutputPolicy:
-    table = _table(table, where)
-    unknown = sorted(set(table) - _OUTPUT_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(_OUTPUT_KEYS))
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {allowed}")
-    matchers = {}
-    for kind in ("redact", "drop"):
-        sub_where = where.replace("[output]", f"[output.{kind}]")
-        sub = _table(table.get(kind, {}), sub_where)
-        bad = sorted(set(sub) - _MATCHER_KEYS)
-        if bad:
-            allowed = ", ".join(sorted(_MATCHER_KEYS))
-            raise ConfigError(f"{sub_where}: unknown key(s) {', '.join(bad)}; allowed: {allowed}")
-        lists = {key: _strings(sub.get(key, []), f"{sub_where} {key}") for key in _MATCHER_KEYS}
-        names = list(lists["field_names"])
-        if kind == "redact" and "preset" in table:
-            if table["preset"] not in PRESETS:
-                raise ConfigError(f"{where}: preset must be one of {', '.join(PRESETS)}, not {table['preset']!r}")
-            names += PRESETS[table["preset"]]
-        matchers[kind] = matcher(lists["field_paths"], names, lists["field_name_contains"])
-    redacted_with = table.get("redacted_with", REDACTED)
-    if not isinstance(redacted_with, str):
-        raise ConfigError(f"{where}: redacted_with must be a string")
-    fmt = table.get("format", "json")
-    if fmt not in FORMATS:
-        raise ConfigError(f"{where}: format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    keep = frozenset(_strings(table.get("keep_field_paths", []), f"{where} keep_field_paths"))
-    return OutputPolicy(matchers["redact"], matchers["drop"], keep, redacted_with, fmt)
+class OutputTable(_Table):
+    """``[output]``."""
+
+    preset: str | None = None
+    redacted_with: str = REDACTED
+    format: str = "json"
+    keep_field_paths: list[NonEmpty] = []
+    redact: MatcherTable = MatcherTable()
+    drop: MatcherTable = MatcherTable()
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"must be one of {', '.join(PRESETS)}, not {value!r}")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise ValueError(f"must be one of {', '.join(FORMATS)}, not {value!r}")
+        return value
+
+    def policy(self) -> OutputPolicy:
+        preset = PRESETS[self.preset] if self.preset is not None else ()
+        redact, drop = self.redact, self.drop
+        return OutputPolicy(
+            matcher(redact.field_paths, [*redact.field_names, *preset], redact.field_name_contains),
+            matcher(drop.field_paths, drop.field_names, drop.field_name_contains),
+            frozenset(self.keep_field_paths),
+            self.redacted_with,
+            self.format,
+        )
 
 
-def _tool_override(tool: Tool, table: dict[str, Any], where: str) -> ToolOverride:
-    unknown = sorted(set(table) - {"description", "parameters"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: description, parameters")
-    description = table.get("description")
-    if description is not None and (not isinstance(description, str) or not description.strip()):
-        raise ConfigError(f"{where}: description must be a non-empty string")
+class ParameterTable(_Table):
+    """``[tools.<tool>.parameters.<name>]``: ``default``, ``allowed`` (or ``allowed_types``, the hosted server's
+    name) and ``const`` are any TOML value, checked against the parameter's schema once the tool is known."""
+
+    description: str | None = None
+    default: Any = None
+    allowed: list[Any] | None = Field(None, min_length=1)
+    allowed_types: list[Any] | None = Field(None, min_length=1)
+    const: Any = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParameterTable:
+        given = self.model_fields_set
+        if not given:
+            raise ValueError("give description, default, allowed or const")
+        if {"allowed", "allowed_types"} <= given:
+            raise ValueError("give allowed or allowed_types (the same thing), not both")
+        if "const" in given and given & {"default", "allowed", "allowed_types"}:
+            raise ValueError("const cannot be combined with default or allowed")
+        return self
+
+    @property
+    def values(self) -> list[Any] | None:
+        return self.allowed if self.allowed is not None else self.allowed_types
+
+
+class ToolTable(_Table):
+    """``[tools.<name>]``: seed or short name, with or without the prefix."""
+
+    description: NonEmpty | None = None
+    parameters: dict[str, ParameterTable] = {}
+
+    @field_validator("description")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ToolTable:
+        if self.description is None and not self.parameters:
+            raise ValueError("give a description or parameters (an empty override has no effect)")
+        return self
+
+
+class PolicyFile(_Table):
+    """The whole file: the selection keys (as the command-line flags), ``[output]`` and ``[tools.<name>]``."""
+
+    toolsets: list[NonEmpty] | None = None
+    read_only: StrictBool | None = None
+    allow_tools: list[NonEmpty] | None = None
+    deny_tools: list[NonEmpty] | None = None
+    tool_names: ToolNames | None = None
+    tool_discovery: StrictBool | None = None
+    output: OutputTable = OutputTable()
+    tools: dict[str, ToolTable] = {}
+
+
+SELECTION_KEYS = tuple(name for name in PolicyFile.model_fields if name not in ("output", "tools"))
+
+
+def _tool_override(tool: Tool, table: ToolTable, name: str, source: str) -> ToolOverride:
     props = input_schema(tool)["properties"]
     parameters = {}
-    for name, spec in _table(table.get("parameters", {}), f"{where} parameters").items():
-        param_where = f"[tools.{tool.name}.parameters.{name}]"
-        if name not in props:
-            raise ConfigError(f"{param_where}: {tool.name} has no parameter {name!r}; it has: {', '.join(props)}")
-        parameters[name] = _parameter(_table(spec, param_where), props[name], param_where)
-    if description is None and not parameters:
-        raise ConfigError(f"{where}: give a description or parameters (an empty override has no effect)")
-    return ToolOverride(description, parameters)
+    for param, spec in table.parameters.items():
+        where = f"[{name}.parameters.{param}] in {source}"
+        if param not in props:
+            raise ConfigError(f"{where}: {tool.name} has no parameter {param!r}; it has: {', '.join(props)}")
+        parameters[param] = _parameter(spec, props[param], where)
+    return ToolOverride(table.description, parameters)
 
 
-def _parameter(spec: dict[str, Any], schema: dict[str, Any], where: str) -> ParameterOverride:
-    unknown = sorted(set(spec) - _PARAM_KEYS)
-    if unknown:
-        allowed_keys = "description, default, allowed, const"
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {allowed_keys}")
-    if "allowed" in spec and "allowed_types" in spec:
-        raise ConfigError(f"{where}: give allowed or allowed_types (the same thing), not both")
-    allowed = spec.get("allowed", spec.get("allowed_types"))
-    if "const" in spec and ("default" in spec or allowed is not None):
-        raise ConfigError(f"{where}: const cannot be combined with default or allowed")
-    if not spec:
-        raise ConfigError(f"{where}: give description, default, allowed or const")
-    if "description" in spec and not isinstance(spec["description"], str):
-        raise ConfigError(f"{where}: description must be a string")
-    if allowed is not None and (not isinstance(allowed, list) or not allowed):
-        raise ConfigError(f"{where}: allowed must be a non-empty list of values")
+def _parameter(spec: ParameterTable, schema: dict[str, Any], where: str) -> ParameterOverride:
+    given, allowed = spec.model_fields_set, spec.values
     validator = jsonschema_rs.validator_for({k: v for k, v in schema.items() if k != "description"})
     for label in ("default", "const"):
-        if label in spec:
-            _check_value(validator, spec[label], f"{where} {label}")
+        if label in given:
+            _check_value(validator, getattr(spec, label), label, where)
     for value in allowed or ():
-        _check_value(validator, value, f"{where} allowed")
-    if "default" in spec and allowed is not None and spec["default"] not in allowed:
-        raise ConfigError(f"{where}: default {_show(spec['default'])} is not one of the allowed values")
+        _check_value(validator, value, "allowed", where)
+    if "default" in given and allowed is not None and spec.default not in allowed:
+        raise ConfigError(f"{where}: default {_show(spec.default)} is not one of the allowed values")
     return ParameterOverride(
-        description=spec.get("description"),
-        default=spec.get("default", _UNSET),
+        description=spec.description,
+        default=spec.default if "default" in given else _UNSET,
         allowed=tuple(allowed) if allowed is not None else None,
-        const=spec.get("const", _UNSET),
+        const=spec.const if "const" in given else _UNSET,
     )
 
 
-def _check_value(validator: Any, value: Any, where: str) -> None:
+def _check_value(validator: jsonschema_rs.Validator, value: Any, label: str, where: str) -> None:
     problems = [e.message for e in validator.iter_errors(value)]
     if problems:
-        raise ConfigError(f"{where}: {_show(value)} does not fit the parameter: {problems[0]}")
+        raise ConfigError(f"{where}: {label} {_show(value)} does not fit the parameter: {problems[0]}")

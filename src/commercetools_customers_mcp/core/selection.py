@@ -9,21 +9,28 @@ through the prefix); a pattern that names the prefix (contains ``commercetools``
 names instead.
 
 Toolsets (``catalog.tools.TOOLSETS``): ``all`` means every default toolset; opt-in toolsets are published only
-when named. ``names`` is ``"seed"`` (the default) or ``"short"`` (every name ≤ 64 characters, ``catalog.names``);
-calls accept both forms either way.
+when named. ``names`` (``ToolNames``) is ``"seed"`` (the default) or ``"short"`` (every name ≤ 64 characters,
+``catalog.names``); calls accept both forms either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from fnmatch import fnmatchcase
 
 from .catalog.names import SHORT_NAMES
 from .catalog.tools import ALL, DEFAULT_TOOLSETS, PREFIX, TOOLS, TOOLSETS, Tool
 
-TOOL_NAME_MODES = ("seed", "short")
 NAMES_PREFIX = PREFIX.split("_")[0]  # a pattern that names it is matched against full names
+
+
+class ToolNames(StrEnum):
+    """Under which names tools are published (``--tool-names``, the policy file's ``tool_names``)."""
+
+    SEED = "seed"  # the seed's names
+    SHORT = "short"  # every name at most 64 characters (catalog.names)
 
 
 class SelectionError(ValueError):
@@ -49,12 +56,12 @@ class ToolPolicy:
     read_only: bool = False
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
-    names: str = "seed"
+    names: str = ToolNames.SEED
     toolsets: frozenset[str] = DEFAULT_TOOLSETS
 
     def __post_init__(self) -> None:
-        if self.names not in TOOL_NAME_MODES:
-            raise SelectionError(f"tool names must be one of {', '.join(TOOL_NAME_MODES)}, not {self.names!r}")
+        if self.names not in tuple(ToolNames):
+            raise SelectionError(f"tool names must be one of {', '.join(ToolNames)}, not {self.names!r}")
         unknown = sorted(set(self.toolsets) - set(TOOLSETS))
         if unknown:
             raise SelectionError(f"unknown toolset(s) {', '.join(unknown)}; known: {', '.join([ALL, *TOOLSETS])}")
@@ -86,11 +93,11 @@ class ToolPolicy:
         return tools
 
     def published_name(self, tool: Tool) -> str:
-        return SHORT_NAMES[tool.name] if self.names == "short" else tool.name
+        return SHORT_NAMES[tool.name] if self.names == ToolNames.SHORT else tool.name
 
     def rename_text(self, text: str) -> str:
         """In short mode, the seed names a text mentions replaced by their short forms."""
-        if self.names != "short":
+        if self.names != ToolNames.SHORT:
             return text
         for seed, short in sorted(SHORT_NAMES.items(), key=lambda item: -len(item[0])):
             if seed != short:

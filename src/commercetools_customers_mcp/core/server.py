@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 import anyio
 import orjson
@@ -26,7 +26,7 @@ from .. import __version__
 from ..upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
 from ..upstream.tokens import AuthError
 from . import discovery as discovery_tools
-from .calls import CURRENT_PRINCIPAL, CallRecord, Observer, Principal
+from .calls import CURRENT_PRINCIPAL, CallRecord, Observer, Outcome, Principal
 from .catalog.descriptions import tool_description
 from .catalog.field_notes import unknown_field_notes
 from .catalog.filters import hidden_field_problems
@@ -166,7 +166,7 @@ def api_result(
     return _result(structured, error=True)
 
 
-def annotations(tool: Tool) -> types.ToolAnnotations:
+def tool_annotations(tool: Tool) -> types.ToolAnnotations:
     """A tool's behaviour hints, each said where it differs from the MCP default (readOnly false, destructive true,
     idempotent false, openWorld true: every tool reaches an outside API) and where it means something (destructive
     and idempotent only for writes); ``destructiveHint`` is said on every write, so a client that ignores the
@@ -195,7 +195,13 @@ class LogObserver:
 
 
 class ToolServer:
-    """The state behind the MCP handlers: connections, published tools, validators and call observers."""
+    """The state behind the MCP handlers: connections, published tools, validators and call observers.
+
+    ``clients`` are the connections (id → client); ``compact`` publishes compact schemas; ``policy`` selects the
+    published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short names; ``observers`` see
+    every call (the log line is always one); ``discovery`` lists three discovery tools instead of the catalogue
+    (``discovery.py``); ``rules`` is the operator's policy file (output filtering and tool overrides,
+    ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
 
     def __init__(
         self,
@@ -205,13 +211,13 @@ class ToolServer:
         policy: ToolPolicy | None = None,
         observers: Sequence[Observer] = (),
         discovery: bool = False,
-        output: OutputPolicy | None = None,
-        overrides: Mapping[str, ToolOverride] | None = None,
+        rules: Policy | None = None,
     ) -> None:
+        rules = rules or Policy()
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
-        self.output = output or OutputPolicy()
-        self.overrides = dict(overrides or {})
+        self.output: OutputPolicy = rules.output
+        self.overrides: dict[str, ToolOverride] = dict(rules.tools)
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
         self._compact = compact
@@ -232,7 +238,7 @@ class ToolServer:
                 title=t.title,
                 description=self._description(t),
                 input_schema=self.schemas[t.name],
-                annotations=annotations(t),
+                annotations=tool_annotations(t),
             )
             for t in published
         ]
@@ -281,34 +287,35 @@ class ToolServer:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         started = time.perf_counter()
-        name, arguments = params.name, dict(params.arguments or {})
+        name, given = params.name, dict(params.arguments or {})
+        arguments: object = given
         discovered = self.discovery and name in discovery_tools.META_NAMES
-        if discovered and name == discovery_tools.CALL and isinstance(arguments.get("name"), str):
-            name, arguments = arguments["name"], arguments.get("arguments")  # observed as the tool it runs
+        if discovered and name == discovery_tools.CALL and isinstance(given.get("name"), str):
+            name, arguments = given["name"], given.get("arguments")  # observed as the tool it runs
         record = CallRecord(loggable_name(name), new_correlation_id(), CURRENT_PRINCIPAL.get())
         for observer in self.observers:
             observer.call_started(record.name)
         try:
-            if discovered and name in discovery_tools.META_NAMES:
-                result = self._discover(name, arguments, record)
-            elif not isinstance(arguments, dict):
+            if not isinstance(arguments, dict):  # call_tool's arguments, for the tool it runs
                 record.tool = BY_NAME.get(seed_name(name))  # a refused write is audited like any other
-                record.outcome = "invalid"
+                record.outcome = Outcome.INVALID
                 result = error_result(
                     "Invalid arguments for call_tool: arguments must be an object.",
                     hint="Pass the tool's arguments as an object, as describe_tool's inputSchema says.",
                 )
+            elif discovered and name in discovery_tools.META_NAMES:
+                result = self._discover(name, arguments, record)
             else:
                 result = await self._call(name, arguments, record)
         except Exception:
             log.exception("tool %s failed unexpectedly (correlation id %s)", record.name, record.correlation_id)
-            record.outcome = "error"
+            record.outcome = Outcome.ERROR
             result = error_result(
                 "Internal error while running the tool; the server log has details.",
                 correlation_id=record.correlation_id,
             )
         except BaseException:  # cancelled (the caller went away): observers still see the call end
-            record.outcome = "cancelled"
+            record.outcome = Outcome.CANCELLED
             self._finished(record, started)
             raise
         if not (discovered and name in discovery_tools.META_NAMES):
@@ -338,33 +345,34 @@ class ToolServer:
         """find_tools / describe_tool (call_tool runs the tool itself): only what this caller may use."""
         problem = discovery_tools.arguments_problem(name, arguments)
         if problem:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             return error_result(f"Invalid arguments for {name}: {problem}.", hint="Fix the arguments and call again.")
         principal = record.principal
         if name == discovery_tools.FIND:
             listed = self.listed(principal)
-            record.outcome = "ok"
-            return _result(discovery_tools.find(listed, arguments["query"], arguments.get("limit", 10)))
+            record.outcome = Outcome.OK
+            limit = int(arguments.get("limit", discovery_tools.DEFAULT_LIMIT))  # the schema lets 2.0 pass as 2
+            return _result(discovery_tools.find(listed, arguments["query"], limit))
         tool = BY_NAME.get(seed_name(arguments["name"]))
         if tool is None or not self.usable(tool, principal):
-            record.outcome = "unknown"
+            record.outcome = Outcome.UNKNOWN
             return error_result(
                 f"No tool {loggable_name(arguments['name'])} on this server.",
                 hint=f"Call {discovery_tools.FIND} to find the tools you may use.",
             )
-        record.outcome = "ok"
+        record.outcome = Outcome.OK
         return _result(discovery_tools.describe(self._by_seed_name[tool.name]))
 
     async def _call(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
         """Run one call, noting on ``record`` how far it got."""
         tool = record.tool = BY_NAME.get(seed_name(name))
         if tool is None:
-            record.outcome = "unknown"
+            record.outcome = Outcome.UNKNOWN
             listing = discovery_tools.FIND if self.discovery else "tools/list"
             return error_result(f"Unknown tool {record.name}.", hint=f"Call {listing} for the available tools.")
         principal = record.principal
         if not self.usable(tool, principal):
-            record.outcome = "disabled"
+            record.outcome = Outcome.DISABLED
             if principal is not None and tool.name in self.visible:  # published, but this caller may only read
                 return error_result(
                     f"Tool {name!r} is disabled for this {principal.kind}, which may use read-only tools only.",
@@ -375,7 +383,7 @@ class ToolServer:
                 hint="Call tools/list for the available tools.",
             )
         if not self.clients:
-            record.outcome = "unconfigured"
+            record.outcome = Outcome.UNCONFIGURED
             return error_result(NO_CONNECTION)
         override = self.overrides.get(tool.name)
         problems: list[Any] = []
@@ -389,14 +397,14 @@ class ToolServer:
         else:
             problems = problems or self._problems(tool, arguments)
         if problems:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
             return error_result(message, hint="Fix the listed arguments and call again.", problems=lines)
         pcid, client = self._client(arguments.get(PCID))
         allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
         if client is None:
-            record.outcome = "unknown-pcid"
+            record.outcome = Outcome.UNKNOWN_PCID
             return error_result(
                 f"Unknown connection {arguments.get(PCID)!r}." if PCID in arguments else "PCID is required.",
                 hint=f"Pass PCID as one of: {', '.join(allowed)}.",
@@ -407,7 +415,7 @@ class ToolServer:
             return self._forbidden(record, principal, pcid)
         req = record.request = build_request(tool, arguments)
         if query_string_length(req) > MAX_QUERY_STRING:
-            record.outcome = "invalid"
+            record.outcome = Outcome.INVALID
             return error_result(
                 f"Invalid arguments for {name}: the where/sort/expand values make the URL longer than "
                 f"{MAX_QUERY_STRING} characters.",
@@ -424,7 +432,7 @@ class ToolServer:
                 correlation_id=record.correlation_id,
             )
         except ApiConnectionError as exc:
-            record.outcome = "unreachable"
+            record.outcome = Outcome.UNREACHABLE
             text = str(exc)
             return error_result(
                 f"{text[:1].upper()}{text[1:]}.",
@@ -434,7 +442,7 @@ class ToolServer:
                 correlation_id=exc.correlation_id,
             )
         except AuthError as exc:
-            record.outcome = "auth"
+            record.outcome = Outcome.AUTH
             detail = f": {exc.description}" if exc.description else ""
             return error_result(
                 f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
@@ -452,7 +460,7 @@ class ToolServer:
         )
 
     def _forbidden(self, record: CallRecord, principal: Principal, pcid: str) -> types.CallToolResult:
-        record.pcid, record.outcome = pcid, "forbidden"
+        record.pcid, record.outcome = pcid, Outcome.FORBIDDEN
         allowed = sorted(p for p in self.clients if principal.allows(p))
         return error_result(
             f"This {principal.kind} may not use connection {pcid!r}.",
@@ -469,41 +477,33 @@ class ToolServer:
             return "", None
         return pcid, self.clients.get(pcid)
 
+    def mcp_server(self) -> Server[Any]:
+        """The MCP server answering with this state. Serves both protocol eras."""
+        return Server(
+            SERVER_NAME,
+            version=__version__,
+            instructions=(
+                "Manage commercetools customers, customer groups, business units and associate roles. "
+                "Read a resource before updating or deleting it: writes need its current version."
+            ),
+            on_list_tools=self.list_tools,
+            on_call_tool=self.call_tool,
+            get_tool_input_schema=self.header_schema,
+        )
 
-def build_server(
-    clients: Mapping[str, CommercetoolsClient],
-    *,
-    compact: bool = False,
-    policy: ToolPolicy | None = None,
-    observers: Sequence[Observer] = (),
-    discovery: bool = False,
-    rules: Policy | None = None,
-) -> Server[Any]:
-    """The MCP server for these connections (id → client). Serves both protocol eras.
 
-    ``policy`` selects the published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short
-    names; ``observers`` see every call (the log line is always one); ``discovery`` lists three discovery tools
-    instead of the catalogue (``discovery.py``); ``rules`` is the operator's policy file (output filtering and
-    tool overrides, ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
-    rules = rules or Policy()
-    state = ToolServer(
-        clients,
-        compact=compact,
-        policy=policy,
-        observers=observers,
-        discovery=discovery,
-        output=rules.output,
-        overrides=rules.tools,
-    )
-    server: Server[Any] = Server(
-        SERVER_NAME,
-        version=__version__,
-        instructions=(
-            "Manage commercetools customers, customer groups, business units and associate roles. "
-            "Read a resource before updating or deleting it: writes need its current version."
-        ),
-        on_list_tools=state.list_tools,
-        on_call_tool=state.call_tool,
-        get_tool_input_schema=state.header_schema,
-    )
-    return server
+_Arguments = ParamSpec("_Arguments")
+
+
+def _serving(make: Callable[_Arguments, ToolServer]) -> Callable[_Arguments, Server[Any]]:
+    """A function taking exactly ``make``'s arguments and answering the MCP server of what it makes."""
+
+    def build_server(*args: _Arguments.args, **kwargs: _Arguments.kwargs) -> Server[Any]:
+        """The MCP server for these connections (id → client), with ``ToolServer``'s arguments."""
+        return make(*args, **kwargs).mcp_server()
+
+    return build_server
+
+
+build_server = _serving(ToolServer)
+"""``ToolServer(...).mcp_server()``: the MCP server for these connections, its arguments said once (``ToolServer``)."""

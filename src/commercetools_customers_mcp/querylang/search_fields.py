@@ -1,8 +1,9 @@
 """What Customer Search and Business Unit Search can query: each index's fields and their kinds.
 
-Neutral ground: the emulator builds its index from it (``emulator/search.py``), the MCP server names a search
-field the index does not have (``catalog/fields.py``). Besides these, every expression may use ``custom.<name>``
-(a custom field), ``fullText`` the field ``all``, and a search ``sort`` the field ``score`` (relevance).
+Neutral ground: the emulator builds its index from it (``emulator/search_index.py``), the MCP server names a
+search field the index does not have (``core/catalog/field_notes.py``). Besides these, every expression may use
+``custom.<name>`` (a custom field), ``fullText`` the field ``all``, and a search ``sort`` the field ``score``
+(relevance).
 Kinds: ``text`` fields are analysed for full text and ``all``; ``keyword``, ``date`` and ``boolean`` are exact.
 """
 

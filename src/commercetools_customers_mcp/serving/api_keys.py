@@ -15,7 +15,7 @@ are kept in memory; a presented key is hashed and compared with ``hmac.compare_d
 
 ``AuthMiddleware`` answers 401 with ``WWW-Authenticate: Bearer`` before MCP sees the request when the key
 is missing or unknown. Otherwise it puts the key's ``Principal`` into the ``CURRENT_PRINCIPAL`` context variable
-for the rest of the request; the tool handler (``server.py``) reads it to refuse connections the key may not use.
+for the rest of the request; the tool handler (``core/server.py``) reads it to refuse connections the key may not use.
 """
 
 from __future__ import annotations
@@ -41,14 +41,12 @@ _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 @dataclass(frozen=True)
 class ApiKey:
-    """One API key: its name (for logs), the SHA-256 digest of its secret and the connections it may use."""
+    """One API key: its name (for logs), the SHA-256 digest of its secret and the connections it may use (which
+    its ``principal`` enforces, as for any caller)."""
 
     name: str
     digest: bytes
     pcids: frozenset[str]
-
-    def allows(self, pcid: str) -> bool:
-        return ALL_PCIDS in self.pcids or pcid in self.pcids
 
     @property
     def principal(self) -> Principal:
@@ -169,20 +167,26 @@ class AuthMiddleware:
 async def _unauthorized(send: Send, description: str | None) -> None:
     """RFC 6750: a bare challenge when no key was sent, ``error="invalid_token"`` for a wrong one."""
     challenge = 'Bearer realm="commercetools-customers-mcp"'
-    if description is None:
-        body = orjson.dumps({"error": "unauthorized", "error_description": "an API key is required"})
-    else:
-        body = orjson.dumps({"error": "invalid_token", "error_description": description})
+    if description is not None:
         challenge += f', error="invalid_token", error_description="{description}"'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge.encode()),
-            ],
-        }
-    )
+    error = "unauthorized" if description is None else "invalid_token"
+    await refuse(send, 401, error, description or "an API key is required", challenge=challenge)
+
+
+async def refuse(
+    send: Send,
+    status: int,
+    error: str,
+    description: str,
+    *,
+    challenge: str | None = None,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer a request before MCP sees it, as API keys and OAuth both do: a JSON ``{"error",
+    "error_description"}`` body, the ``WWW-Authenticate`` ``challenge`` when given, and any other ``headers``."""
+    body = orjson.dumps({"error": error, "error_description": description})
+    fields = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    if challenge is not None:
+        fields.append((b"www-authenticate", challenge.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": fields})
     await send({"type": "http.response.body", "body": body})

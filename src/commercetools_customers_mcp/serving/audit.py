@@ -2,11 +2,10 @@
 
 What is audited: every call of a tool that is not read-only — creates, updates, deletes, password change and
 reset, password and email tokens, email confirmation — successful or not. Calls refused before any API request
-are audited too (``status`` says why: ``invalid`` arguments, ``disabled`` tool, ``unknown-pcid``,
-``forbidden`` PCID for the caller, ``unconfigured``), as are calls that could not reach the API
-(``unreachable``, ``auth``), failed inside the server (``error``) or were cancelled by the caller
-(``cancelled``: the request may have been applied). Reads (gets, lists, searches, token lookups, indexing
-status) and calls of unknown tool names are not logged here.
+are audited too (``status`` is the ``core.calls.Outcome`` saying why, e.g. ``invalid`` arguments or a
+``forbidden`` PCID), as are calls that could not reach the API, failed inside the server or were cancelled by
+the caller (``cancelled``: the request may have been applied). Reads (gets, lists, searches, token lookups,
+indexing status) and calls of unknown tool names are not logged here.
 
 Each line is one JSON object with every key below (``null`` when not known), in this order::
 
@@ -19,15 +18,14 @@ Each line is one JSON object with every key below (``null`` when not known), in 
     id, key        the resource: from the path (by-id / by-key tools), else from the API's answer (a create's
                    new resource; a token's customerId, never the token), else the id or draft key the call
                    sent (password change, email token, a failed create); at most 256 characters. Only
-                   values of a validated request: a call refused before its request was built (``invalid``,
-                   ``disabled``, ``unknown-pcid``, ``forbidden``, ``unconfigured``) has no id, key, versions
-                   or actions
+                   values of a validated request: a call refused before its request was built has no id, key,
+                   versions or actions
     versionBefore  the version the call sent (updates, deletes, password change)
     versionAfter   the version in the API's successful answer (for a delete: the deleted resource's)
     actions        the update actions' names, in order (nothing else from them)
     actionCount    how many actions the update sent (``actions`` is cut short only if the line would pass
                    MAX_LINE bytes)
-    status         the API's HTTP status, or the label of what ended the call before an answer
+    status         the API's HTTP status, or the ``Outcome`` that ended the call before an answer
     errorCodes     the ``code`` of each error in an API error answer (never its message: a DuplicateField
                    message quotes the duplicate value)
     correlationId  as in the tool result, the stderr log line and the X-Correlation-ID sent to the API
@@ -183,7 +181,7 @@ def open_append(path: str | os.PathLike[str]) -> int:
 
 
 class AuditLog:
-    """An ``server.Observer`` appending one line per audited call to a file (the policy is the module docstring).
+    """A ``calls.Observer`` appending one line per audited call to a file (the policy is the module docstring).
 
     ``who`` names the caller when the call has no principal ("stdio", "http", "cli"); ``clock`` gives the time
     written; ``events`` hears ``("audit", "ok" | "error")`` per line."""

@@ -4,10 +4,9 @@
 name                                 type      labels
 ==================================== ========= ===================================================================
 ``ctmcp_tool_calls_total``           counter   ``tool`` (seed name, a discovery tool's name, or ``unknown``),
-                                               ``outcome`` (the API's HTTP status, ``ok`` for ``find_tools`` and
-                                               ``describe_tool``, or what ended the call first: ``invalid``,
-                                               ``disabled``, ``unknown-pcid``, ``forbidden``, ``unreachable``,
-                                               ``auth``, ``unconfigured``, ``unknown``, ``error``, ``cancelled``)
+                                               ``outcome`` (the API's HTTP status, else a ``core.calls.Outcome``
+                                               word: ``ok`` for ``find_tools`` and ``describe_tool``, or what
+                                               ended the call first, e.g. ``invalid`` or ``forbidden``)
 ``ctmcp_tool_duration_seconds``      histogram ``tool``
 ``ctmcp_calls_in_flight``            gauge     — (tool calls started and not yet finished)
 ``ctmcp_upstream_requests_total``    counter   ``status``: every API attempt, retries included (HTTP status, or
@@ -46,12 +45,13 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from importlib import metadata
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.exposition import choose_encoder
 
-from ..core.calls import CallRecord
+from ..core.calls import CallRecord, Outcome
 from ..core.catalog.tools import BY_NAME
 from ..core.discovery import META_NAMES
 
@@ -70,6 +70,11 @@ def _status(value: Any) -> str:
     return value if isinstance(value, str) and _WORD.match(value) else OTHER
 
 
+def _outcome(value: Outcome | int) -> str:
+    """A call's outcome label: its ``Outcome`` word, or the API's HTTP status (``other`` if it is not one)."""
+    return value.value if isinstance(value, Outcome) else _status(value)
+
+
 def _tool(record: CallRecord) -> str:
     """The tool label: a catalogue tool's seed name, a discovery tool's name, else ``unknown``."""
     if record.tool is not None and record.tool.name in BY_NAME:
@@ -77,11 +82,26 @@ def _tool(record: CallRecord) -> str:
     return record.name if record.name in META_NAMES else "unknown"
 
 
+def _multiprocess_values() -> bool:
+    """Whether prometheus-client's process-wide value class is its multiprocess one.
+
+    The library decides that only once, at import, from the environment; switching later (``prepare_multiprocess``)
+    and asking goes through its internals ``values.ValueClass`` (and the class's ``_multiprocess``) and
+    ``values.MultiProcessValue``, which pyproject.toml bounds to the releases tested. A release without them stops
+    the start here, saying so, rather than in a metric's first update or with silently per-process counts."""
+    mode = getattr(getattr(values, "ValueClass", None), "_multiprocess", None)
+    if not isinstance(mode, bool) or not callable(getattr(values, "MultiProcessValue", None)):
+        raise RuntimeError(
+            f"prometheus-client {metadata.version('prometheus-client')} has no values.ValueClass._multiprocess or "
+            "values.MultiProcessValue, which /metrics relies on (multiprocess mode for --workers); install a "
+            "release the package's dependencies allow"
+        )
+    return mode
+
+
 def multiprocess_dir() -> str | None:
     """The directory of prometheus-client's multiprocess mode when this process is in it, else None."""
-    if getattr(values.ValueClass, "_multiprocess", False):
-        return os.environ.get(MULTIPROC_ENV)
-    return None
+    return os.environ.get(MULTIPROC_ENV) if _multiprocess_values() else None
 
 
 def prepare_multiprocess(path: str | os.PathLike[str]) -> None:
@@ -94,7 +114,7 @@ def prepare_multiprocess(path: str | os.PathLike[str]) -> None:
     for stale in glob.glob(os.path.join(folder, "*.db")):
         os.remove(stale)
     os.environ[MULTIPROC_ENV] = folder
-    if not getattr(values.ValueClass, "_multiprocess", False):
+    if not _multiprocess_values():
         values.ValueClass = values.MultiProcessValue()
 
 
@@ -118,7 +138,7 @@ def multiprocess_mode(path: str | os.PathLike[str] | None = None) -> Iterator[st
 
 
 class Metrics:
-    """The metrics of one server: a ``server.Observer`` (tool calls) and an ``auth.EventHook`` (``event``: upstream
+    """The metrics of one server: a ``calls.Observer`` (tool calls) and a ``tokens.EventHook`` (``event``: upstream
     requests, retries, token fetches, audit writes). ``exposition`` renders a scrape."""
 
     def __init__(self) -> None:
@@ -151,11 +171,11 @@ class Metrics:
     def call_finished(self, record: CallRecord) -> None:
         self.in_flight.dec()
         tool = _tool(record)
-        self.calls.labels(tool=tool, outcome=_status(record.outcome)).inc()
+        self.calls.labels(tool=tool, outcome=_outcome(record.outcome)).inc()
         self.duration.labels(tool=tool).observe(record.duration_ms / 1000)
 
     def event(self, kind: str, value: int | str) -> None:
-        """The ``auth.EventHook`` the clients and the audit log report to (``client.py`` lists the events)."""
+        """The ``tokens.EventHook`` the clients and the audit log report to (``client.py`` lists the events)."""
         if kind == "request":
             self.upstream.labels(status=_status(value)).inc()
         elif kind == "retry":

@@ -20,7 +20,7 @@ Policy:
 - **Permissions.** ``<prefix>:write`` grants every tool, ``<prefix>:read`` alone the read-only ones (scopes from
   ``scope``, a space-separated string, or ``scp``, a list). The optional ``pcids`` claim (name configurable)
   lists the connections the token may use; without it, every connection. The caller becomes a
-  ``security.Principal`` (named by ``sub``, else ``client_id``/``azp``) in ``CURRENT_PRINCIPAL`` for the request,
+  ``calls.Principal`` (named by ``sub``, else ``client_id``/``azp``) in ``CURRENT_PRINCIPAL`` for the request,
   as with API keys; ``server.py`` enforces it.
 - **Public paths.** ``/healthz`` and the protected-resource metadata (RFC 9728):
   ``/.well-known/oauth-protected-resource`` plus one per MCP path (``…/oauth-protected-resource/mcp``).
@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import ConfigError
 from ..core.calls import ALL_PCIDS, CURRENT_PRINCIPAL, Principal
-from .api_keys import bearer_token, is_loopback
+from .api_keys import bearer_token, is_loopback, refuse
 
 DEFAULT_SCOPE_PREFIX = "commercetools-customers"
 DEFAULT_PCIDS_CLAIM = "pcids"
@@ -405,16 +405,13 @@ class OAuthMiddleware:
             CURRENT_PRINCIPAL.reset(token)
 
     async def _refuse(self, send: Send, exc: TokenRejected, metadata_url: str) -> None:
-        headers = [(b"content-type", b"application/json")]
+        error = exc.error or "unauthorized"
         if exc.status == 503:
-            headers.append((b"retry-after", b"5"))
-        else:  # RFC 6750 §3: no error code when no token was sent; descriptions are fixed ASCII text
-            params = [f'error="{exc.error}"', f'error_description="{exc.description}"'] if exc.error else []
-            if exc.error == "insufficient_scope":
-                params.append(f'scope="{self.resource.settings.read_scope} {self.resource.settings.write_scope}"')
-            params.append(f'resource_metadata="{metadata_url}"')
-            headers.append((b"www-authenticate", ("Bearer " + ", ".join(params)).encode()))
-        body = orjson.dumps({"error": exc.error or "unauthorized", "error_description": exc.description})
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            await refuse(send, exc.status, error, exc.description, headers=[(b"retry-after", b"5")])
+            return
+        # RFC 6750 §3: no error code when no token was sent; descriptions are fixed ASCII text
+        params = [f'error="{exc.error}"', f'error_description="{exc.description}"'] if exc.error else []
+        if exc.error == "insufficient_scope":
+            params.append(f'scope="{self.resource.settings.read_scope} {self.resource.settings.write_scope}"')
+        params.append(f'resource_metadata="{metadata_url}"')
+        await refuse(send, exc.status, error, exc.description, challenge="Bearer " + ", ".join(params))

@@ -6,8 +6,8 @@ Every request stands alone (stateless), so ``tools/list`` and ``tools/call`` wor
 any replica can answer. A POST is answered with one SSE stream (progress and log messages can travel),
 or with plain JSON when the client accepts only ``application/json`` or the server runs ``json_response``.
 
-Controls on the HTTP app, outermost first: API keys (``security.AuthMiddleware``: 401 before MCP, except
-``/healthz``) or OAuth access tokens (``remote_auth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
+Controls on the HTTP app, outermost first: API keys (``api_keys.AuthMiddleware``: 401 before MCP, except
+``/healthz``) or OAuth access tokens (``oauth.OAuthMiddleware``: 401/403 before MCP, except ``/healthz`` and
 the protected-resource metadata; ``/metrics`` needs a key or token like MCP), the request body limit (413, in the
 SDK's transport), and DNS-rebinding protection (Host and Origin allow-lists, 421/403, in the SDK's transport;
 ``/healthz`` and ``/metrics`` apply the same checks).
@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
 
 from .. import __version__
 from .api_keys import AuthMiddleware, KeyRing, is_loopback
@@ -119,7 +120,7 @@ def http_app(
 
     With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
     /healthz no longer lists the connection ids. ``oauth`` (instead of keys) makes it an OAuth resource server
-    (``remote_auth``). Bodies over ``max_body_bytes`` are answered with 413. A ``worker`` of ``serve --workers``
+    (``oauth``). Bodies over ``max_body_bytes`` are answered with 413. A ``worker`` of ``serve --workers``
     says its number and pid in /healthz."""
     if keys and oauth is not None:
         raise ValueError("use API keys or OAuth, not both")
@@ -180,7 +181,19 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 class _Server(uvicorn.Server):
     """uvicorn, except that a SIGTERM/SIGINT it handled gracefully is not raised again once it has stopped: uvicorn
-    re-raises it, which killed the process before the clients were closed and made a requested stop exit 143."""
+    re-raises it, which killed the process before the clients were closed and made a requested stop exit 143.
+
+    The signals uvicorn will re-raise are its internal ``Server._captured_signals`` (pyproject.toml bounds uvicorn
+    to the releases tested); a release without that list stops the start here, saying so, instead of failing or
+    exiting 143 at the end."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        if not isinstance(getattr(self, "_captured_signals", None), list):
+            raise RuntimeError(
+                f"uvicorn {uvicorn.__version__} keeps no Server._captured_signals list, which serve empties to stop "
+                "gracefully on SIGTERM; install a release the package's dependencies allow"
+            )
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -189,6 +202,11 @@ class _Server(uvicorn.Server):
                 yield
             finally:
                 self._captured_signals.clear()
+
+
+def check_uvicorn() -> None:
+    """The start-up check of what ``_Server`` relies on: ``RuntimeError``, saying why, when this uvicorn lacks it."""
+    _Server(uvicorn.Config("unused:app", log_config=None))
 
 
 async def run_http(
@@ -212,6 +230,6 @@ async def run_http(
         lifespan="on",
         http="h11",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **({"log_config": None} if sock is not None else {}),
+        log_config=None if sock is not None else LOGGING_CONFIG,
     )
     await _Server(config).serve(sockets=[sock] if sock is not None else None)

@@ -45,6 +45,13 @@ _PATCHES: dict[str, JSON] = {
 # Fields the structure marks required although the API gives them a default (and SDKs omit them).
 _DEFAULTED = {"BusinessUnitChangeAssociateModeAction": {"makeInheritedAssociatesExplicit"}}
 
+# The documented page bounds (not in the vendored structure): a query endpoint's `limit` and `offset`, and a search
+# request's. Both the tool schemas and the emulator hold callers to them.
+MAX_QUERY_LIMIT, MAX_QUERY_OFFSET = 500, 10_000
+MIN_SEARCH_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET = 1, 100, 9_900
+# The Project update action that switches a search on or off, by the type its index holds.
+SEARCH_STATUS_ACTIONS = {"customer": "changeCustomerSearchStatus", "business-unit": "changeBusinessUnitSearchStatus"}
+
 # The vendored structure types SearchQuery as a bare object. This is the query language.
 # The documented limits: at most 50 expressions per query, string values of at most 256 characters.
 MAX_SEARCH_EXPRESSIONS = 50

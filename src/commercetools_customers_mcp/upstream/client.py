@@ -16,20 +16,20 @@ Retry policy (one ``request`` call):
 * 409 and every other status are returned, never retried. HTTP errors are ``ApiResponse``s, not exceptions.
 * Network failures that cannot (or can no longer) be retried raise ``ApiConnectionError``, which names the
   ``host:port``, tells a timeout from a refused connection, and says whether the request may have been applied;
-  a refused token request raises ``auth.AuthError``.
+  a refused token request raises ``tokens.AuthError``.
 * A body that is not JSON (a proxy's HTML error page) is returned as its text, at most ``MAX_TEXT_BODY``
   characters.
 
 Every attempt of one call carries the same ``X-Correlation-ID``.
 
-Events (the optional ``events`` hook, ``auth.EventHook``; plain values, so metrics can count them without this
+Events (the optional ``events`` hook, ``tokens.EventHook``; plain values, so metrics can count them without this
 module knowing about metrics):
 
 * ``("request", status)`` for every API attempt: the HTTP status (an int, 401s and retried ones included), or
   ``"network-error"`` when the attempt ended in a transport error. Token requests are not API attempts.
 * ``("retry", reason)`` before each retry: the status that caused it (``"503"``, ``"429"``, ``"401"`` for the
   token refresh), ``"network"`` for a transport error, ``"token"`` for a failed token fetch.
-* ``("token", "ok" | "refused" | "error")`` for every token fetch (from ``auth.TokenProvider``).
+* ``("token", "ok" | "refused" | "error")`` for every token fetch (from ``tokens.TokenProvider``).
 """
 
 from __future__ import annotations

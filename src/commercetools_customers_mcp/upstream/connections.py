@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from ..config import ConfigError, read_tables, secret_from_env
+from ..config import ConfigError, invalid, read_tables, secret_from_env
 
 DEFAULT_AUTH_URL = "https://auth.europe-west1.gcp.commercetools.com"
 DEFAULT_API_URL = "https://api.europe-west1.gcp.commercetools.com"
@@ -134,12 +134,12 @@ def _from_file(path: Path, env: Mapping[str, str]) -> list[Connection]:
     return result
 
 
+# A [connections.<id>] table's keys: the id is the table's name, and the secret may come from a variable.
+FILE_KEYS = (*(name for name in Connection.model_fields if name != "id"), "client_secret_env")
+
+
 def _build(fields: dict[str, Any], where: str) -> Connection:
     try:
         return Connection.model_validate(fields)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False, include_context=False)
-        )
-        raise ConfigError(f"invalid connection in {where}: {problems}") from None
+        raise invalid(exc, f"invalid connection in {where}", Connection, keys=FILE_KEYS) from None

@@ -12,6 +12,7 @@ search ``query``, and the rules of a few draft fields. A parameter whose name sa
 
 from __future__ import annotations
 
+from ... import spec
 from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, MESSAGES, PREFIX, Family, Tool, tool_of
 
 # The seed's own sentences on what the API does (Messages produced, LockedField, token validity and invalidation),
@@ -60,11 +61,15 @@ def _a(noun: str) -> str:
 
 def activation(family: Family) -> str:
     """How a family's search is switched on (outside these tools), then polled with its status tool."""
-    action = "changeCustomerSearchStatus" if family is CUSTOMERS else "changeBusinessUnitSearchStatus"
+    action = spec.SEARCH_STATUS_ACTIONS.get(family.type_id)
     status = tool_of(family, "status")
+    if action is None or status is None:  # a family without a search of its own (a SearchNotReady is odd there)
+        return (
+            "Activate the search once per project, outside these tools (Merchant Center, or a project update action)."
+        )
     return (
         "Activate search once per project, outside these tools (Merchant Center, or the project update action "
-        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name if status else ""} until Ready.'
+        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name} until Ready.'
     )
 
 
@@ -87,8 +92,8 @@ def _what(tool: Tool) -> str:
 # What a model would not guess, by family and kind.
 _FAMILY_NOTES: dict[tuple[Family, str], str] = {
     (CUSTOMERS, "list"): "Finds customers by email (see `where`), name, group, store…; for ranked full-text search "
-    "use commercetools_customers_create_customers_search.",
-    (CUSTOMERS, "get"): "To find one by email or name, use commercetools_customers_list_customers.",
+    f"use {PREFIX}create_customers_search.",
+    (CUSTOMERS, "get"): f"To find one by email or name, use {PREFIX}list_customers.",
     (CUSTOMERS, "create"): f"{EMAIL_UNIQUE} A password is required unless "
     "authenticationMode is ExternalAuth; it is stored hashed and never shown.",
     (CUSTOMERS, "update"): "changeEmail sets isEmailVerified to false.",
@@ -118,23 +123,22 @@ _ASSOCIATE = (
     "means no such unit, or the customer is not its associate (the unit's associates and inheritedAssociates list "
     "who is)."
 )
-_P = "commercetools_customers_"
 
 # Tools unlike their kind: the account flows and the associate lookups.
 _TOOL_WHAT = {
     "create_customers_password": "Changes a customer's password, given its id, version and current password; "
-    f"returns the customer. For a forgotten one use {_P}create_customers_password_token. {GLOBAL_ONLY}",
+    f"returns the customer. For a forgotten one use {PREFIX}create_customers_password_token. {GLOBAL_ONLY}",
     "create_customers_password_token": "Starts a password reset: creates a token for the customer with that email "
     f"(ignoring case) and returns {{value, expiresAt, customerId, …}}; pass value to "
-    f"{_P}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
     "create_customers_password_reset": "Completes a password reset: sets newPassword for the customer the token "
     f"belongs to; returns the customer. {GLOBAL_ONLY}",
     "list_customers_password_token_password_token": "Gets the customer a password reset token belongs to; a used, "
     f"expired or unknown token answers an error. {GLOBAL_ONLY}",
     "create_customers_email_token": "Starts email verification: creates a token for the customer (by id) and "
-    f"returns {{value, expiresAt, customerId, …}}; pass value to {_P}create_customers_email_confirm. {GLOBAL_ONLY}",
+    f"returns {{value, expiresAt, customerId, …}}; pass value to {PREFIX}create_customers_email_confirm. {GLOBAL_ONLY}",
     "create_customers_email_confirm": "Marks a customer's email verified, given a token value from "
-    f"{_P}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
     "list_customers_email_token_email_token": "Gets the customer an email verification token belongs to; a used, "
     f"expired or unknown token answers an error. {GLOBAL_ONLY}",
     "get_business_units_associates_by_business_unit_id_and_associate_id": _ASSOCIATE,

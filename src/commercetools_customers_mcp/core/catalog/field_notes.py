@@ -7,7 +7,7 @@ are open); the result carries a note naming the path and the nearest fields.
 A ``where`` or ``sort`` path is looked up in the resource's component of the vendored structure
 (``Family.schema``) step by step, arrays by their items; below a node that lists no properties (custom fields, a
 localized string, an expanded ``obj``) anything goes. A family's query-only fields (``lowercaseEmail``) count as
-fields. A search path is looked up in the search index's fields (``querylang.search``), where ``custom.<name>``,
+fields. A search path is looked up in the search index's fields (``querylang.search_fields``), where ``custom.<name>``,
 ``all`` and, in a sort, ``score`` are fields too.
 """
 

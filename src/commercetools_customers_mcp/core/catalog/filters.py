@@ -31,7 +31,7 @@ ALWAYS_HIDDEN = frozenset({"password"})
 Path = tuple[str, ...]
 Hides = Callable[[Path], bool]
 
-ALL = "all"  # the full-text field of both searches: every text field of the index (querylang.search.FIELDS)
+ALL = "all"  # the full-text field of both searches: every text field of the index (querylang.search_fields.FIELDS)
 # The fields the API computes from others, in every resource and search index this server reaches: a derived
 # field (any letter case) → the fields beside it that it is computed from. `all` is derived per index, below.
 DERIVED: Mapping[str, tuple[str, ...]] = {

@@ -1,13 +1,18 @@
 """The input schema a client sees: the precise schema, said in fewer bytes without losing a field, a type, an
 enum, a pattern or a bound.
 
-Two rewrites, both plain JSON Schema 2020-12 that any validator (and the MCP SDKs, the Inspector and the
-conformance suite) accepts:
+Four rewrites, each plain JSON Schema 2020-12 that any validator (and the MCP SDKs, the Inspector and the
+conformance suite) accepts, and each accepting and refusing exactly what the precise schema does (with shorter
+descriptions, they are how the default ``tools/list`` got smaller: the README's "tools/list size"):
 
 * **Defaults unsaid.** ``"additionalProperties": true`` goes.
 * **Discriminated unions said once.** In a ``oneOf`` whose members are told apart by a ``const`` property (the
-  update actions' ``action``), ``"type": "object"`` and the discriminator's ``required`` move to the union, and a
-  member's ``title`` that repeats its ``const`` goes.
+  update actions' ``action``), ``"type": "object"`` and the discriminator's ``required`` move to the union, a
+  member's ``title`` that repeats its ``const`` goes, and members alike but for that ``const`` become one member
+  whose discriminator is an ``enum`` (``addShippingAddressId``, ``removeAddress``… take the same fields).
+* **One-key unions as one object.** A ``oneOf`` of objects that each have exactly one, different, key (a search
+  query: ``{"exact": …}``, ``{"and": […]}``…) becomes one object with all those properties and exactly one of
+  them (``minProperties``/``maxProperties`` 1).
 * **Repeated sub-schemas said once.** A sub-schema that occurs more than once in one tool's schema (an address,
   a store identifier, an enum of permissions) moves to the schema's own ``$defs`` and each occurrence becomes a
   ``{"$ref": "#/$defs/<Name>"}``, when that saves bytes. ``<Name>`` is the API's component name when the
@@ -103,7 +108,9 @@ def tighten_unions(node: JSON) -> JSON:
     if node.get("additionalProperties") is True:  # the default: says nothing
         node = {k: v for k, v in node.items() if k != "additionalProperties"}
     members = node.get("oneOf")
-    keys = _one_key(members) if isinstance(members, list) and set(node) == {"oneOf"} else None
+    if not isinstance(members, list):
+        return node
+    keys = _one_key(members) if set(node) == {"oneOf"} else None
     if keys:
         props = {k: v for m in members for k, v in m["properties"].items()}
         return {
@@ -113,7 +120,7 @@ def tighten_unions(node: JSON) -> JSON:
             "minProperties": 1,
             "maxProperties": 1,
         }
-    tag = _discriminator(members) if isinstance(members, list) else None
+    tag = _discriminator(members)
     if tag is None or any(m.get("type", "object") != "object" for m in members):
         return node
     slim = []

@@ -27,10 +27,10 @@ from .tools import PCID, Tool
 JSON = dict[str, Any]
 
 _BOUNDS = {
-    ("list", "limit"): (0, 500),
-    ("list", "offset"): (0, 10000),
-    ("search", "limit"): (1, 100),
-    ("search", "offset"): (0, 9900),
+    ("list", "limit"): (0, spec.MAX_QUERY_LIMIT),
+    ("list", "offset"): (0, spec.MAX_QUERY_OFFSET),
+    ("search", "limit"): (spec.MIN_SEARCH_LIMIT, spec.MAX_SEARCH_LIMIT),
+    ("search", "offset"): (0, spec.MAX_SEARCH_OFFSET),
 }
 
 # Bounds on what a caller can send, so oversized input is refused before any work (a million `expand` items
@@ -235,13 +235,14 @@ def _dotted(parts: Any) -> str:
 
 def _too_many_values(arguments: Mapping[str, Any]) -> bool:
     """More than ``MAX_VALUES`` JSON values, counted without recursion and stopping at the limit."""
-    count, stack = 0, [arguments]
+    count = 0
+    stack: list[Mapping[str, Any] | list[Any]] = [arguments]
     while stack:
         node = stack.pop()
         count += len(node)
         if count > MAX_VALUES:
             return True
-        stack.extend(v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, dict | list))
+        stack.extend(v for v in (node.values() if isinstance(node, Mapping) else node) if isinstance(v, dict | list))
     return False
 
 
@@ -280,11 +281,14 @@ class _Checker:
         found = []
         for error in self.validator.iter_errors(value):
             message = error.message
-            if type(error.kind).__name__ == "Required":
+            if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):
                 name = error.kind.property
                 node: Any = self.schema
                 for step in error.schema_path[:-1]:
-                    node = node[step] if isinstance(node, dict | list) else {}
+                    if isinstance(node, dict):
+                        node = node[step]
+                    else:
+                        node = node[step] if isinstance(node, list) and isinstance(step, int) else {}
                 sub = node.get("properties", {}).get(name) if isinstance(node, dict) else None
                 message = f"missing required '{name}'" + (f" ({expected(sub)})" if sub else "")
             found.append(Problem(_dotted([*path, *error.instance_path]), message))

@@ -401,11 +401,11 @@ class Compiler:
                 raise errors.invalid_input(
                     f"'exact' on field '{expr['field']}': values must be strings, numbers or booleans."
                 )
-            text, num = _scalar(value)
-            if num is not None:
-                numbers.append(num)
-            else:
+            text, num = _scalar(value)  # exactly one of them is set
+            if text is not None:
                 texts.append(text.lower() if expr.get("caseInsensitive") else text)
+            elif num is not None:
+                numbers.append(num)
         # IN lists, not chains of OR: a chain of 1,000 was deeper than SQLite's expression limit
         conditions = [
             f"{name} IN ({', '.join('?' * len(found))})"

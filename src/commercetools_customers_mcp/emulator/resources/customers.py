@@ -324,7 +324,7 @@ def seed_demo(ctx: Ctx) -> None:
     for key, name in _GROUPS:
         insert(customer_groups.RESOURCE, customer_groups.create(ctx, {"key": key, "groupName": name}))
     for key, name, _ in _STORES:
-        insert(references.STORE, references.STORE.create(ctx, {"key": key, "name": {"en": name}}))
+        insert(references.STORE, references.create_store(ctx, {"key": key, "name": {"en": name}}))
     loyalty = {
         "key": "customer-loyalty",
         "name": {"en": "Customer loyalty"},
@@ -334,7 +334,7 @@ def seed_demo(ctx: Ctx) -> None:
             {"name": "points", "type": {"name": "Number"}, "required": False, "label": {"en": "Points"}},
         ],
     }
-    insert(references.TYPE, references.TYPE.create(ctx, loyalty))
+    insert(references.TYPE, references.create_type(ctx, loyalty))
     password = ctx.emulator.hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
     start = ctx.emulator.clock.now() - timedelta(days=89)  # all within the demo project's 90 days of Messages
     for i in range(60):

@@ -76,7 +76,7 @@ def create_emulator(
     for feature in FEATURES:
         if feature.install is not None:
             feature.install(emulator)
-    where_index.install(emulator.store, emulator.queryable_types())
+    where_index.install(emulator, emulator.queryable_types())
     return emulator
 
 

@@ -194,7 +194,7 @@ class Emulator:
         self.settings = settings or Settings()
         self.registry: dict[str, Resource] = {}
         self.routes: list[Route] = []  # in matching order
-        self.listeners: list[Listener] = []  # see every Change inside its write transaction
+        self.listeners: list[Listener] = []  # the one listener list: every Change, inside its transaction
         # Whether an update should record each action's intermediate state (``Change.states``) for a listener;
         # asked once per update, so a listener that is off for a project costs the update nothing.
         self.state_watchers: list[Callable[[Ctx], bool]] = []
@@ -234,7 +234,14 @@ class Emulator:
             raise
 
     def commit(self, ctx: Ctx, change: Change) -> None:
-        """Apply one change to the store and show it to every listener, in one write transaction."""
+        """Apply one change to the store and show it to every listener, in one write transaction.
+
+        This is the emulator's one change-listener system (``listeners``, called from here only): the derived
+        tables (the `where` value table, the search index) and Messages all register here. It lives in the
+        backend, not in the store, because only the backend has the whole ``Change`` (who, cause, actions,
+        reports, per-action states) that Messages need, while an index needs no more than its ``before`` and
+        ``after``; and inside the store's transaction, so a listener that fails rolls the write back and a
+        refused request leaves nothing derived behind."""
         store = self.store
         with store.write():
             if change.before is None:
@@ -243,7 +250,7 @@ class Emulator:
             elif change.after is None:
                 store.delete(change.project, change.type_id, change.before)
             else:
-                store.replace(change.project, change.type_id, change.after, change.before)
+                store.replace(change.project, change.type_id, change.after)
             for listener in self.listeners:
                 listener(ctx, change)
 

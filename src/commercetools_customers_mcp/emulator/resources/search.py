@@ -81,10 +81,10 @@ def _indexing_status(kind: SearchKind) -> Operation:
 def install(emulator: Emulator) -> None:
     by_type = {kind.type_id: kind.name for kind in search.SEARCHES}
 
-    def active(project: str, type_id: str) -> bool:
-        return projects.status(Ctx(emulator, project), by_type[type_id])["status"] != projects.DEACTIVATED
+    def active(ctx: Ctx, type_id: str) -> bool:
+        return projects.status(ctx, by_type[type_id])["status"] != projects.DEACTIVATED
 
-    search.install_index(emulator.store, active)
+    search.install_index(emulator, active)
 
 
 def _routes(kind: SearchKind) -> tuple[Route, ...]:

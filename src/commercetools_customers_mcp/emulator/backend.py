@@ -1,12 +1,14 @@
 """The emulator's backend, apart from HTTP (as moto keeps each service's backend apart from its responses).
 
 - ``Emulator``: one emulator's state — store, clock, settings, the resource registry, the operations the
-  resource modules declare (``Route``), change listeners and sign-up hooks. No process-wide state: two
-  emulators in one process share nothing.
-- ``Ctx``: one operation's view of it (project, caller, clock), the reads every module uses, and **the one write
+  resource modules declare (``Route``), change listeners and sign-up hooks, and ``state``: each feature's own
+  long-lived object (``Slots``; e.g. oauth's token cache). No process-wide state: two emulators in one process
+  share nothing.
+- ``Ctx``: one operation's view of it (project, caller, clock), the reads every module uses, **the one write
   path**: ``insert`` / ``replace`` / ``delete`` turn every write (creates, updates, deletes, token and password
   flows, derived refreshes) into a ``Change`` that the store applies and every listener sees, inside the same
-  write transaction. Update actions can ``ctx.report(...)`` what they did; the reports ride on the Change.
+  write transaction (update actions can ``ctx.report(...)`` what they did; the reports ride on the Change), and
+  ``scratch``: each feature's per-operation object (``Slots``; e.g. the passwords a ``prepare`` step hashed).
 - The vocabulary of resource modules: ``Resource`` (a resource type), ``Route`` (an operation below
   ``/{projectKey}``), ``Feature`` (what one module adds).
 
@@ -20,9 +22,9 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from . import errors, passwords, scopes
+from . import errors, hashing, scopes
 from .clock import Clock, iso
 from .requests import Req
 from .store import Store, too_complex
@@ -34,6 +36,7 @@ Prepare = Callable[["Ctx", Req], Awaitable[None]]  # async work before the write
 Listener = Callable[["Ctx", "Change"], None]
 SignupHook = Callable[["Ctx", Doc, Doc], "Doc | None"]  # (ctx, draft, customer) -> a Cart for the result, or None
 WRITE_METHODS = frozenset({"POST", "DELETE"})
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- settings
@@ -43,15 +46,15 @@ WRITE_METHODS = frozenset({"POST", "DELETE"})
 class Settings:
     """Behaviour knobs of one emulator.
 
-    ``password_cost``: the scrypt N for new password hashes (``passwords.DEVELOPMENT_COST`` by default,
-    ``passwords.PRODUCTION_COST`` for production-like timing). ``indexing_delay_seconds``: how long (emulator
+    ``password_cost``: the scrypt N for new password hashes (``hashing.DEVELOPMENT_COST`` by default,
+    ``hashing.PRODUCTION_COST`` for production-like timing). ``indexing_delay_seconds``: how long (emulator
     clock) an activated search stays ``Indexing`` before it is ``Activated``; 0 activates at once."""
 
-    password_cost: int = passwords.DEVELOPMENT_COST
+    password_cost: int = hashing.DEVELOPMENT_COST
     indexing_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        passwords.check_cost(self.password_cost)
+        hashing.check_cost(self.password_cost)
         if not self.indexing_delay_seconds >= 0:
             raise ValueError(f"indexing delay must be a number of seconds >= 0, got {self.indexing_delay_seconds!r}")
 
@@ -63,7 +66,7 @@ class Settings:
         cost = env.get("CTP_EMULATOR_PASSWORD_COST", "").strip().lower()
         if cost:
             try:
-                values["password_cost"] = passwords.COSTS[cost] if cost in passwords.COSTS else int(cost)
+                values["password_cost"] = hashing.COSTS[cost] if cost in hashing.COSTS else int(cost)
             except ValueError:
                 raise ValueError(
                     f"CTP_EMULATOR_PASSWORD_COST: expected development, production or a power of two, got {cost!r}"
@@ -173,11 +176,33 @@ class Change:
     states: tuple[Doc, ...] = ()
 
 
+class Slots:
+    """Features' own state, one object per kind: a class made with no arguments on first use, then the same
+    object. The emulator has one (``Emulator.state``: what lives as long as it, e.g. a cache) and so has each
+    operation (``Ctx.scratch``: what a ``prepare`` step leaves for its handler, what is looked up once), so that
+    neither carries any feature's fields: a feature declares its class next to the code that uses it."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[type, object] = {}
+
+    def __call__(self, kind: type[T]) -> T:
+        found = self._found.get(kind)
+        if not isinstance(found, kind):
+            found = self._found[kind] = kind()
+        return found
+
+    def drop(self, kind: type) -> None:
+        """Forget the object of ``kind`` (the next call makes a new one)."""
+        self._found.pop(kind, None)
+
+
 # ---------------------------------------------------------------- the emulator
 
 
 class Emulator:
-    """One emulator: store, clock, settings, registry, operations, listeners and hooks."""
+    """One emulator: store, clock, settings, registry, operations, listeners and hooks, and its features' state."""
 
     def __init__(
         self,
@@ -199,8 +224,7 @@ class Emulator:
         # asked once per update, so a listener that is off for a project costs the update nothing.
         self.state_watchers: list[Callable[[Ctx], bool]] = []
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
-        self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens
-        self._dummy_hash: str | None = None
+        self.state = Slots()  # each feature's long-lived object (oauth.TokenCache, passwords.Dummy)
 
     def add_resource(self, resource: Resource) -> None:
         if resource.type_id in self.registry:
@@ -254,25 +278,14 @@ class Emulator:
             for listener in self.listeners:
                 listener(ctx, change)
 
-    def hash_password(self, password: str) -> str:
-        """A new hash at this emulator's cost, on the calling thread (seeding, loaders; see Ctx.prepare_passwords)."""
-        return passwords.hash_password(password, self.settings.password_cost)
-
-    def dummy_hash(self) -> str:
-        """A hash of no one's password at this emulator's cost, made once (on the calling thread): what a sign-in
-        with an unknown email is checked against, so that it costs what a wrong password costs."""
-        found = self._dummy_hash
-        if found is None or not found.startswith(f"scrypt${self.settings.password_cost}$"):
-            found = self._dummy_hash = passwords.hash_password(uuid.uuid4().hex, self.settings.password_cost)
-        return found
-
 
 # ---------------------------------------------------------------- one operation's context
 
 
 class Ctx:
     """One operation's view of the emulator: project, caller (client, customer or anonymous session, and the
-    token's scopes: None for the emulator's own work), clock; reads and the one write path."""
+    token's scopes: None for the emulator's own work), clock; reads, the one write path, and ``scratch``: each
+    feature's per-operation object (``Slots``), so that no feature's fields live here."""
 
     def __init__(
         self,
@@ -290,12 +303,9 @@ class Ctx:
         self.customer_id = customer_id
         self.anonymous_id = anonymous_id
         self.scopes = scopes
-        self.now = ""  # fixed timestamp for every write of this context (demo seeding); "" = the clock's
-        self.prepared: Doc = {}  # what a ``prepare`` step computed for the handler (e.g. a search's results)
-        self.memo: dict[str, Any] = {}  # what features look up once per operation (a project's settings)
+        self.now: str | None = None  # the time of every write of this context (demo seeding); None: the clock's
+        self.scratch = Slots()  # each feature's per-operation object (passwords.Work, a search's results, ...)
         self._reports: list[Doc] = []
-        self._hashes: dict[str, str] = {}
-        self._verified: dict[tuple[str, str | None], bool] = {}
 
     @property
     def store(self) -> Store:
@@ -308,7 +318,7 @@ class Ctx:
         return str(uuid.uuid4())
 
     def timestamp(self) -> str:
-        return self.now or iso(self.emulator.clock.now())
+        return self.now if self.now is not None else iso(self.emulator.clock.now())
 
     def logging(self) -> Doc:
         """ClientLogging for createdBy / lastModifiedBy."""
@@ -435,38 +445,3 @@ class Ctx:
         reports, self._reports = tuple(self._reports), []
         change = Change(self.project, type_id, before, after, cause, tuple(actions), reports, tuple(states))
         self.emulator.commit(self, change)
-
-    # passwords: hashed in a worker thread by a ``prepare`` step, used by the synchronous handler
-    async def prepare_passwords(self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()) -> None:
-        """Hash and verify ahead, in one worker-thread hop, what the handler will ask for; it then finds the
-        results instead of running scrypt on the event loop."""
-        to_hash = [p for p in dict.fromkeys(hash) if p not in self._hashes]
-        to_verify = [pair for pair in dict.fromkeys(verify) if pair not in self._verified]
-        if not to_hash and not to_verify:
-            return
-        emulator = self.emulator
-        cost = emulator.settings.password_cost
-
-        def check(password: str, stored: str | None) -> bool:
-            if stored:
-                return passwords.verify_password(password, stored)
-            # no hash to check (an unknown email, a customer without a password): check a dummy of the same
-            # cost, so the time taken does not tell which; the answer is no either way
-            passwords.verify_password(password, emulator.dummy_hash())
-            return False
-
-        def work() -> tuple[list[str], list[bool]]:
-            return [passwords.hash_password(p, cost) for p in to_hash], [check(p, h) for p, h in to_verify]
-
-        hashes, verdicts = await asyncio.to_thread(work)
-        self._hashes.update(zip(to_hash, hashes, strict=True))
-        self._verified.update(zip(to_verify, verdicts, strict=True))
-
-    def hash_password(self, password: str) -> str:
-        """The hash prepared for ``password``, or a new one computed here."""
-        found = self._hashes.get(password)
-        return found if found is not None else self.emulator.hash_password(password)
-
-    def verify_password(self, password: str, stored: str | None) -> bool:
-        found = self._verified.get((password, stored))
-        return found if found is not None else passwords.verify_password(password, stored)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors, scopes
+from . import errors, passwords, scopes
 from .backend import ApiClient, Ctx, Doc, Emulator
 from .clock import iso
 
@@ -47,6 +47,15 @@ class Token:
     customer_id: str | None = None
     anonymous_id: str | None = None
     expires: str = ""
+
+
+class TokenCache:
+    """One emulator's client-credentials tokens once seen (``Emulator.state``): value -> (token, expiry), at most
+    ``MAX_CACHED_TOKENS`` (then it starts over). Only a revocation in this process ends such a token early, and it
+    forgets the token here, so a cached one cannot go stale."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, tuple[Token, datetime]] = {}
 
 
 def digest(value: str) -> str:
@@ -233,8 +242,8 @@ async def password_grant(
     ctx = Ctx(emulator, project, client_id=client_id)
     customer = find_customer_by_email(ctx, username)
     stored = customer.get("password") if customer is not None else None
-    await ctx.prepare_passwords(verify=[(password, stored)])
-    if customer is None or not ctx.verify_password(password, stored):
+    await passwords.prepare(ctx, verify=[(password, stored)])
+    if customer is None or not passwords.verify_password(ctx, password, stored):
         raise errors.auth_error(
             400, "invalid_customer_account_credentials", "Customer account with the given credentials not found."
         )
@@ -296,7 +305,7 @@ def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> Non
     if not value:
         raise errors.auth_error(400, "invalid_request", "Missing required parameter 'token'.")
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
-    emulator.client_tokens.pop(value, None)
+    emulator.state(TokenCache).tokens.pop(value, None)
     if doc is None:
         return
     if doc["clientId"] != client_id:
@@ -316,19 +325,19 @@ def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> Non
 def authenticate(emulator: Emulator, header: str | None) -> Token:
     """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token.
 
-    Client-credentials tokens are kept in the emulator's memory once seen (only a revocation in this process
-    ends one early, so a cached one cannot go stale here); session tokens, which a password reset, a delete or
-    a revocation ends, are read from the store every time."""
+    Client-credentials tokens are kept in the emulator's memory once seen (``TokenCache``); session tokens,
+    which a password reset, a delete or a revocation ends, are read from the store every time."""
     if not header or not header[:7].lower() == "bearer ":
         raise errors.invalid_token()
     value = header[7:].strip()
     now = emulator.clock.now()
-    cached = emulator.client_tokens.get(value)
+    cache = emulator.state(TokenCache).tokens
+    cached = cache.get(value)
     if cached is not None:
         token, expires = cached
         if expires > now:
             return token
-        del emulator.client_tokens[value]
+        del cache[value]
         raise errors.invalid_token()
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
     if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(now):
@@ -337,9 +346,9 @@ def authenticate(emulator: Emulator, header: str | None) -> Token:
         doc["clientId"], tuple(doc["scopes"]), doc.get("customerId"), doc.get("anonymousId"), doc["expiresAt"]
     )
     if token.customer_id is None and token.anonymous_id is None:
-        if len(emulator.client_tokens) >= MAX_CACHED_TOKENS:
-            emulator.client_tokens.clear()
-        emulator.client_tokens[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
+        if len(cache) >= MAX_CACHED_TOKENS:
+            cache.clear()
+        cache[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
     return token
 
 

@@ -29,15 +29,21 @@ SCOPES = ("view_messages", "view_orders")
 # Expired Messages are deleted by every 64th Message stored (the statement on every write cost about 1 % of an
 # update, measured); reads never show them in between.
 PRUNE_EVERY = 64
-_MEMO = "messages"
+
+
+class _Configuration:
+    """The project's MessagesConfiguration as one operation read it (``Ctx.scratch``): asked on every write."""
+
+    def __init__(self) -> None:
+        self.doc: Doc | None = None
 
 
 def configuration(ctx: Ctx) -> Doc:
     """The project's MessagesConfiguration, looked up once per operation."""
-    found = ctx.memo.get(_MEMO)
-    if found is None:
-        found = ctx.memo[_MEMO] = projects.messages_configuration(ctx)
-    return found
+    slot = ctx.scratch(_Configuration)
+    if slot.doc is None:
+        slot.doc = projects.messages_configuration(ctx)
+    return slot.doc
 
 
 def enabled(ctx: Ctx) -> bool:
@@ -56,7 +62,7 @@ def _cutoff(ctx: Ctx) -> str:
 
 def _on_change(ctx: Ctx, change: Change) -> None:
     if change.type_id == projects.TYPE_ID:
-        ctx.memo.pop(_MEMO, None)  # the configuration may have changed
+        ctx.scratch.drop(_Configuration)  # the configuration may have changed
         return
     if not messages.produces(change.type_id, change.cause) or not enabled(ctx):
         return

@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from .. import errors, oauth
+from .. import errors, oauth, passwords
 from ..backend import Ctx, Doc, Feature, Req, Route
 from ..clock import iso
 from ..validation import validate
@@ -132,7 +132,7 @@ def reset_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
     _check_version(customer, req.body.get("version"))
     _drop_tokens(ctx, "password", customer["id"])
     oauth.revoke_customer_tokens(ctx, customer["id"])
-    return 200, _save(ctx, customer, "resetPassword", password=ctx.hash_password(req.body["newPassword"]))
+    return 200, _save(ctx, customer, "resetPassword", password=passwords.hash_password(ctx, req.body["newPassword"]))
 
 
 def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
@@ -143,15 +143,15 @@ def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
     validate("CustomerChangePassword", req.body)
     customer = _customer(ctx, req.body["id"])
     _check_version(customer, req.body["version"])
-    if not ctx.verify_password(req.body["currentPassword"], customer.get("password")):
+    if not passwords.verify_password(ctx, req.body["currentPassword"], customer.get("password")):
         raise errors.invalid_current_password()
-    return 200, _save(ctx, customer, "changePassword", password=ctx.hash_password(req.body["newPassword"]))
+    return 200, _save(ctx, customer, "changePassword", password=passwords.hash_password(ctx, req.body["newPassword"]))
 
 
 async def _prepare_reset(ctx: Ctx, req: Req) -> None:
     body = req.body if isinstance(req.body, dict) else {}
     if isinstance(body.get("newPassword"), str):
-        await ctx.prepare_passwords(hash=[body["newPassword"]])
+        await passwords.prepare(ctx, hash=[body["newPassword"]])
 
 
 async def _prepare_change(ctx: Ctx, req: Req) -> None:
@@ -161,7 +161,7 @@ async def _prepare_change(ctx: Ctx, req: Req) -> None:
     current, new, customer_id = body.get("currentPassword"), body.get("newPassword"), body.get("id")
     customer = ctx.get(CUSTOMER, customer_id) if isinstance(customer_id, str) else None
     verify = [(current, customer.get("password"))] if customer is not None and isinstance(current, str) else []
-    await ctx.prepare_passwords(hash=[new] if isinstance(new, str) else [], verify=verify)
+    await passwords.prepare(ctx, hash=[new] if isinstance(new, str) else [], verify=verify)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -174,7 +174,7 @@ async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
     if isinstance(body.get("email"), str) and isinstance(body.get("password"), str):
         customer = oauth.find_customer_by_email(ctx, body["email"])
         stored = customer.get("password") if customer is not None else None
-        await ctx.prepare_passwords(verify=[(body["password"], stored)])
+        await passwords.prepare(ctx, verify=[(body["password"], stored)])
 
 
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
@@ -187,7 +187,7 @@ def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
     ):
         raise errors.invalid_json("Missing required value 'email' or 'password'")
     customer = oauth.find_customer_by_email(ctx, body["email"])
-    if customer is None or not ctx.verify_password(body["password"], customer.get("password")):
+    if customer is None or not passwords.verify_password(ctx, body["password"], customer.get("password")):
         raise errors.invalid_credentials()
     return 200, {"customer": ctx.render(CUSTOMER, customer)}
 

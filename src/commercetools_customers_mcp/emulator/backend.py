@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import errors, hashing, scopes
 from .clock import Clock, iso
@@ -120,11 +120,50 @@ def _identity(ctx: Ctx, doc: Doc) -> Doc:
     return doc
 
 
+class Source(Protocol):
+    """Where the generic reads (``crud``: get, query, HEAD) find a resource type's documents: the ``resources``
+    table (``crud.TABLE``, for every resource that names none) or a table of their own (Messages, ``message_log``).
+    The query path above it — paging, `where` and `sort`, the total cap, expansion — is one for all of them.
+
+    ``keyed``: its documents have keys (the ``key={key}`` routes); ``writable``: they are written through the one
+    write path (the DELETE routes). ``where`` is an SQL condition on the ``doc`` column (``predicates``) and
+    ``order`` an ORDER BY on it (``sorting``); ``prefilter`` may narrow a `where` from an index of its own."""
+
+    keyed: bool
+    writable: bool
+
+    def get(self, ctx: Ctx, type_id: str, id: str) -> Doc | None: ...
+
+    def get_by_key(self, ctx: Ctx, type_id: str, key: str) -> Doc | None: ...
+
+    def prefilter(
+        self, ctx: Ctx, type_id: str, predicates: Sequence[str], variables: Mapping[str, Sequence[str]]
+    ) -> tuple[str, list[Any]]: ...
+
+    def page(
+        self,
+        ctx: Ctx,
+        type_id: str,
+        where: str,
+        params: Sequence[Any],
+        *,
+        order: str,
+        limit: int,
+        offset: int,
+        with_total: bool,
+    ) -> tuple[list[Doc], int]:
+        """One page of the matches in ``order`` and, ``with_total``, how many match (else 0)."""
+        ...
+
+    def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool: ...
+
+
 @dataclass
 class Resource:
     """A resource type. With an ``endpoint`` it gets the generic collection routes (``crud.routes``): query,
     create (with ``create``), get / update (with ``actions``) / delete by id and by key, HEAD. Without one
-    (the Project) only its own routes serve it."""
+    (the Project) only its own routes serve it. ``source``: where those reads find its documents (None: the
+    ``resources`` table; Messages have their own)."""
 
     type_id: str
     endpoint: str | None
@@ -142,6 +181,7 @@ class Resource:
     key_required: bool = False
     max_count: int | None = None  # the documented per-project limit: a create beyond it is MaxResourceLimitExceeded
     delete_params: tuple[str, ...] = ()  # extra query flags allowed on delete, e.g. ("dataErasure",)
+    source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +275,8 @@ class Emulator:
         self.routes.extend(routes)
 
     def queryable_types(self) -> frozenset[str]:
-        """The resource types with a collection endpoint (and so a `where` query)."""
-        return frozenset(t for t, r in self.registry.items() if r.endpoint is not None)
+        """The resource types of the ``resources`` table with a collection endpoint (and so a `where` query)."""
+        return frozenset(t for t, r in self.registry.items() if r.endpoint is not None and r.source is None)
 
     async def run(self, route: Route, ctx: Ctx, req: Req) -> tuple[int, Any]:
         """Run one operation: its ``prepare`` step, then its handler (in a write transaction for POST/DELETE, in

@@ -73,6 +73,7 @@ def create_emulator(
     for feature in FEATURES:
         for resource in feature.resources:
             emulator.add_routes(crud.routes(resource))
+    emulator.auth_routes.extend(oauth.ROUTES)
     for feature in FEATURES:
         if feature.install is not None:
             feature.install(emulator)

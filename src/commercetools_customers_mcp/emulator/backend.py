@@ -116,6 +116,29 @@ class Route:
         return self.method in WRITE_METHODS
 
 
+@dataclass(frozen=True)
+class AuthRequest:
+    """A request to the auth API, its API client authenticated: the client's id and scopes, the form (query string
+    and urlencoded body) and the path's ``{name}`` parameters (e.g. ``projectKey``)."""
+
+    client_id: str
+    client: ApiClient
+    form: Mapping[str, str]
+    path: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AuthRoute:
+    """An endpoint of the auth API, e.g. ``/oauth/{projectKey}/customers/token`` (``{name}``: one path segment, or
+    part of one, as in ``key={storeKey}``). The HTTP layer authenticates the API client first (Basic header or
+    form fields), then ``handler(emulator, request)`` returns the response body (None: an empty 200). A new
+    endpoint is a new row of ``Emulator.auth_routes`` (``oauth.ROUTES``), the HTTP layer unchanged."""
+
+    path: str
+    handler: Callable[[Emulator, AuthRequest], Awaitable[Any]]
+    method: str = "POST"
+
+
 def _identity(ctx: Ctx, doc: Doc) -> Doc:
     return doc
 
@@ -259,6 +282,7 @@ class Emulator:
         self.settings = settings or Settings()
         self.registry: dict[str, Resource] = {}
         self.routes: list[Route] = []  # in matching order
+        self.auth_routes: list[AuthRoute] = []  # the auth API's endpoints (``/oauth/...``)
         self.listeners: list[Listener] = []  # the one listener list: every Change, inside its transaction
         # Whether an update should record each action's intermediate state (``Change.states``) for a listener;
         # asked once per update, so a listener that is off for a project costs the update nothing.

@@ -1,6 +1,7 @@
 """OAuth 2.0 for the emulator, apart from HTTP: API clients and their scopes, the grants (client credentials,
-customer password, anonymous session, refresh token), revocation, introspection and bearer checks. The HTTP
-layer parses forms and headers and calls these.
+customer password, anonymous session, refresh token), revocation, introspection and bearer checks. The auth
+API's endpoints are a table (``ROUTES``: path templates and handlers, ``backend.AuthRoute``); the HTTP layer
+matches a path against it, authenticates the API client, parses the form and calls the handler.
 
 Scopes belong to the API client (``backend.ApiClient``), as in the API: a token request gets the scopes it asks
 for if the client holds them (``scopes.covers``) and ``invalid_scope`` otherwise; without ``scope`` it gets all
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import errors, passwords, scopes
-from .backend import ApiClient, Ctx, Doc, Emulator
+from .backend import ApiClient, AuthRequest, AuthRoute, Ctx, Doc, Emulator
 from .clock import iso
 
 TOKEN_TTL = 172_800  # 48 h, as the API
@@ -190,13 +191,11 @@ def issue(
     return body
 
 
-def client_credentials(
-    emulator: Emulator, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def client_credentials(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/token``: the client-credentials grant, or the refresh-token grant."""
-    if _grant_type(params, "client_credentials", "refresh_token") == "refresh_token":
-        return refresh_grant(emulator, client_id, params)
-    return issue(emulator, client_id, _requested(params, client))
+    if _grant_type(req.form, "client_credentials", "refresh_token") == "refresh_token":
+        return refresh_grant(emulator, req.client_id, req.form)
+    return issue(emulator, req.client_id, _requested(req.form, req.client))
 
 
 def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -227,18 +226,17 @@ def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str])
     )
 
 
-async def password_grant(
-    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def password_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``.
 
     The password is checked in a worker thread; an unknown email costs the same check (against a dummy hash at
     the emulator's cost), so the answer's timing does not tell whether the email exists."""
+    params, project, client_id = req.form, req.path["projectKey"], req.client_id
     _grant_type(params, "password")
     username, password = params.get("username"), params.get("password")
     if not username or password is None:
         raise errors.auth_error(400, "invalid_request", "Parameters 'username' and 'password' are required.")
-    granted = _requested(params, client, project)
+    granted = _requested(params, req.client, project)
     ctx = Ctx(emulator, project, client_id=client_id)
     customer = find_customer_by_email(ctx, username)
     stored = customer.get("password") if customer is not None else None
@@ -255,11 +253,10 @@ def _anonymous_key(project: str, anonymous_id: str) -> str:
     return f"anonymous:{project}:{anonymous_id}"
 
 
-def anonymous_grant(
-    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def anonymous_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/{projectKey}/anonymous/token``: a session for an anonymous id (generated, or an unused one
     from ``anonymous_id``); the client needs ``create_anonymous_token`` in the project (RAML)."""
+    params, project, client_id, client = req.form, req.path["projectKey"], req.client_id, req.client
     _grant_type(params, "client_credentials")
     if not scopes.covers(client.scopes, f"create_anonymous_token:{project}"):
         raise errors.auth_error(
@@ -298,10 +295,11 @@ def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
             tokens.delete(TOKEN_TYPE, doc, cause="revoke")
 
 
-def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> None:
+async def revoke(emulator: Emulator, req: AuthRequest) -> None:
     """``POST /oauth/token/revoke`` (RFC 7009): end an access or refresh token issued to this client; a refresh
     token ends with every access token issued through it. An unknown or expired token is not an error."""
-    value = params.get("token")
+    client_id = req.client_id
+    value = req.form.get("token")
     if not value:
         raise errors.auth_error(400, "invalid_request", "Missing required parameter 'token'.")
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
@@ -357,12 +355,13 @@ def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:
     return scopes.grants(token.scopes, project, needed)
 
 
-def introspect(emulator: Emulator, client: ApiClient, value: str) -> dict[str, Any]:
+async def introspect(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/introspect`` for an authenticated client: ``{active, scope, exp, client_id}`` when the token
     is valid and the client may introspect tokens of every project it names (``introspect_oauth_tokens``,
     which ``manage_project`` implies), ``{active: false}`` otherwise."""
+    client = req.client
     try:
-        token = authenticate(emulator, "Bearer " + value)
+        token = authenticate(emulator, "Bearer " + req.form.get("token", ""))
     except errors.ApiError:
         return {"active": False}
     projects = {scopes.split(s)[1] for s in token.scopes if scopes.split(s)[0] not in scopes.IDENTITY}
@@ -370,3 +369,14 @@ def introspect(emulator: Emulator, client: ApiClient, value: str) -> dict[str, A
         return {"active": False}
     expires = int(datetime.fromisoformat(token.expires).timestamp() * 1000) if token.expires else None
     return {"active": True, "scope": " ".join(token.scopes), "exp": expires, "client_id": token.client_id}
+
+
+# ---------------------------------------------------------------- the auth API's endpoints
+
+ROUTES = (
+    AuthRoute("/oauth/token", client_credentials),
+    AuthRoute("/oauth/token/revoke", revoke),
+    AuthRoute("/oauth/introspect", introspect),
+    AuthRoute("/oauth/{projectKey}/customers/token", password_grant),
+    AuthRoute("/oauth/{projectKey}/anonymous/token", anonymous_grant),
+)

@@ -11,10 +11,10 @@ Message and what its payload holds. Rules the table follows:
   CustomFieldAdded, Changed or Removed depending on what was there).
 - Builders read the resource just before and just after their own action (``Change.states``), so several
   actions in one request each see what they did.
-- A create produces its Created Message with the resource as created, a delete its Deleted Message with the
-  last version. The token flows produce CustomerEmailTokenCreated / CustomerPasswordTokenCreated on the token
-  itself (its ``resource`` is a ``customer-email-token`` / ``customer-password-token`` reference), with the token
-  ``value`` only when the token lives 60 minutes or less.
+- A create produces its Created Message with the resource as created (never its password hash), a delete its
+  Deleted Message with the last version. The token flows produce CustomerEmailTokenCreated /
+  CustomerPasswordTokenCreated on the token itself (its ``resource`` is a ``customer-email-token`` /
+  ``customer-password-token`` reference), with the token ``value`` only when the token lives 60 minutes or less.
 - A Business Unit whose ``topLevelUnit`` changes (``setUnitType``, ``changeParentUnit``, and their descendants'
   refresh, cause ``derived``) produces BusinessUnitTopLevelUnitSet.
 
@@ -33,6 +33,7 @@ from .message_log import message_id
 
 TOKEN_VALUE_REPORT = "tokenValue"  # what a token flow reports (``Ctx.report``) so the Message can show the value
 SHORT_LIVED = timedelta(minutes=60)  # a token living this long or less shows its value in its Message
+HIDDEN = frozenset({"password"})  # never in a Message's copy of a resource
 # The user-provided identifiers a Message repeats (``resourceUserProvidedIdentifiers``), by resource type.
 IDENTIFIERS = {
     "customer": ("key", "externalId", "customerNumber"),
@@ -185,7 +186,9 @@ def _address(s: Step) -> tuple[Doc | None, Doc | None, Doc]:
 
 
 def _rendered(name: str) -> Build:
-    return lambda s: {name: s.ctx.render(s.type_id, s.new)}
+    """The resource as the API shows it to a client that did not set its secrets: a Customer's password hash is
+    never in a Message (a ``view_messages`` token would read it)."""
+    return lambda s: {name: {k: v for k, v in s.ctx.render(s.type_id, s.new).items() if k not in HIDDEN}}
 
 
 def _group(assignment: Doc) -> Any:

@@ -370,3 +370,37 @@ async def test_an_auth_endpoint_is_a_declared_row_and_other_paths_stay_api_paths
         for method, other in (("GET", "/oauth/token"), ("POST", "/oauth/token/"), ("POST", "/oauth/demo/token")):
             r = await client.request(method, other, auth=creds("store"))
             assert r.status_code == 401 and r.json()["error"] == "invalid_token", (method, other, r.text)
+
+
+async def test_expired_tokens_are_purged_every_nth_issue(monkeypatch):
+    """Every ``PURGE_EVERY``-th token issued deletes the expired ones (through the write path); refresh tokens live
+    their 200 days, and nothing unexpired goes."""
+    from commercetools_customers_mcp.emulator import Clock, oauth
+
+    monkeypatch.setattr(oauth, "PURGE_EVERY", 4)
+    clock = Clock()
+    app = create_app(":memory:", demo=False, project="demo", clock=clock)
+    store = app.state.emulator.store
+
+    def stored() -> set[str]:
+        return {doc["id"] for doc in store.find(oauth.TOKENS, oauth.TOKEN_TYPE)}
+
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
+        first = (await token(client, ("c", "s"))).json()  # issue 1
+        r = await client.post("/demo/customers", json={"email": EMAIL, "password": PASSWORD}, headers=bearer_of(first))
+        assert r.status_code == 201, r.text
+        grant = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
+        session = (await client.post("/oauth/demo/customers/token", data=grant, auth=("c", "s"))).json()  # 2
+        second = (await token(client, ("c", "s"))).json()  # issue 3
+        values = [first["access_token"], session["access_token"], session["refresh_token"], second["access_token"]]
+        assert stored() == {oauth.digest(v) for v in values}
+        clock.advance(seconds=oauth.TOKEN_TTL)  # the access tokens expire now
+        third = (await token(client, ("c", "s"))).json()  # issue 4: purges
+        assert stored() == {oauth.digest(session["refresh_token"]), oauth.digest(third["access_token"])}
+        # the refresh token still works; the purged access token does not
+        r = await client.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": session["refresh_token"]},
+            auth=("c", "s"),
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert (await client.get("/demo/customers", headers=bearer_of(first))).status_code == 401

@@ -12,8 +12,10 @@ Token values are long random strings; only their SHA-256 (``digest``) is stored,
 documents of the internal project ``TOKENS``, so restarting on the same data file keeps issued tokens valid.
 A refresh token's document lists the access tokens issued through it, so revoking it ends them too; an
 anonymous session's refresh token has the key ``anonymous:<project>:<id>`` (one indexed read tells whether an
-anonymous id is taken). Every token write goes through the backend's one write path (causes ``issue`` and
-``revoke``).
+anonymous id is taken). Every token write goes through the backend's one write path (causes ``issue``,
+``revoke`` and ``expire``): every ``PURGE_EVERY``-th token issued deletes expired ones (at most
+``PURGE_AT_MOST``), found through the ``createdAt`` index, so a long-running emulator keeps no more than the
+tokens of the last ``TOKEN_TTL`` (and the live refresh tokens).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ TOKENS = ""  # the internal project that holds access tokens
 TOKEN_TYPE = "oauth-token"
 MAX_CACHED_TOKENS = 1024
 MAX_SESSION_TOKENS = 1000  # access tokens a refresh token remembers (to revoke them with it)
+PURGE_EVERY = 64  # every 64th token issued deletes expired ones (as every 64th Message prunes expired Messages)
+PURGE_AT_MOST = 1024  # expired tokens one purge deletes: more than are issued in between, a bounded pause
 ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
 
 
@@ -48,6 +52,13 @@ class Token:
     customer_id: str | None = None
     anonymous_id: str | None = None
     expires: str = ""
+
+
+class _Issued:
+    """How many tokens this emulator has issued (``Emulator.state``): every ``PURGE_EVERY``-th purges."""
+
+    def __init__(self) -> None:
+        self.count = 0
 
 
 class TokenCache:
@@ -188,7 +199,25 @@ def issue(
         elif session is not None:
             issued = [*session.get("accessTokens", []), doc["id"]][-MAX_SESSION_TOKENS:]
             ctx.replace(TOKEN_TYPE, session, {**session, "accessTokens": issued}, cause="issue")
+        issued_so_far = emulator.state(_Issued)
+        issued_so_far.count += 1
+        if issued_so_far.count % PURGE_EVERY == 0:
+            purge_expired(ctx, now)
     return body
+
+
+def purge_expired(ctx: Ctx, now: datetime) -> int:
+    """Delete up to ``PURGE_AT_MOST`` expired access and refresh tokens, oldest first, through the write path
+    (cause ``expire``); how many. A token expires ``TOKEN_TTL`` or more after it is created, so only those created
+    that long ago are read (the ``createdAt`` index)."""
+    where = "json_extract(doc, '$.createdAt') <= ? AND json_extract(doc, '$.expiresAt') <= ?"
+    created_by = iso(now - timedelta(seconds=TOKEN_TTL))
+    expired = ctx.store.find(
+        TOKENS, TOKEN_TYPE, where, [created_by, iso(now)], order="json_extract(doc, '$.createdAt')", limit=PURGE_AT_MOST
+    )
+    for doc in expired:
+        ctx.delete(TOKEN_TYPE, doc, cause="expire")
+    return len(expired)
 
 
 async def client_credentials(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:

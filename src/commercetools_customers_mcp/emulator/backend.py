@@ -143,14 +143,28 @@ def _identity(ctx: Ctx, doc: Doc) -> Doc:
     return doc
 
 
+@dataclass(frozen=True)
+class Selection:
+    """One page of a query, compiled: ``where`` (an SQL condition on the ``doc`` column, ``predicates``) and its
+    ``params``, ``order`` (an ORDER BY on it, ``sorting``), ``limit``, ``offset``, and whether to count every
+    match (``with_total``)."""
+
+    where: str
+    params: Sequence[Any]
+    order: str
+    limit: int
+    offset: int
+    with_total: bool
+
+
 class Source(Protocol):
     """Where the generic reads (``crud``: get, query, HEAD) find a resource type's documents: the ``resources``
     table (``crud.TABLE``, for every resource that names none) or a table of their own (Messages, ``message_log``).
     The query path above it — paging, `where` and `sort`, the total cap, expansion — is one for all of them.
 
     ``keyed``: its documents have keys (the ``key={key}`` routes); ``writable``: they are written through the one
-    write path (the DELETE routes). ``where`` is an SQL condition on the ``doc`` column (``predicates``) and
-    ``order`` an ORDER BY on it (``sorting``); ``prefilter`` may narrow a `where` from an index of its own."""
+    write path (the DELETE routes). ``prefilter`` may narrow a `where` from an index of its own; ``page`` answers
+    a ``Selection`` and ``exists`` a `where` (SQL conditions on the ``doc`` column)."""
 
     keyed: bool
     writable: bool
@@ -163,19 +177,8 @@ class Source(Protocol):
         self, ctx: Ctx, type_id: str, predicates: Sequence[str], variables: Mapping[str, Sequence[str]]
     ) -> tuple[str, list[Any]]: ...
 
-    def page(
-        self,
-        ctx: Ctx,
-        type_id: str,
-        where: str,
-        params: Sequence[Any],
-        *,
-        order: str,
-        limit: int,
-        offset: int,
-        with_total: bool,
-    ) -> tuple[list[Doc], int]:
-        """One page of the matches in ``order`` and, ``with_total``, how many match (else 0)."""
+    def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        """One page of the matches in order and, ``with_total``, how many match (else 0)."""
         ...
 
     def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool: ...

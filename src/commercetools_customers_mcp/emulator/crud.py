@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import errors, where_index
-from .backend import Ctx, Doc, Resource, Route, Source
+from .backend import Ctx, Doc, Resource, Route, Selection, Source
 from .expansion import expand
 from .predicates import PredicateError, compile_where
 from .requests import Req
@@ -44,24 +44,13 @@ class Table:
     ) -> tuple[str, list[Any]]:
         return where_index.prefilter(ctx.project, type_id, predicates, variables)
 
-    def page(
-        self,
-        ctx: Ctx,
-        type_id: str,
-        where: str,
-        params: Sequence[Any],
-        *,
-        order: str,
-        limit: int,
-        offset: int,
-        with_total: bool,
-    ) -> tuple[list[Doc], int]:
-        store = ctx.store
-        if with_total and where != "1":  # one pass finds the page and counts
-            return store.page(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
+    def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        s, store, project = selected, ctx.store, ctx.project
+        if s.with_total and s.where != "1":  # one pass finds the page and counts
+            return store.page(project, type_id, s.where, s.params, order=s.order, limit=s.limit, offset=s.offset)
         # unfiltered: the page stops early and the count comes from an index
-        docs = store.find(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
-        return docs, store.count(ctx.project, type_id) if with_total else 0
+        docs = store.find(project, type_id, s.where, s.params, order=s.order, limit=s.limit, offset=s.offset)
+        return docs, store.count(project, type_id) if s.with_total else 0
 
     def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool:
         return ctx.store.exists(ctx.project, type_id, where, params)
@@ -262,9 +251,8 @@ def query(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
         order = compile_sort(req.query.getlist("sort"))
     except SortError as exc:
         raise errors.invalid_input(str(exc)) from None
-    docs, total = source(resource).page(
-        ctx, resource.type_id, where, params, order=order, limit=limit, offset=offset, with_total=with_total
-    )
+    selected = Selection(where, params, order, limit, offset, with_total)
+    docs, total = source(resource).page(ctx, resource.type_id, selected)
     body: Doc = {"limit": limit, "offset": offset, "count": len(docs)}
     if with_total:
         body["total"] = min(total, MAX_FILTERED_TOTAL) if where != "1" else total

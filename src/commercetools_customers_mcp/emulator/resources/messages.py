@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import message_log
 from .. import message_rules as messages
-from ..backend import Change, Ctx, Doc, Emulator, Feature, Resource
+from ..backend import Change, Ctx, Doc, Emulator, Feature, Resource, Selection
 from ..clock import iso
 from . import projects
 
@@ -109,21 +109,11 @@ class _Log:
     ) -> tuple[str, list[Any]]:
         return "", []
 
-    def page(
-        self,
-        ctx: Ctx,
-        type_id: str,
-        where: str,
-        params: Sequence[Any],
-        *,
-        order: str,
-        limit: int,
-        offset: int,
-        with_total: bool,
-    ) -> tuple[list[Doc], int]:
+    def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        s = selected
         return message_log.page(
-            ctx.store, ctx.project, _cutoff(ctx), where, params, order=order, limit=limit, offset=offset,
-            with_total=with_total,
+            ctx.store, ctx.project, _cutoff(ctx), s.where, s.params, order=s.order, limit=s.limit, offset=s.offset,
+            with_total=s.with_total,
         )  # fmt: skip
 
     def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool:

@@ -9,8 +9,9 @@
   flows, derived refreshes) into a ``Change`` that the store applies and every listener sees, inside the same
   write transaction (update actions can ``ctx.report(...)`` what they did; the reports ride on the Change), and
   ``scratch``: each feature's per-operation object (``Slots``; e.g. the passwords a ``prepare`` step hashed).
-- The vocabulary of resource modules: ``Resource`` (a resource type), ``Route`` (an operation below
-  ``/{projectKey}``), ``Feature`` (what one module adds).
+- The vocabulary of resource modules: ``Resource`` (a resource type, read through a ``Source``), ``Route`` (an
+  operation below ``/{projectKey}``), ``AuthRoute`` (an endpoint of the auth API), ``Feature`` (what one module
+  adds).
 
 The HTTP layer (``app.py``) turns requests into ``Emulator.run(route, ctx, req)`` calls; nothing here imports it.
 """

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from commercetools_customers_mcp import spec
-from commercetools_customers_mcp.emulator import Settings, create_app, passwords
+from commercetools_customers_mcp.emulator import Settings, create_app, hashing
 from commercetools_customers_mcp.emulator.backend import Change, Ctx
 from commercetools_customers_mcp.emulator.resources import associate_roles, business_units, customer_groups, customers
 from conftest import token
@@ -81,6 +81,26 @@ def test_no_import_circles_and_http_only_behind_the_package_face() -> None:
             visit(module, [])
 
 
+def test_ctx_and_emulator_carry_no_feature_state(api) -> None:
+    """Features keep their state in their own classes, held in the generic slots (``Ctx.scratch`` per operation,
+    ``Emulator.state`` per emulator); a slot is made once per kind and can be dropped."""
+    ctx = Ctx(api.emulator, api.project)
+    assert set(vars(ctx)) == {
+        "emulator", "project", "client_id", "customer_id", "anonymous_id", "scopes", "now", "scratch", "_reports"
+    }  # fmt: skip
+    assert not {"client_tokens", "_dummy_hash"} & set(vars(api.emulator))
+
+    class Seen:
+        def __init__(self) -> None:
+            self.items: list[str] = []
+
+    ctx.scratch(Seen).items.append("a")
+    assert ctx.scratch(Seen).items == ["a"]
+    assert Ctx(api.emulator, api.project).scratch(Seen).items == []  # per operation
+    ctx.scratch.drop(Seen)
+    assert ctx.scratch(Seen).items == []
+
+
 # ---------------------------------------------------------------- the one write path
 
 
@@ -145,9 +165,9 @@ async def test_a_failing_listener_leaves_no_half_written_data(api):
 
 def test_settings_from_the_environment() -> None:
     assert Settings.from_env({}) == Settings()
-    assert Settings().password_cost == passwords.DEVELOPMENT_COST
+    assert Settings().password_cost == hashing.DEVELOPMENT_COST
     production = Settings.from_env({"CTP_EMULATOR_PASSWORD_COST": "production"})
-    assert production.password_cost == passwords.PRODUCTION_COST
+    assert production.password_cost == hashing.PRODUCTION_COST
     assert Settings.from_env({"CTP_EMULATOR_PASSWORD_COST": "64"}).password_cost == 64
     assert Settings.from_env({"CTP_EMULATOR_INDEXING_DELAY_SECONDS": "2.5"}).indexing_delay_seconds == 2.5
     for env, named in (
@@ -163,7 +183,7 @@ def test_settings_from_the_environment() -> None:
 async def test_password_cost_is_a_setting_of_each_emulator_and_old_hashes_keep_verifying(api):
     c = await api.create("customers", {"email": "a@x.com", "password": "secret-1"})
     stored = api.emulator.store.get("test", "customer", c["id"])["password"]
-    assert stored.startswith(f"scrypt${passwords.DEVELOPMENT_COST}$")
+    assert stored.startswith(f"scrypt${hashing.DEVELOPMENT_COST}$")
     api.emulator.settings = Settings(password_cost=2**10)  # another cost from now on
     r = await api.post("/login", json={"email": "a@x.com", "password": "secret-1"})
     assert r.status_code == 200, r.text

@@ -22,7 +22,7 @@ import pytest
 from commercetools_customers_mcp.emulator import Settings, create_app
 from commercetools_customers_mcp.emulator.accesslog import mask
 from commercetools_customers_mcp.emulator.app import MAX_BODY
-from commercetools_customers_mcp.emulator.passwords import PRODUCTION_COST
+from commercetools_customers_mcp.emulator.hashing import PRODUCTION_COST
 from mcp_helpers import free_port
 
 PROJECT = "test"

@@ -336,3 +336,71 @@ async def test_bad_input_is_an_auth_error_never_a_500(http, path, form):
             "invalid_grant",
             "invalid_customer_account_credentials",
         )
+
+
+async def test_an_auth_endpoint_is_a_declared_row_and_other_paths_stay_api_paths():
+    """The auth API is a route table (``Emulator.auth_routes``): a new endpoint such as a Store's customer token
+    is one more row, served with its path parameters and the client authenticated first, the HTTP layer
+    unchanged. Paths that are no row (another method, a trailing slash) stay API paths, as before."""
+    from commercetools_customers_mcp.emulator import create_emulator
+    from commercetools_customers_mcp.emulator.app import EmulatorApp
+    from commercetools_customers_mcp.emulator.backend import AuthRequest, AuthRoute
+
+    seen: list[AuthRequest] = []
+
+    async def store_token(emulator: Any, req: AuthRequest) -> dict[str, Any]:
+        seen.append(req)
+        return {"store": req.path["storeKey"]}
+
+    emulator = create_emulator(":memory:", clients=PINNED)
+    emulator.auth_routes.append(AuthRoute("/oauth/{projectKey}/in-store/key={storeKey}/customers/token", store_token))
+    app = EmulatorApp(emulator)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
+        path = "/oauth/demo/in-store/key=de%2Fstore/customers/token"
+        r = await client.post(path, data={"grant_type": "password"}, auth=creds("store"))
+        assert (r.status_code, r.json()) == (200, {"store": "de/store"})
+        (req,) = seen
+        assert (req.client_id, dict(req.path), req.form["grant_type"]) == (
+            "store",
+            {"projectKey": "demo", "storeKey": "de/store"},
+            "password",
+        )
+        auth_error(await client.post(path, data={}), 401, "invalid_client")
+        # not rows: an API path of a project called "oauth" (no bearer: 401 invalid_token, as any API call)
+        for method, other in (("GET", "/oauth/token"), ("POST", "/oauth/token/"), ("POST", "/oauth/demo/token")):
+            r = await client.request(method, other, auth=creds("store"))
+            assert r.status_code == 401 and r.json()["error"] == "invalid_token", (method, other, r.text)
+
+
+async def test_expired_tokens_are_purged_every_nth_issue(monkeypatch):
+    """Every ``PURGE_EVERY``-th token issued deletes the expired ones (through the write path); refresh tokens live
+    their 200 days, and nothing unexpired goes."""
+    from commercetools_customers_mcp.emulator import Clock, oauth
+
+    monkeypatch.setattr(oauth, "PURGE_EVERY", 4)
+    clock = Clock()
+    app = create_app(":memory:", demo=False, project="demo", clock=clock)
+    store = app.state.emulator.store
+
+    def stored() -> set[str]:
+        return {doc["id"] for doc in store.find(oauth.TOKENS, oauth.TOKEN_TYPE)}
+
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
+        first = (await token(client, ("c", "s"))).json()  # issue 1
+        r = await client.post("/demo/customers", json={"email": EMAIL, "password": PASSWORD}, headers=bearer_of(first))
+        assert r.status_code == 201, r.text
+        grant = {"grant_type": "password", "username": EMAIL, "password": PASSWORD}
+        session = (await client.post("/oauth/demo/customers/token", data=grant, auth=("c", "s"))).json()  # 2
+        second = (await token(client, ("c", "s"))).json()  # issue 3
+        values = [first["access_token"], session["access_token"], session["refresh_token"], second["access_token"]]
+        assert stored() == {oauth.digest(v) for v in values}
+        clock.advance(seconds=oauth.TOKEN_TTL)  # the access tokens expire now
+        third = (await token(client, ("c", "s"))).json()  # issue 4: purges
+        assert stored() == {oauth.digest(session["refresh_token"]), oauth.digest(third["access_token"])}
+        # the refresh token still works; the purged access token does not
+        r = await client.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": session["refresh_token"]},
+            auth=("c", "s"),
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert (await client.get("/demo/customers", headers=bearer_of(first))).status_code == 401

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from commercetools_customers_mcp.emulator import where_index
+from commercetools_customers_mcp.emulator.backend import Change, Ctx, Emulator
 from commercetools_customers_mcp.emulator.predicates import PredicateError, compile_where, evaluate
 from commercetools_customers_mcp.emulator.store import Store, encode
 
@@ -441,22 +442,25 @@ def test_sql_matches_reference(scratch: sqlite3.Connection, docs: list[dict], pr
 
 
 @pytest.fixture(scope="module")
-def indexed() -> Store:
-    """A store whose `where` value table covers type "x" (documents go in by hand: "key" is not a column here)."""
-    store = Store(":memory:")
-    where_index.install(store, ["x"])
-    return store
+def indexed() -> Emulator:
+    """An emulator whose `where` value table covers type "x" (documents go in by hand: "key" is not a column
+    here, so the listeners are shown each Change directly)."""
+    emulator = Emulator(Store(":memory:"))
+    where_index.install(emulator, ["x"])
+    return emulator
 
 
-def _write(store: Store, doc_id: str, before: dict | None, after: dict | None) -> None:
+def _write(emulator: Emulator, doc_id: str, before: dict | None, after: dict | None) -> None:
+    store = emulator.store
     if before is not None:
         store.conn.execute("DELETE FROM resources WHERE id = ?", (doc_id,))
     if after is not None:
         store.conn.execute(
             "INSERT INTO resources(project, type, id, doc) VALUES ('p', 'x', ?, ?)", (doc_id, encode(after))
         )
-    for listener in store.listeners:
-        listener("p", "x", before and {**before, "id": doc_id}, after and {**after, "id": doc_id})
+    change = Change("p", "x", before and {**before, "id": doc_id}, after and {**after, "id": doc_id}, "update")
+    for listener in emulator.listeners:
+        listener(Ctx(emulator, "p"), change)
 
 
 # Documents and predicates aimed at the value table: strings in lists, objects in lists, lists in lists.
@@ -486,13 +490,13 @@ VT_PREDICATES = st.recursive(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=VT_DOCS | DOCS_ST, replacements=VT_DOCS | DOCS_ST, predicate=VT_PREDICATES | PREDICATES)
 def test_value_table_prefilter_keeps_every_match(
-    indexed: Store, docs: list[dict], replacements: list[dict], predicate: str
+    indexed: Emulator, docs: list[dict], replacements: list[dict], predicate: str
 ) -> None:
     """Inserted, then partly replaced and deleted through the listener: the prefiltered query still finds
     exactly what the reference semantics find."""
-    with indexed.write():
-        indexed.conn.execute("DELETE FROM resources")
-        indexed.conn.execute("DELETE FROM where_values")
+    with indexed.store.write():
+        indexed.store.conn.execute("DELETE FROM resources")
+        indexed.store.conn.execute("DELETE FROM where_values")
         for i, doc in enumerate(docs):
             _write(indexed, f"d{i}", None, doc)
         current = dict(enumerate(docs))
@@ -506,18 +510,18 @@ def test_value_table_prefilter_keeps_every_match(
     where, params = compile_where([predicate], VARIABLES)
     condition = f"{prefilter} AND ({where})" if prefilter else where
     sql = f"SELECT id FROM resources WHERE project = 'p' AND type = 'x' AND {condition}"
-    got = {row[0] for row in indexed.conn.execute(sql, [*pre_params, *params])}
+    got = {row[0] for row in indexed.store.conn.execute(sql, [*pre_params, *params])}
     expected = {f"d{i}" for i, d in current.items() if evaluate(predicate, d, VARIABLES)}
     assert got == expected, (predicate, prefilter, pre_params)
 
 
-def test_value_table_answers_nested_and_unindexed_fields_from_its_index(indexed: Store) -> None:
+def test_value_table_answers_nested_and_unindexed_fields_from_its_index(indexed: Emulator) -> None:
     """The prefilter is what makes these fast: it must be there, and SQLite must read it through its key."""
     for predicate in ('addresses(country = "LU")', 'companyName in ("A", "B")', 'custom(fields(tier = "gold"))'):
         prefilter, params = where_index.prefilter("p", "x", [predicate], {})
         assert prefilter.startswith("id IN (SELECT id FROM where_values"), predicate
         explain = f"EXPLAIN QUERY PLAN SELECT 1 FROM resources WHERE {prefilter}"
-        plan = " ".join(row[3] for row in indexed.conn.execute(explain, params))
+        plan = " ".join(row[3] for row in indexed.store.conn.execute(explain, params))
         assert "USING PRIMARY KEY" in plan, plan
     # fields an expression index answers, comparisons without a necessary string, negations: no prefilter
     for predicate in ('lowercaseEmail = "a@x.com"', "version > 2", 'not(companyName = "A")', 'key = "k"'):

@@ -10,8 +10,12 @@ import jsonschema_rs
 import pytest
 
 from commercetools_customers_mcp import spec
+from commercetools_customers_mcp.emulator import create_emulator, crud
 from commercetools_customers_mcp.emulator.backend import Ctx
+from commercetools_customers_mcp.emulator.errors import ApiError
+from commercetools_customers_mcp.emulator.requests import Req
 from commercetools_customers_mcp.emulator.resources import customer_groups, customers
+from commercetools_customers_mcp.emulator.store import Store
 
 # One example of each Project update action (the test checks the list against the union).
 EXAMPLES = [
@@ -278,3 +282,40 @@ async def test_a_stored_project_missing_newer_fields_reads_with_their_defaults(a
     project = (await api.get("/")).json()
     conforms("Project", project)
     assert project["discounts"] == {"discountCombinationMode": "Stacking"}
+
+
+def test_count_reaches_is_exact_at_the_limit():
+    """``Store.count_reaches(project, type, limit)``: ``limit`` documents reach it, one fewer does not — both while
+    the whole store holds exactly ``limit`` rows (the count is skipped below that) and past it (counted)."""
+    store = Store(":memory:")
+    with store.write():
+        for i in range(3):
+            store.insert("p", "t", {"id": f"t{i}"})
+    assert store.conn.execute("SELECT max(seq) FROM resources").fetchone()[0] == 3
+    assert store.count_reaches("p", "t", 3)  # exactly at the limit
+    assert not store.count_reaches("p", "t", 4)  # one below it
+    assert store.count_reaches("p", "t", 2)
+    with store.write():
+        for i in range(5):
+            store.insert("p", "other", {"id": f"o{i}"})  # other rows: the store now holds more than any limit here
+    assert store.count_reaches("p", "t", 3)
+    assert not store.count_reaches("p", "t", 4)
+    assert not store.count_reaches("q", "t", 1)
+
+
+async def test_a_create_exactly_at_the_limit_is_refused_one_below_accepted(monkeypatch):
+    """On a store holding nothing but the resources counted (no token rows: the backend alone), the create that
+    would make ``max_count + 1`` is refused and the one that makes ``max_count`` is accepted."""
+    emulator = create_emulator(":memory:", project="test")
+    monkeypatch.setattr(customer_groups.RESOURCE, "max_count", 2)
+    ctx = Ctx(emulator, "test")
+
+    def create(name: str) -> None:
+        with emulator.store.write():
+            crud.create(ctx, customer_groups.RESOURCE, Req("POST", {}, body={"groupName": name}))
+
+    create("one")
+    create("two")  # one below the limit: accepted
+    with pytest.raises(ApiError) as refused:
+        create("three")  # exactly at the limit: refused
+    assert refused.value.body()["errors"][0]["code"] == "MaxResourceLimitExceeded"

@@ -73,10 +73,11 @@ def create_emulator(
     for feature in FEATURES:
         for resource in feature.resources:
             emulator.add_routes(crud.routes(resource))
+    emulator.auth_routes.extend(oauth.ROUTES)
     for feature in FEATURES:
         if feature.install is not None:
             feature.install(emulator)
-    where_index.install(emulator.store, emulator.queryable_types())
+    where_index.install(emulator, emulator.queryable_types())
     return emulator
 
 

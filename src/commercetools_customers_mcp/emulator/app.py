@@ -13,14 +13,14 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 
 from . import errors, oauth
 from .accesslog import mask
-from .backend import Ctx, Emulator, Route
+from .backend import AuthRequest, AuthRoute, Ctx, Emulator
 from .faults import FaultMiddleware, Faults
 from .requests import Query, Req
 
@@ -40,31 +40,49 @@ class ClientGone(Exception):
     """The client disconnected before its request body was complete."""
 
 
-class Router:
-    """The backend's routes, matched on the **raw** (still percent-encoded) path: ``%2F`` inside a key or an id
+class Declared(Protocol):
+    """What the router needs of a route: ``backend.Route`` (the API, below ``/{projectKey}``) and
+    ``backend.AuthRoute`` (the auth API) both are."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+R = TypeVar("R", bound=Declared)
+
+
+class Router(Generic[R]):
+    """Declared routes, matched on the **raw** (still percent-encoded) path: ``%2F`` inside a key or an id
     stays part of that one segment instead of splitting it, and each parameter is unquoted after matching.
     Routes are grouped by first path segment and number of segments (a placeholder is one segment) and tried in
     declaration order within a group, so a resource's own routes (``/customers/search``) win over the generic
     ones (``/customers/{id}``)."""
 
-    def __init__(self, routes: list[Route]) -> None:
-        self.groups: dict[tuple[str, int], list[tuple[re.Pattern[str], Route]]] = {}
+    def __init__(self, routes: Sequence[R]) -> None:
+        self.groups: dict[tuple[str, int], list[tuple[re.Pattern[str], R]]] = {}
         for route in routes:
             if "{" in route.path.lstrip("/").partition("/")[0]:
                 raise ValueError(f"route {route.path!r}: the first path segment must be literal")
             self.groups.setdefault(_group(route.path), []).append((_pattern(route.path), route))
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        allowed = False
+    def find(self, method: str, path: str) -> tuple[R, dict[str, str]] | None:
+        """The route of ``method`` on ``path`` and its parameters, None without one."""
         for pattern, route in self.groups.get(_group(path), ()):
-            m = pattern.match(path)
-            if m:
-                if route.method == method:
+            if route.method == method:
+                m = pattern.match(path)
+                if m:
                     return route, {k: unquote(v) for k, v in m.groupdict().items()}
-                allowed = True
-        if allowed:
-            raise errors.ApiError(405, [{"code": "MethodNotAllowed", "message": f"Method {method} not allowed here."}])
         return None
+
+    def match(self, method: str, path: str) -> tuple[R, dict[str, str]] | None:
+        """As ``find``, but 405 MethodNotAllowed when only another method's route is on ``path``."""
+        found = self.find(method, path)
+        if found is None and any(pattern.match(path) for pattern, _ in self.groups.get(_group(path), ())):
+            raise errors.ApiError(405, [{"code": "MethodNotAllowed", "message": f"Method {method} not allowed here."}])
+        return found
 
 
 def _group(path: str) -> tuple[str, int]:
@@ -208,6 +226,7 @@ class EmulatorApp:
         self.emulator = emulator
         self.allowed_hosts = tuple(allowed_hosts) if allowed_hosts is not None else None
         self.router = Router(emulator.routes)
+        self.auth_router = Router(emulator.auth_routes)
         self.state = SimpleNamespace(emulator=emulator, faults=faults)
         self._app: Callable[[Scope, Receive, Send], Awaitable[None]] = self._handle
         self.middleware: tuple[type, ...] = ()  # what wraps the handler, outermost first
@@ -234,11 +253,11 @@ class EmulatorApp:
         raw = scope.get("raw_path") or scope["path"].encode()
         path = raw.decode("latin-1").split("?", 1)[0]
         try:
-            if method == "POST" and path.startswith("/oauth/"):
-                handled = await self._oauth(scope, receive, send, path)
-                if handled:
-                    return
-            await self._api(scope, receive, send, method, path)
+            auth = self.auth_router.find(method, path)
+            if auth is not None:
+                await self._auth(scope, receive, send, *auth)
+            else:
+                await self._api(scope, receive, send, method, path)
         except errors.ApiError as exc:
             await _send(send, exc.status, exc.body())
         except ClientGone:
@@ -276,32 +295,17 @@ class EmulatorApp:
         status, payload = await emulator.run(route, ctx, Req(method, params, Query(_query(scope)), body))
         await _send(send, status, payload, head=method == "HEAD")
 
-    async def _oauth(self, scope: Scope, receive: Receive, send: Send, path: str) -> bool:
-        """The auth API's endpoints; False when ``path`` is none of them (then it is an API path). Every one
-        authenticates the API client first."""
-        parts = path.split("/")  # "", "oauth", ...
+    async def _auth(self, scope: Scope, receive: Receive, send: Send, route: AuthRoute, params: dict[str, str]) -> None:
+        """An endpoint of the auth API (``Emulator.auth_routes``): the API client is authenticated first, from the
+        Basic header (before the body is read) or else from the form."""
         emulator = self.emulator
-        session = len(parts) == 5 and bool(parts[2]) and parts[3] in ("customers", "anonymous") and parts[4] == "token"
-        if path not in ("/oauth/token", "/oauth/token/revoke", "/oauth/introspect") and not session:
-            return False
         basic = _basic(scope)
-        if basic is not None:  # credentials in the header: checked before the body is read
+        if basic is not None:
             client_id, client = oauth.check_client(emulator, *basic)
         form = await _form(scope, receive)
         if basic is None:
             client_id, client = oauth.check_client(emulator, form.get("client_id"), form.get("client_secret"))
-        if path == "/oauth/token":
-            await _send(send, 200, oauth.client_credentials(emulator, client_id, client, form))
-        elif path == "/oauth/token/revoke":
-            oauth.revoke(emulator, client_id, form)
-            await _send(send, 200, None)
-        elif path == "/oauth/introspect":
-            await _send(send, 200, oauth.introspect(emulator, client, form.get("token", "")))
-        elif parts[3] == "customers":
-            await _send(send, 200, await oauth.password_grant(emulator, unquote(parts[2]), client_id, client, form))
-        else:
-            await _send(send, 200, oauth.anonymous_grant(emulator, unquote(parts[2]), client_id, client, form))
-        return True
+        await _send(send, 200, await route.handler(emulator, AuthRequest(client_id, client, form, params)))
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -1,14 +1,17 @@
 """The emulator's backend, apart from HTTP (as moto keeps each service's backend apart from its responses).
 
 - ``Emulator``: one emulator's state — store, clock, settings, the resource registry, the operations the
-  resource modules declare (``Route``), change listeners and sign-up hooks. No process-wide state: two
-  emulators in one process share nothing.
-- ``Ctx``: one operation's view of it (project, caller, clock), the reads every module uses, and **the one write
+  resource modules declare (``Route``), change listeners and sign-up hooks, and ``state``: each feature's own
+  long-lived object (``Slots``; e.g. oauth's token cache). No process-wide state: two emulators in one process
+  share nothing.
+- ``Ctx``: one operation's view of it (project, caller, clock), the reads every module uses, **the one write
   path**: ``insert`` / ``replace`` / ``delete`` turn every write (creates, updates, deletes, token and password
   flows, derived refreshes) into a ``Change`` that the store applies and every listener sees, inside the same
-  write transaction. Update actions can ``ctx.report(...)`` what they did; the reports ride on the Change.
-- The vocabulary of resource modules: ``Resource`` (a resource type), ``Route`` (an operation below
-  ``/{projectKey}``), ``Feature`` (what one module adds).
+  write transaction (update actions can ``ctx.report(...)`` what they did; the reports ride on the Change), and
+  ``scratch``: each feature's per-operation object (``Slots``; e.g. the passwords a ``prepare`` step hashed).
+- The vocabulary of resource modules: ``Resource`` (a resource type, read through a ``Source``), ``Route`` (an
+  operation below ``/{projectKey}``), ``AuthRoute`` (an endpoint of the auth API), ``Feature`` (what one module
+  adds).
 
 The HTTP layer (``app.py``) turns requests into ``Emulator.run(route, ctx, req)`` calls; nothing here imports it.
 """
@@ -18,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from . import errors, passwords, scopes
+from . import errors, hashing, scopes
 from .clock import Clock, iso
 from .requests import Req
 from .store import Store, too_complex
@@ -34,6 +37,7 @@ Prepare = Callable[["Ctx", Req], Awaitable[None]]  # async work before the write
 Listener = Callable[["Ctx", "Change"], None]
 SignupHook = Callable[["Ctx", Doc, Doc], "Doc | None"]  # (ctx, draft, customer) -> a Cart for the result, or None
 WRITE_METHODS = frozenset({"POST", "DELETE"})
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- settings
@@ -43,15 +47,15 @@ WRITE_METHODS = frozenset({"POST", "DELETE"})
 class Settings:
     """Behaviour knobs of one emulator.
 
-    ``password_cost``: the scrypt N for new password hashes (``passwords.DEVELOPMENT_COST`` by default,
-    ``passwords.PRODUCTION_COST`` for production-like timing). ``indexing_delay_seconds``: how long (emulator
+    ``password_cost``: the scrypt N for new password hashes (``hashing.DEVELOPMENT_COST`` by default,
+    ``hashing.PRODUCTION_COST`` for production-like timing). ``indexing_delay_seconds``: how long (emulator
     clock) an activated search stays ``Indexing`` before it is ``Activated``; 0 activates at once."""
 
-    password_cost: int = passwords.DEVELOPMENT_COST
+    password_cost: int = hashing.DEVELOPMENT_COST
     indexing_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        passwords.check_cost(self.password_cost)
+        hashing.check_cost(self.password_cost)
         if not self.indexing_delay_seconds >= 0:
             raise ValueError(f"indexing delay must be a number of seconds >= 0, got {self.indexing_delay_seconds!r}")
 
@@ -63,7 +67,7 @@ class Settings:
         cost = env.get("CTP_EMULATOR_PASSWORD_COST", "").strip().lower()
         if cost:
             try:
-                values["password_cost"] = passwords.COSTS[cost] if cost in passwords.COSTS else int(cost)
+                values["password_cost"] = hashing.COSTS[cost] if cost in hashing.COSTS else int(cost)
             except ValueError:
                 raise ValueError(
                     f"CTP_EMULATOR_PASSWORD_COST: expected development, production or a power of two, got {cost!r}"
@@ -113,15 +117,80 @@ class Route:
         return self.method in WRITE_METHODS
 
 
+@dataclass(frozen=True)
+class AuthRequest:
+    """A request to the auth API, its API client authenticated: the client's id and scopes, the form (query string
+    and urlencoded body) and the path's ``{name}`` parameters (e.g. ``projectKey``)."""
+
+    client_id: str
+    client: ApiClient
+    form: Mapping[str, str]
+    path: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AuthRoute:
+    """An endpoint of the auth API, e.g. ``/oauth/{projectKey}/customers/token`` (``{name}``: one path segment, or
+    part of one, as in ``key={storeKey}``). The HTTP layer authenticates the API client first (Basic header or
+    form fields), then ``handler(emulator, request)`` returns the response body (None: an empty 200). A new
+    endpoint is a new row of ``Emulator.auth_routes`` (``oauth.ROUTES``), the HTTP layer unchanged."""
+
+    path: str
+    handler: Callable[[Emulator, AuthRequest], Awaitable[Any]]
+    method: str = "POST"
+
+
 def _identity(ctx: Ctx, doc: Doc) -> Doc:
     return doc
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One page of a query, compiled: ``where`` (an SQL condition on the ``doc`` column, ``predicates``) and its
+    ``params``, ``order`` (an ORDER BY on it, ``sorting``), ``limit``, ``offset``, and whether to count every
+    match (``with_total``)."""
+
+    where: str
+    params: Sequence[Any]
+    order: str
+    limit: int
+    offset: int
+    with_total: bool
+
+
+class Source(Protocol):
+    """Where the generic reads (``crud``: get, query, HEAD) find a resource type's documents: the ``resources``
+    table (``crud.TABLE``, for every resource that names none) or a table of their own (Messages, ``message_log``).
+    The query path above it — paging, `where` and `sort`, the total cap, expansion — is one for all of them.
+
+    ``keyed``: its documents have keys (the ``key={key}`` routes); ``writable``: they are written through the one
+    write path (the DELETE routes). ``prefilter`` may narrow a `where` from an index of its own; ``page`` answers
+    a ``Selection`` and ``exists`` a `where` (SQL conditions on the ``doc`` column)."""
+
+    keyed: bool
+    writable: bool
+
+    def get(self, ctx: Ctx, type_id: str, id: str) -> Doc | None: ...
+
+    def get_by_key(self, ctx: Ctx, type_id: str, key: str) -> Doc | None: ...
+
+    def prefilter(
+        self, ctx: Ctx, type_id: str, predicates: Sequence[str], variables: Mapping[str, Sequence[str]]
+    ) -> tuple[str, list[Any]]: ...
+
+    def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        """One page of the matches in order and, ``with_total``, how many match (else 0)."""
+        ...
+
+    def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool: ...
 
 
 @dataclass
 class Resource:
     """A resource type. With an ``endpoint`` it gets the generic collection routes (``crud.routes``): query,
     create (with ``create``), get / update (with ``actions``) / delete by id and by key, HEAD. Without one
-    (the Project) only its own routes serve it."""
+    (the Project) only its own routes serve it. ``source``: where those reads find its documents (None: the
+    ``resources`` table; Messages have their own)."""
 
     type_id: str
     endpoint: str | None
@@ -139,6 +208,7 @@ class Resource:
     key_required: bool = False
     max_count: int | None = None  # the documented per-project limit: a create beyond it is MaxResourceLimitExceeded
     delete_params: tuple[str, ...] = ()  # extra query flags allowed on delete, e.g. ("dataErasure",)
+    source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -173,11 +243,33 @@ class Change:
     states: tuple[Doc, ...] = ()
 
 
+class Slots:
+    """Features' own state, one object per kind: a class made with no arguments on first use, then the same
+    object. The emulator has one (``Emulator.state``: what lives as long as it, e.g. a cache) and so has each
+    operation (``Ctx.scratch``: what a ``prepare`` step leaves for its handler, what is looked up once), so that
+    neither carries any feature's fields: a feature declares its class next to the code that uses it."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[type, object] = {}
+
+    def __call__(self, kind: type[T]) -> T:
+        found = self._found.get(kind)
+        if not isinstance(found, kind):
+            found = self._found[kind] = kind()
+        return found
+
+    def drop(self, kind: type) -> None:
+        """Forget the object of ``kind`` (the next call makes a new one)."""
+        self._found.pop(kind, None)
+
+
 # ---------------------------------------------------------------- the emulator
 
 
 class Emulator:
-    """One emulator: store, clock, settings, registry, operations, listeners and hooks."""
+    """One emulator: store, clock, settings, registry, operations, listeners and hooks, and its features' state."""
 
     def __init__(
         self,
@@ -194,13 +286,13 @@ class Emulator:
         self.settings = settings or Settings()
         self.registry: dict[str, Resource] = {}
         self.routes: list[Route] = []  # in matching order
-        self.listeners: list[Listener] = []  # see every Change inside its write transaction
+        self.auth_routes: list[AuthRoute] = []  # the auth API's endpoints (``/oauth/...``)
+        self.listeners: list[Listener] = []  # the one listener list: every Change, inside its transaction
         # Whether an update should record each action's intermediate state (``Change.states``) for a listener;
         # asked once per update, so a listener that is off for a project costs the update nothing.
         self.state_watchers: list[Callable[[Ctx], bool]] = []
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
-        self.client_tokens: dict[str, Any] = {}  # oauth's cache of client-credentials tokens
-        self._dummy_hash: str | None = None
+        self.state = Slots()  # each feature's long-lived object (oauth.TokenCache, passwords.Dummy)
 
     def add_resource(self, resource: Resource) -> None:
         if resource.type_id in self.registry:
@@ -211,8 +303,8 @@ class Emulator:
         self.routes.extend(routes)
 
     def queryable_types(self) -> frozenset[str]:
-        """The resource types with a collection endpoint (and so a `where` query)."""
-        return frozenset(t for t, r in self.registry.items() if r.endpoint is not None)
+        """The resource types of the ``resources`` table with a collection endpoint (and so a `where` query)."""
+        return frozenset(t for t, r in self.registry.items() if r.endpoint is not None and r.source is None)
 
     async def run(self, route: Route, ctx: Ctx, req: Req) -> tuple[int, Any]:
         """Run one operation: its ``prepare`` step, then its handler (in a write transaction for POST/DELETE, in
@@ -234,7 +326,14 @@ class Emulator:
             raise
 
     def commit(self, ctx: Ctx, change: Change) -> None:
-        """Apply one change to the store and show it to every listener, in one write transaction."""
+        """Apply one change to the store and show it to every listener, in one write transaction.
+
+        This is the emulator's one change-listener system (``listeners``, called from here only): the derived
+        tables (the `where` value table, the search index) and Messages all register here. It lives in the
+        backend, not in the store, because only the backend has the whole ``Change`` (who, cause, actions,
+        reports, per-action states) that Messages need, while an index needs no more than its ``before`` and
+        ``after``; and inside the store's transaction, so a listener that fails rolls the write back and a
+        refused request leaves nothing derived behind."""
         store = self.store
         with store.write():
             if change.before is None:
@@ -243,21 +342,9 @@ class Emulator:
             elif change.after is None:
                 store.delete(change.project, change.type_id, change.before)
             else:
-                store.replace(change.project, change.type_id, change.after, change.before)
+                store.replace(change.project, change.type_id, change.after)
             for listener in self.listeners:
                 listener(ctx, change)
-
-    def hash_password(self, password: str) -> str:
-        """A new hash at this emulator's cost, on the calling thread (seeding, loaders; see Ctx.prepare_passwords)."""
-        return passwords.hash_password(password, self.settings.password_cost)
-
-    def dummy_hash(self) -> str:
-        """A hash of no one's password at this emulator's cost, made once (on the calling thread): what a sign-in
-        with an unknown email is checked against, so that it costs what a wrong password costs."""
-        found = self._dummy_hash
-        if found is None or not found.startswith(f"scrypt${self.settings.password_cost}$"):
-            found = self._dummy_hash = passwords.hash_password(uuid.uuid4().hex, self.settings.password_cost)
-        return found
 
 
 # ---------------------------------------------------------------- one operation's context
@@ -265,7 +352,8 @@ class Emulator:
 
 class Ctx:
     """One operation's view of the emulator: project, caller (client, customer or anonymous session, and the
-    token's scopes: None for the emulator's own work), clock; reads and the one write path."""
+    token's scopes: None for the emulator's own work), clock; reads, the one write path, and ``scratch``: each
+    feature's per-operation object (``Slots``), so that no feature's fields live here."""
 
     def __init__(
         self,
@@ -283,12 +371,9 @@ class Ctx:
         self.customer_id = customer_id
         self.anonymous_id = anonymous_id
         self.scopes = scopes
-        self.now = ""  # fixed timestamp for every write of this context (demo seeding); "" = the clock's
-        self.prepared: Doc = {}  # what a ``prepare`` step computed for the handler (e.g. a search's results)
-        self.memo: dict[str, Any] = {}  # what features look up once per operation (a project's settings)
+        self.now: str | None = None  # the time of every write of this context (demo seeding); None: the clock's
+        self.scratch = Slots()  # each feature's per-operation object (passwords.Work, a search's results, ...)
         self._reports: list[Doc] = []
-        self._hashes: dict[str, str] = {}
-        self._verified: dict[tuple[str, str | None], bool] = {}
 
     @property
     def store(self) -> Store:
@@ -301,7 +386,7 @@ class Ctx:
         return str(uuid.uuid4())
 
     def timestamp(self) -> str:
-        return self.now or iso(self.emulator.clock.now())
+        return self.now if self.now is not None else iso(self.emulator.clock.now())
 
     def logging(self) -> Doc:
         """ClientLogging for createdBy / lastModifiedBy."""
@@ -428,38 +513,3 @@ class Ctx:
         reports, self._reports = tuple(self._reports), []
         change = Change(self.project, type_id, before, after, cause, tuple(actions), reports, tuple(states))
         self.emulator.commit(self, change)
-
-    # passwords: hashed in a worker thread by a ``prepare`` step, used by the synchronous handler
-    async def prepare_passwords(self, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()) -> None:
-        """Hash and verify ahead, in one worker-thread hop, what the handler will ask for; it then finds the
-        results instead of running scrypt on the event loop."""
-        to_hash = [p for p in dict.fromkeys(hash) if p not in self._hashes]
-        to_verify = [pair for pair in dict.fromkeys(verify) if pair not in self._verified]
-        if not to_hash and not to_verify:
-            return
-        emulator = self.emulator
-        cost = emulator.settings.password_cost
-
-        def check(password: str, stored: str | None) -> bool:
-            if stored:
-                return passwords.verify_password(password, stored)
-            # no hash to check (an unknown email, a customer without a password): check a dummy of the same
-            # cost, so the time taken does not tell which; the answer is no either way
-            passwords.verify_password(password, emulator.dummy_hash())
-            return False
-
-        def work() -> tuple[list[str], list[bool]]:
-            return [passwords.hash_password(p, cost) for p in to_hash], [check(p, h) for p, h in to_verify]
-
-        hashes, verdicts = await asyncio.to_thread(work)
-        self._hashes.update(zip(to_hash, hashes, strict=True))
-        self._verified.update(zip(to_verify, verdicts, strict=True))
-
-    def hash_password(self, password: str) -> str:
-        """The hash prepared for ``password``, or a new one computed here."""
-        found = self._hashes.get(password)
-        return found if found is not None else self.emulator.hash_password(password)
-
-    def verify_password(self, password: str, stored: str | None) -> bool:
-        found = self._verified.get((password, stored))
-        return found if found is not None else passwords.verify_password(password, stored)

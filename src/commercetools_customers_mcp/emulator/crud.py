@@ -1,15 +1,19 @@
 """The generic operations every resource with a collection endpoint gets, the same way for all of them:
 create, get, query (paging, sorting, `where`, totals), HEAD, update (versions, actions) and delete, each
 by id and by key, with reference expansion. ``routes(resource)`` declares them; the HTTP layer serves them.
+
+The reads are the one query path of the emulator: they find documents through the resource's ``Source``
+(``TABLE``, the ``resources`` table, unless the resource names its own, as Messages do).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import errors, where_index
-from .backend import Ctx, Doc, Resource, Route
+from .backend import Ctx, Doc, Resource, Route, Selection, Source
 from .expansion import expand
 from .predicates import PredicateError, compile_where
 from .requests import Req
@@ -23,11 +27,49 @@ MAX_LIMIT, MAX_OFFSET = 500, 10_000
 MAX_FILTERED_TOTAL = MAX_OFFSET
 
 
+class Table:
+    """The ``resources`` table (``Store``) as a ``Source``: what every resource without a source of its own uses."""
+
+    keyed = True
+    writable = True
+
+    def get(self, ctx: Ctx, type_id: str, id: str) -> Doc | None:
+        return ctx.get(type_id, id)
+
+    def get_by_key(self, ctx: Ctx, type_id: str, key: str) -> Doc | None:
+        return ctx.get_by_key(type_id, key)
+
+    def prefilter(
+        self, ctx: Ctx, type_id: str, predicates: Sequence[str], variables: Mapping[str, Sequence[str]]
+    ) -> tuple[str, list[Any]]:
+        return where_index.prefilter(ctx.project, type_id, predicates, variables)
+
+    def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        s, store, project = selected, ctx.store, ctx.project
+        if s.with_total and s.where != "1":  # one pass finds the page and counts
+            return store.page(project, type_id, s.where, s.params, order=s.order, limit=s.limit, offset=s.offset)
+        # unfiltered: the page stops early and the count comes from an index
+        docs = store.find(project, type_id, s.where, s.params, order=s.order, limit=s.limit, offset=s.offset)
+        return docs, store.count(project, type_id) if s.with_total else 0
+
+    def exists(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> bool:
+        return ctx.store.exists(ctx.project, type_id, where, params)
+
+
+TABLE = Table()
+
+
+def source(resource: Resource) -> Source:
+    return resource.source or TABLE
+
+
 def routes(resource: Resource) -> list[Route]:
-    """The collection routes of ``resource``: query, create, and by id / by key get, update, delete, HEAD."""
+    """The collection routes of ``resource``: query, create, and by id / by key get, update, delete, HEAD (by key
+    when its source has keys, delete when it is written through the write path)."""
     if resource.endpoint is None:
         return []
     base, view, manage = f"/{resource.endpoint}", resource.view_scopes, resource.manage_scopes
+    found = source(resource)
 
     def bound(operation: Any) -> Any:
         return lambda ctx, req: operation(ctx, resource, req)
@@ -39,12 +81,13 @@ def routes(resource: Resource) -> list[Route]:
     ]
     if resource.create is not None:
         out.append(Route("POST", base, bound(create), manage, resource.prepare))
-    for ident in ("key={key}", "{id}"):
+    for ident in ("key={key}", "{id}") if found.keyed else ("{id}",):
         path = f"{base}/{ident}"
         out += [Route("GET", path, bound(get), view), Route("HEAD", path, bound(head_one), view)]
         if resource.actions:
             out.append(Route("POST", path, bound(update), manage, resource.prepare))
-        out.append(Route("DELETE", path, bound(delete), manage))
+        if found.writable:
+            out.append(Route("DELETE", path, bound(delete), manage))
     return out
 
 
@@ -68,11 +111,11 @@ def output(ctx: Ctx, resource: Resource, doc: Doc, req: Req) -> Doc:
 def load(ctx: Ctx, resource: Resource, req: Req) -> Doc:
     """The document the URL names (``{id}`` or ``key={key}``), or 404."""
     if "key" in req.path:
-        doc = ctx.get_by_key(resource.type_id, req.path["key"])
+        doc = source(resource).get_by_key(ctx, resource.type_id, req.path["key"])
         if doc is None:
             raise errors.resource_not_found(req.path["key"], by_key=True)
     else:
-        doc = ctx.get(resource.type_id, req.path["id"])
+        doc = source(resource).get(ctx, resource.type_id, req.path["id"])
         if doc is None:
             raise errors.resource_not_found(req.path["id"])
     return doc
@@ -184,14 +227,14 @@ def delete(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
 
 
 def compile_query(ctx: Ctx, resource: Resource, req: Req) -> tuple[str, list[Any]]:
-    """The request's `where` predicates as one SQL condition: the value-table prefilter (``where_index``),
-    then the predicates themselves. ``"1"`` when there are none."""
+    """The request's `where` predicates as one SQL condition: the source's prefilter (the ``resources`` table's is
+    the value table, ``where_index``), then the predicates themselves. ``"1"`` when there are none."""
     predicates, variables = req.query.getlist("where"), req.variables()
     try:
         where, params = compile_where(predicates, variables)
         if where == "1":
             return where, params
-        prefilter, pre_params = where_index.prefilter(ctx.project, resource.type_id, predicates, variables)
+        prefilter, pre_params = source(resource).prefilter(ctx, resource.type_id, predicates, variables)
     except PredicateError as exc:
         raise errors.invalid_input(str(exc)) from None
     if prefilter:
@@ -208,19 +251,15 @@ def query(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
         order = compile_sort(req.query.getlist("sort"))
     except SortError as exc:
         raise errors.invalid_input(str(exc)) from None
-    store, type_id, filtered = ctx.store, resource.type_id, where != "1"
-    if with_total and filtered:  # one pass finds the page and counts
-        docs, total = store.page(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
-    else:  # unfiltered: the page stops early and the count comes from an index
-        docs = store.find(ctx.project, type_id, where, params, order=order, limit=limit, offset=offset)
-        total = store.count(ctx.project, type_id) if with_total else 0
+    selected = Selection(where, params, order, limit, offset, with_total)
+    docs, total = source(resource).page(ctx, resource.type_id, selected)
     body: Doc = {"limit": limit, "offset": offset, "count": len(docs)}
     if with_total:
-        body["total"] = min(total, MAX_FILTERED_TOTAL) if filtered else total
+        body["total"] = min(total, MAX_FILTERED_TOTAL) if where != "1" else total
     body["results"] = [output(ctx, resource, doc, req) for doc in docs]
     return 200, body
 
 
 def head_query(ctx: Ctx, resource: Resource, req: Req) -> tuple[int, Any]:
     where, params = compile_query(ctx, resource, req)
-    return (200 if ctx.store.exists(ctx.project, resource.type_id, where, params) else 404), None
+    return (200 if source(resource).exists(ctx, resource.type_id, where, params) else 404), None

@@ -11,10 +11,10 @@ Message and what its payload holds. Rules the table follows:
   CustomFieldAdded, Changed or Removed depending on what was there).
 - Builders read the resource just before and just after their own action (``Change.states``), so several
   actions in one request each see what they did.
-- A create produces its Created Message with the resource as created, a delete its Deleted Message with the
-  last version. The token flows produce CustomerEmailTokenCreated / CustomerPasswordTokenCreated on the token
-  itself (its ``resource`` is a ``customer-email-token`` / ``customer-password-token`` reference), with the token
-  ``value`` only when the token lives 60 minutes or less.
+- A create produces its Created Message with the resource as created (never its password hash), a delete its
+  Deleted Message with the last version. The token flows produce CustomerEmailTokenCreated /
+  CustomerPasswordTokenCreated on the token itself (its ``resource`` is a ``customer-email-token`` /
+  ``customer-password-token`` reference), with the token ``value`` only when the token lives 60 minutes or less.
 - A Business Unit whose ``topLevelUnit`` changes (``setUnitType``, ``changeParentUnit``, and their descendants'
   refresh, cause ``derived``) produces BusinessUnitTopLevelUnitSet.
 
@@ -33,6 +33,7 @@ from .message_log import message_id
 
 TOKEN_VALUE_REPORT = "tokenValue"  # what a token flow reports (``Ctx.report``) so the Message can show the value
 SHORT_LIVED = timedelta(minutes=60)  # a token living this long or less shows its value in its Message
+HIDDEN = frozenset({"password"})  # never in a Message's copy of a resource
 # The user-provided identifiers a Message repeats (``resourceUserProvidedIdentifiers``), by resource type.
 IDENTIFIERS = {
     "customer": ("key", "externalId", "customerNumber"),
@@ -110,11 +111,6 @@ def _address_id(item: Doc) -> Any:
     return item.get("id")
 
 
-def _address_added(s: Step) -> Doc | None:
-    address = _added(s.old.get("addresses", []), s.new.get("addresses", []), _address_id)
-    return None if address is None else {"address": address}
-
-
 def _address_changed(s: Step) -> Doc | None:
     address = _changed(s.old.get("addresses", []), s.new.get("addresses", []), _address_id)
     return None if address is None else {"address": address, "addressRoles": _roles(s.new, address["id"])}
@@ -125,20 +121,15 @@ def _address_removed(s: Step) -> Doc | None:
     return None if address is None else {"address": address, "addressRoles": _roles(s.old, address["id"])}
 
 
-def _id_added(field: str) -> Build:
+def _address_id_change(field: str, removed: bool) -> Build:
+    """An address id added to ``field`` (e.g. ``shippingAddressIds``), or with ``removed`` taken from it: the
+    address it names, as the side that has the id holds it."""
+
     def build(s: Step) -> Doc | None:
-        ids = set(s.old.get(field, []))
-        added = next((i for i in s.new.get(field, []) if i not in ids), None)
-        return None if added is None else _some(address=_by_id(s.new, added))
-
-    return build
-
-
-def _id_removed(field: str) -> Build:
-    def build(s: Step) -> Doc | None:
-        ids = set(s.new.get(field, []))
-        removed = next((i for i in s.old.get(field, []) if i not in ids), None)
-        return None if removed is None else _some(address=_by_id(s.old, removed))
+        without, having = (s.new, s.old) if removed else (s.old, s.new)
+        ids = set(without.get(field, []))
+        found = next((i for i in having.get(field, []) if i not in ids), None)
+        return None if found is None else _some(address=_by_id(having, found))
 
     return build
 
@@ -195,17 +186,9 @@ def _address(s: Step) -> tuple[Doc | None, Doc | None, Doc]:
 
 
 def _rendered(name: str) -> Build:
-    return lambda s: {name: s.ctx.render(s.type_id, s.new)}
-
-
-def _assignment_added(s: Step) -> Doc | None:
-    found = _added(s.old.get("customerGroupAssignments", []), s.new.get("customerGroupAssignments", []), _group)
-    return None if found is None else {"customerGroupAssignment": found}
-
-
-def _assignment_removed(s: Step) -> Doc | None:
-    found = _added(s.new.get("customerGroupAssignments", []), s.old.get("customerGroupAssignments", []), _group)
-    return None if found is None else {"customerGroupAssignment": found}
+    """The resource as the API shows it to a client that did not set its secrets: a Customer's password hash is
+    never in a Message (a ``view_messages`` token would read it)."""
+    return lambda s: {name: {k: v for k, v in s.ctx.render(s.type_id, s.new).items() if k not in HIDDEN}}
 
 
 def _group(assignment: Doc) -> Any:
@@ -216,23 +199,31 @@ def _customer_of(associate: Doc) -> Any:
     return associate["customer"]["id"]
 
 
-def _associate(find: Callable[[list[Doc], list[Doc], Callable[[Doc], Any]], Doc | None], flip: bool = False) -> Build:
+def _store_key(ref: Doc) -> Any:
+    return ref["key"]
+
+
+def _item(field: str, key: Callable[[Doc], Any], name: str, change: str = "added") -> Build:
+    """``{name: item}`` for the first item of the list ``field`` (items told apart by ``key``) that the step
+    added, or, by ``change``, ``removed`` or ``changed``; None when there is none."""
+
     def build(s: Step) -> Doc | None:
-        before, after = s.old.get("associates", []), s.new.get("associates", [])
-        found = find(after, before, _customer_of) if flip else find(before, after, _customer_of)
-        return None if found is None else {"associate": found}
+        old, new = s.old.get(field, []), s.new.get(field, [])
+        if change == "changed":
+            found = _changed(old, new, key)
+        else:
+            found = _added(new, old, key) if change == "removed" else _added(old, new, key)
+        return None if found is None else {name: found}
 
     return build
 
 
-def _store_added(s: Step) -> Doc | None:
-    store = _added(s.old.get("stores", []), s.new.get("stores", []), lambda ref: ref["key"])
-    return None if store is None else {"store": store}
+def _assignment(change: str = "added") -> Build:
+    return _item("customerGroupAssignments", _group, "customerGroupAssignment", change)
 
 
-def _store_removed(s: Step) -> Doc | None:
-    store = _added(s.new.get("stores", []), s.old.get("stores", []), lambda ref: ref["key"])
-    return None if store is None else {"store": store}
+def _associate(change: str = "added") -> Build:
+    return _item("associates", _customer_of, "associate", change)
 
 
 def _top_level_unit(s: Step) -> Doc | None:
@@ -260,13 +251,16 @@ def _token_created(s: Step) -> Doc:
 def _address_rules(owner: str, old_word: str) -> dict[str, tuple[Rule, ...]]:
     """The eleven address actions Customers and Business Units share, and their Messages."""
     return {
-        "addAddress": (Rule(f"{owner}AddressAdded", _address_added),),
+        "addAddress": (Rule(f"{owner}AddressAdded", _item("addresses", _address_id, "address")),),
         "changeAddress": (Rule(f"{owner}AddressChanged", _address_changed),),
         "removeAddress": (Rule(f"{owner}AddressRemoved", _address_removed),),
-        "addShippingAddressId": (Rule(f"{owner}ShippingAddressAdded", _id_added("shippingAddressIds")),),
-        "removeShippingAddressId": (Rule(f"{owner}ShippingAddressRemoved", _id_removed("shippingAddressIds")),),
-        "addBillingAddressId": (Rule(f"{owner}BillingAddressAdded", _id_added("billingAddressIds")),),
-        "removeBillingAddressId": (Rule(f"{owner}BillingAddressRemoved", _id_removed("billingAddressIds")),),
+        **{
+            f"{verb}{role}AddressId": (
+                Rule(f"{owner}{role}Address{done}", _address_id_change(f"{role.lower()}AddressIds", verb == "remove")),
+            )
+            for role in ("Shipping", "Billing")
+            for verb, done in (("add", "Added"), ("remove", "Removed"))
+        },
         "setDefaultShippingAddress": (
             Rule(f"{owner}DefaultShippingAddressSet", _default_set("defaultShippingAddressId")),
         ),
@@ -314,8 +308,8 @@ MESSAGES: dict[str, dict[str, tuple[Rule, ...]]] = {
         "setCompanyName": _set("CustomerCompanyNameSet", "companyName"),
         "setExternalId": _set("CustomerExternalIdSet", "externalId"),
         "setCustomerGroup": _set("CustomerGroupSet", "customerGroup"),
-        "addCustomerGroupAssignment": (Rule("CustomerGroupAssignmentAdded", _assignment_added),),
-        "removeCustomerGroupAssignment": (Rule("CustomerGroupAssignmentRemoved", _assignment_removed),),
+        "addCustomerGroupAssignment": (Rule("CustomerGroupAssignmentAdded", _assignment()),),
+        "removeCustomerGroupAssignment": (Rule("CustomerGroupAssignmentRemoved", _assignment("removed")),),
         "setCustomerGroupAssignments": (
             Rule(
                 "CustomerGroupAssignmentsSet",
@@ -375,8 +369,8 @@ MESSAGES: dict[str, dict[str, tuple[Rule, ...]]] = {
                 },
             ),
         ),
-        "addStore": (Rule("BusinessUnitStoreAdded", _store_added),),
-        "removeStore": (Rule("BusinessUnitStoreRemoved", _store_removed),),
+        "addStore": (Rule("BusinessUnitStoreAdded", _item("stores", _store_key, "store")),),
+        "removeStore": (Rule("BusinessUnitStoreRemoved", _item("stores", _store_key, "store", "removed")),),
         "setStores": (Rule("BusinessUnitStoresSet", lambda s: {"stores": s.new.get("stores", [])}),),
         "changeAssociateMode": (
             Rule(
@@ -393,13 +387,13 @@ MESSAGES: dict[str, dict[str, tuple[Rule, ...]]] = {
                 },
             ),
         ),
-        "addAssociate": (Rule("BusinessUnitAssociateAdded", _associate(_added)),),
-        "changeAssociate": (Rule("BusinessUnitAssociateChanged", _associate(_changed)),),
-        "removeAssociate": (Rule("BusinessUnitAssociateRemoved", _associate(_added, flip=True)),),
+        "addAssociate": (Rule("BusinessUnitAssociateAdded", _associate()),),
+        "changeAssociate": (Rule("BusinessUnitAssociateChanged", _associate("changed")),),
+        "removeAssociate": (Rule("BusinessUnitAssociateRemoved", _associate("removed")),),
         "setAssociates": (Rule("BusinessUnitAssociatesSet", lambda s: {"associates": s.new.get("associates", [])}),),
         **_custom_rules("BusinessUnit", "old"),
-        "addCustomerGroupAssignment": (Rule("BusinessUnitCustomerGroupAssignmentAdded", _assignment_added),),
-        "removeCustomerGroupAssignment": (Rule("BusinessUnitCustomerGroupAssignmentRemoved", _assignment_removed),),
+        "addCustomerGroupAssignment": (Rule("BusinessUnitCustomerGroupAssignmentAdded", _assignment()),),
+        "removeCustomerGroupAssignment": (Rule("BusinessUnitCustomerGroupAssignmentRemoved", _assignment("removed")),),
         "setCustomerGroupAssignments": (
             Rule(
                 "BusinessUnitCustomerGroupAssignmentsSet",

@@ -1,6 +1,7 @@
 """OAuth 2.0 for the emulator, apart from HTTP: API clients and their scopes, the grants (client credentials,
-customer password, anonymous session, refresh token), revocation, introspection and bearer checks. The HTTP
-layer parses forms and headers and calls these.
+customer password, anonymous session, refresh token), revocation, introspection and bearer checks. The auth
+API's endpoints are a table (``ROUTES``: path templates and handlers, ``backend.AuthRoute``); the HTTP layer
+matches a path against it, authenticates the API client, parses the form and calls the handler.
 
 Scopes belong to the API client (``backend.ApiClient``), as in the API: a token request gets the scopes it asks
 for if the client holds them (``scopes.covers``) and ``invalid_scope`` otherwise; without ``scope`` it gets all
@@ -11,8 +12,10 @@ Token values are long random strings; only their SHA-256 (``digest``) is stored,
 documents of the internal project ``TOKENS``, so restarting on the same data file keeps issued tokens valid.
 A refresh token's document lists the access tokens issued through it, so revoking it ends them too; an
 anonymous session's refresh token has the key ``anonymous:<project>:<id>`` (one indexed read tells whether an
-anonymous id is taken). Every token write goes through the backend's one write path (causes ``issue`` and
-``revoke``).
+anonymous id is taken). Every token write goes through the backend's one write path (causes ``issue``,
+``revoke`` and ``expire``): every ``PURGE_EVERY``-th token issued deletes expired ones (at most
+``PURGE_AT_MOST``), found through the ``createdAt`` index, so a long-running emulator keeps no more than the
+tokens of the last ``TOKEN_TTL`` (and the live refresh tokens).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors, scopes
-from .backend import ApiClient, Ctx, Doc, Emulator
+from . import errors, passwords, scopes
+from .backend import ApiClient, AuthRequest, AuthRoute, Ctx, Doc, Emulator
 from .clock import iso
 
 TOKEN_TTL = 172_800  # 48 h, as the API
@@ -37,6 +40,8 @@ TOKENS = ""  # the internal project that holds access tokens
 TOKEN_TYPE = "oauth-token"
 MAX_CACHED_TOKENS = 1024
 MAX_SESSION_TOKENS = 1000  # access tokens a refresh token remembers (to revoke them with it)
+PURGE_EVERY = 64  # every 64th token issued deletes expired ones (as every 64th Message prunes expired Messages)
+PURGE_AT_MOST = 1024  # expired tokens one purge deletes: more than are issued in between, a bounded pause
 ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
 
 
@@ -47,6 +52,22 @@ class Token:
     customer_id: str | None = None
     anonymous_id: str | None = None
     expires: str = ""
+
+
+class _Issued:
+    """How many tokens this emulator has issued (``Emulator.state``): every ``PURGE_EVERY``-th purges."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class TokenCache:
+    """One emulator's client-credentials tokens once seen (``Emulator.state``): value -> (token, expiry), at most
+    ``MAX_CACHED_TOKENS`` (then it starts over). Only a revocation in this process ends such a token early, and it
+    forgets the token here, so a cached one cannot go stale."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, tuple[Token, datetime]] = {}
 
 
 def digest(value: str) -> str:
@@ -178,16 +199,32 @@ def issue(
         elif session is not None:
             issued = [*session.get("accessTokens", []), doc["id"]][-MAX_SESSION_TOKENS:]
             ctx.replace(TOKEN_TYPE, session, {**session, "accessTokens": issued}, cause="issue")
+        issued_so_far = emulator.state(_Issued)
+        issued_so_far.count += 1
+        if issued_so_far.count % PURGE_EVERY == 0:
+            purge_expired(ctx, now)
     return body
 
 
-def client_credentials(
-    emulator: Emulator, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+def purge_expired(ctx: Ctx, now: datetime) -> int:
+    """Delete up to ``PURGE_AT_MOST`` expired access and refresh tokens, oldest first, through the write path
+    (cause ``expire``); how many. A token expires ``TOKEN_TTL`` or more after it is created, so only those created
+    that long ago are read (the ``createdAt`` index)."""
+    where = "json_extract(doc, '$.createdAt') <= ? AND json_extract(doc, '$.expiresAt') <= ?"
+    created_by = iso(now - timedelta(seconds=TOKEN_TTL))
+    expired = ctx.store.find(
+        TOKENS, TOKEN_TYPE, where, [created_by, iso(now)], order="json_extract(doc, '$.createdAt')", limit=PURGE_AT_MOST
+    )
+    for doc in expired:
+        ctx.delete(TOKEN_TYPE, doc, cause="expire")
+    return len(expired)
+
+
+async def client_credentials(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/token``: the client-credentials grant, or the refresh-token grant."""
-    if _grant_type(params, "client_credentials", "refresh_token") == "refresh_token":
-        return refresh_grant(emulator, client_id, params)
-    return issue(emulator, client_id, _requested(params, client))
+    if _grant_type(req.form, "client_credentials", "refresh_token") == "refresh_token":
+        return refresh_grant(emulator, req.client_id, req.form)
+    return issue(emulator, req.client_id, _requested(req.form, req.client))
 
 
 def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -218,23 +255,22 @@ def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str])
     )
 
 
-async def password_grant(
-    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def password_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``.
 
     The password is checked in a worker thread; an unknown email costs the same check (against a dummy hash at
     the emulator's cost), so the answer's timing does not tell whether the email exists."""
+    params, project, client_id = req.form, req.path["projectKey"], req.client_id
     _grant_type(params, "password")
     username, password = params.get("username"), params.get("password")
     if not username or password is None:
         raise errors.auth_error(400, "invalid_request", "Parameters 'username' and 'password' are required.")
-    granted = _requested(params, client, project)
+    granted = _requested(params, req.client, project)
     ctx = Ctx(emulator, project, client_id=client_id)
     customer = find_customer_by_email(ctx, username)
     stored = customer.get("password") if customer is not None else None
-    await ctx.prepare_passwords(verify=[(password, stored)])
-    if customer is None or not ctx.verify_password(password, stored):
+    await passwords.prepare(ctx, verify=[(password, stored)])
+    if customer is None or not passwords.verify_password(ctx, password, stored):
         raise errors.auth_error(
             400, "invalid_customer_account_credentials", "Customer account with the given credentials not found."
         )
@@ -246,11 +282,10 @@ def _anonymous_key(project: str, anonymous_id: str) -> str:
     return f"anonymous:{project}:{anonymous_id}"
 
 
-def anonymous_grant(
-    emulator: Emulator, project: str, client_id: str, client: ApiClient, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def anonymous_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/{projectKey}/anonymous/token``: a session for an anonymous id (generated, or an unused one
     from ``anonymous_id``); the client needs ``create_anonymous_token`` in the project (RAML)."""
+    params, project, client_id, client = req.form, req.path["projectKey"], req.client_id, req.client
     _grant_type(params, "client_credentials")
     if not scopes.covers(client.scopes, f"create_anonymous_token:{project}"):
         raise errors.auth_error(
@@ -289,14 +324,15 @@ def revoke_customer_tokens(ctx: Ctx, customer_id: str) -> None:
             tokens.delete(TOKEN_TYPE, doc, cause="revoke")
 
 
-def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> None:
+async def revoke(emulator: Emulator, req: AuthRequest) -> None:
     """``POST /oauth/token/revoke`` (RFC 7009): end an access or refresh token issued to this client; a refresh
     token ends with every access token issued through it. An unknown or expired token is not an error."""
-    value = params.get("token")
+    client_id = req.client_id
+    value = req.form.get("token")
     if not value:
         raise errors.auth_error(400, "invalid_request", "Missing required parameter 'token'.")
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
-    emulator.client_tokens.pop(value, None)
+    emulator.state(TokenCache).tokens.pop(value, None)
     if doc is None:
         return
     if doc["clientId"] != client_id:
@@ -316,19 +352,19 @@ def revoke(emulator: Emulator, client_id: str, params: Mapping[str, str]) -> Non
 def authenticate(emulator: Emulator, header: str | None) -> Token:
     """The token an ``Authorization: Bearer …`` header carries, or 401 invalid_token.
 
-    Client-credentials tokens are kept in the emulator's memory once seen (only a revocation in this process
-    ends one early, so a cached one cannot go stale here); session tokens, which a password reset, a delete or
-    a revocation ends, are read from the store every time."""
+    Client-credentials tokens are kept in the emulator's memory once seen (``TokenCache``); session tokens,
+    which a password reset, a delete or a revocation ends, are read from the store every time."""
     if not header or not header[:7].lower() == "bearer ":
         raise errors.invalid_token()
     value = header[7:].strip()
     now = emulator.clock.now()
-    cached = emulator.client_tokens.get(value)
+    cache = emulator.state(TokenCache).tokens
+    cached = cache.get(value)
     if cached is not None:
         token, expires = cached
         if expires > now:
             return token
-        del emulator.client_tokens[value]
+        del cache[value]
         raise errors.invalid_token()
     doc = emulator.store.get(TOKENS, TOKEN_TYPE, digest(value))
     if doc is None or doc.get("refresh") or doc["expiresAt"] <= iso(now):
@@ -337,9 +373,9 @@ def authenticate(emulator: Emulator, header: str | None) -> Token:
         doc["clientId"], tuple(doc["scopes"]), doc.get("customerId"), doc.get("anonymousId"), doc["expiresAt"]
     )
     if token.customer_id is None and token.anonymous_id is None:
-        if len(emulator.client_tokens) >= MAX_CACHED_TOKENS:
-            emulator.client_tokens.clear()
-        emulator.client_tokens[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
+        if len(cache) >= MAX_CACHED_TOKENS:
+            cache.clear()
+        cache[value] = (token, datetime.fromisoformat(doc["expiresAt"]))
     return token
 
 
@@ -348,12 +384,13 @@ def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:
     return scopes.grants(token.scopes, project, needed)
 
 
-def introspect(emulator: Emulator, client: ApiClient, value: str) -> dict[str, Any]:
+async def introspect(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
     """``POST /oauth/introspect`` for an authenticated client: ``{active, scope, exp, client_id}`` when the token
     is valid and the client may introspect tokens of every project it names (``introspect_oauth_tokens``,
     which ``manage_project`` implies), ``{active: false}`` otherwise."""
+    client = req.client
     try:
-        token = authenticate(emulator, "Bearer " + value)
+        token = authenticate(emulator, "Bearer " + req.form.get("token", ""))
     except errors.ApiError:
         return {"active": False}
     projects = {scopes.split(s)[1] for s in token.scopes if scopes.split(s)[0] not in scopes.IDENTITY}
@@ -361,3 +398,14 @@ def introspect(emulator: Emulator, client: ApiClient, value: str) -> dict[str, A
         return {"active": False}
     expires = int(datetime.fromisoformat(token.expires).timestamp() * 1000) if token.expires else None
     return {"active": True, "scope": " ".join(token.scopes), "exp": expires, "client_id": token.client_id}
+
+
+# ---------------------------------------------------------------- the auth API's endpoints
+
+ROUTES = (
+    AuthRoute("/oauth/token", client_credentials),
+    AuthRoute("/oauth/token/revoke", revoke),
+    AuthRoute("/oauth/introspect", introspect),
+    AuthRoute("/oauth/{projectKey}/customers/token", password_grant),
+    AuthRoute("/oauth/{projectKey}/anonymous/token", anonymous_grant),
+)

@@ -1,54 +1,85 @@
-"""Customer password hashing with stdlib scrypt; the cost is stored in the hash string.
+"""Customer passwords in the backend's operations: hashed and checked off the event loop.
 
-The cost is a setting of each emulator (``Settings.password_cost``), not of the process: a development backend
-holds test accounts, so the default (``DEVELOPMENT_COST``, about 0.15 ms a hash: salted and one-way, but cheap
-to guess, so not for real passwords) keeps sign-ups fast, and ``PRODUCTION_COST`` (about 40 ms) behaves like a
-real identity store for those who want its timing or store anything that matters. A hash keeps
-verifying whatever the current setting is, since it names its own cost. ``hashlib.scrypt`` releases the GIL,
-so the backend runs it in a worker thread (``Emulator.prepare_passwords``) and the event loop goes on serving.
+scrypt (``hashing``) releases the GIL and, at a production cost, takes tens of milliseconds, so a route's async
+``prepare`` step hashes and checks, in one worker-thread hop, what its handler will ask for (``prepare``); the
+handler, synchronous inside the write transaction, then finds the results (``hash_password``,
+``verify_password``) and computes on the spot only what was not prepared. A check without a stored hash (an
+unknown email, a customer without a password) runs against a dummy hash of the same cost, so the time an answer
+takes does not tell which.
+
+The state has its home here: each operation's prepared results (``Work``, in ``Ctx.scratch``) and each
+emulator's dummy hash (``Dummy``, in ``Emulator.state``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
+import asyncio
+import uuid
+from collections.abc import Iterable
 
-# scrypt N: ~0.15 ms a hash on the reference machine (2 cores). Measured through HTTP, 400 sequential sign-ups
-# with a password: 2**6 ~660/s, 2**7 ~610/s, 2**8 ~520/s (without a password ~850/s).
-DEVELOPMENT_COST = 2**6
-PRODUCTION_COST = 2**14  # ~40 ms: the cost an identity store would pick
-COSTS = {"development": DEVELOPMENT_COST, "production": PRODUCTION_COST}
-MAX_COST = 2**16  # 64 MiB of scrypt memory a hash
-_R = 8
+from . import hashing
+from .backend import Ctx, Emulator
 
 
-def check_cost(cost: int) -> int:
-    """A valid scrypt N (a power of two, 2..MAX_COST); ValueError otherwise."""
-    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 2 or cost > MAX_COST or cost & (cost - 1):
-        raise ValueError(f"password cost must be a power of two between 2 and {MAX_COST}, got {cost!r}")
-    return cost
+class Work:
+    """One operation's prepared password work: new hashes by password, verdicts by (password, stored hash)."""
+
+    def __init__(self) -> None:
+        self.hashes: dict[str, str] = {}
+        self.verdicts: dict[tuple[str, str | None], bool] = {}
 
 
-def _scrypt(password: str, salt: bytes, cost: int) -> bytes:
-    # scrypt needs 128 * r * N bytes; OpenSSL refuses more than 32 MiB unless told (maxmem), so say it.
-    memory = 2 * 128 * _R * cost
-    return hashlib.scrypt(password.encode(), salt=salt, n=cost, r=_R, p=1, dklen=32, maxmem=memory)
+class Dummy:
+    """One emulator's hash of no one's password, made on first use at the cost asked for (again when it changes)."""
+
+    def __init__(self) -> None:
+        self.hash: str | None = None
+
+    def at(self, cost: int) -> str:
+        found = self.hash
+        if found is None or not found.startswith(f"scrypt${cost}$"):
+            found = self.hash = hashing.hash_password(uuid.uuid4().hex, cost)
+        return found
 
 
-def hash_password(password: str, cost: int) -> str:
-    salt = os.urandom(16)
-    digest = _scrypt(password, salt, check_cost(cost))
-    return f"scrypt${cost}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+def new_hash(emulator: Emulator, password: str) -> str:
+    """A new hash at the emulator's cost, on the calling thread (seeding, loaders; handlers use ``hash_password``)."""
+    return hashing.hash_password(password, emulator.settings.password_cost)
 
 
-def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
+async def prepare(ctx: Ctx, hash: Iterable[str] = (), verify: Iterable[tuple[str, str | None]] = ()) -> None:
+    """Hash and verify ahead, in one worker-thread hop, what the handler will ask for; it then finds the results
+    instead of running scrypt on the event loop."""
+    work = ctx.scratch(Work)
+    to_hash = [p for p in dict.fromkeys(hash) if p not in work.hashes]
+    to_verify = [pair for pair in dict.fromkeys(verify) if pair not in work.verdicts]
+    if not to_hash and not to_verify:
+        return
+    cost = ctx.emulator.settings.password_cost
+    dummy = ctx.emulator.state(Dummy)
+
+    def check(password: str, stored: str | None) -> bool:
+        if stored:
+            return hashing.verify_password(password, stored)
+        # no hash to check: check the dummy of the same cost, so the time taken does not tell; the answer is no
+        hashing.verify_password(password, dummy.at(cost))
         return False
-    _, n, salt, digest = stored.split("$")
-    try:
-        candidate = _scrypt(password, base64.b64decode(salt), check_cost(int(n)))
-    except ValueError:  # not a hash this emulator writes
-        return False
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+    def run() -> tuple[list[str], list[bool]]:
+        return [hashing.hash_password(p, cost) for p in to_hash], [check(p, h) for p, h in to_verify]
+
+    hashes, verdicts = await asyncio.to_thread(run)
+    work.hashes.update(zip(to_hash, hashes, strict=True))
+    work.verdicts.update(zip(to_verify, verdicts, strict=True))
+
+
+def hash_password(ctx: Ctx, password: str) -> str:
+    """The hash prepared for ``password``, or a new one computed here."""
+    found = ctx.scratch(Work).hashes.get(password)
+    return found if found is not None else new_hash(ctx.emulator, password)
+
+
+def verify_password(ctx: Ctx, password: str, stored: str | None) -> bool:
+    """The verdict prepared for ``password`` against ``stored``, or one computed here."""
+    found = ctx.scratch(Work).verdicts.get((password, stored))
+    return found if found is not None else hashing.verify_password(password, stored)

@@ -1,7 +1,7 @@
 """Customer and Business Unit Search: the search index and the query language compiled to SQL.
 
-The index lives next to the documents, in the same SQLite database, and a store listener keeps it in step
-inside every write transaction:
+The index lives next to the documents, in the same SQLite database, and a listener of the one write path
+(``Emulator.listeners``) keeps it in step inside every write transaction:
 
 - ``search_fields`` holds one row per searchable value (array fields give several rows): the value as text,
   lower-cased text and number, with indexes for exact, prefix, wildcard, range, exists and sorting.
@@ -26,6 +26,7 @@ from typing import Any
 
 from ..querylang.search_fields import ALL, CUSTOM, FIELDS, TEXT
 from . import errors
+from .backend import Change, Ctx, Emulator
 from .store import Store
 
 
@@ -190,23 +191,26 @@ def _index(store: Store, project: str, type_id: str, docs: Iterable[dict[str, An
     store.conn.executemany("INSERT INTO search_text(rowid, body) VALUES (?, ?)", texts)
 
 
-def install_index(store: Store, active: Callable[[str, str], bool] = lambda project, type_id: True) -> None:
-    """Create the index tables and keep them in step with every write of an indexed type.
+def install_index(emulator: Emulator, active: Callable[[Ctx, str], bool]) -> None:
+    """Create the index tables and keep them in step with every write of an indexed type (a listener of the
+    emulator).
 
-    ``active(project, type_id)`` says whether that search is switched on: like the API, an inactive search
-    keeps no index (writes stay cheap) and activation builds it afresh (``rebuild``).
+    ``active(ctx, type_id)`` says whether that search is switched on in the context's project: like the API, an
+    inactive search keeps no index (writes stay cheap) and activation builds it afresh (``rebuild``).
     """
+    store = emulator.store
     store.conn.executescript(_SCHEMA)
 
-    def listener(project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if type_id not in FIELDS or not active(project, type_id):
+    def listener(ctx: Ctx, change: Change) -> None:
+        type_id = change.type_id
+        if type_id not in FIELDS or not active(ctx, type_id):
             return
-        if before is not None:
-            _unindex(store, project, type_id, before["id"])
-        if after is not None:
-            _index(store, project, type_id, [after])
+        if change.before is not None:
+            _unindex(store, change.project, type_id, change.before["id"])
+        if change.after is not None:
+            _index(store, change.project, type_id, [change.after])
 
-    store.listeners.append(listener)
+    emulator.listeners.append(listener)
 
 
 def drop(store: Store, project: str, type_id: str) -> None:
@@ -401,11 +405,11 @@ class Compiler:
                 raise errors.invalid_input(
                     f"'exact' on field '{expr['field']}': values must be strings, numbers or booleans."
                 )
-            text, num = _scalar(value)
-            if num is not None:
-                numbers.append(num)
-            else:
+            text, num = _scalar(value)  # exactly one of them is set
+            if text is not None:
                 texts.append(text.lower() if expr.get("caseInsensitive") else text)
+            elif num is not None:
+                numbers.append(num)
         # IN lists, not chains of OR: a chain of 1,000 was deeper than SQLite's expression limit
         conditions = [
             f"{name} IN ({', '.join('?' * len(found))})"

@@ -3,8 +3,9 @@
 ``doc`` holds the resource JSON (plus internal fields its module strips when rendering). Writes run in
 ``BEGIN IMMEDIATE`` transactions on the one write connection, on the event loop's thread, so a request's
 version check and write are one atomic step; reads run there too, without a thread hop (a get by id takes
-microseconds). Listeners see every write inside its transaction, which is how derived data (the search index)
-stays in step.
+microseconds). The store only writes: what must stay in step with a write (the `where` value table, the search
+index, Messages) is a listener of the backend's one write path (``backend.Emulator.commit``), which calls the
+store's writes and its listeners inside one transaction.
 
 Reads whose cost grows with the data (queries, searches) can run in worker threads instead
 (``Store.reading``): each worker thread has its own read-only connection, and WAL gives it one committed
@@ -18,13 +19,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
-
-Listener = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
 
 
 def encode(doc: Any) -> str:
@@ -111,7 +110,6 @@ class Store:
                 f"CREATE INDEX IF NOT EXISTS resources_{field} "
                 f"ON resources(project, type, json_extract(doc, '$.{field}'))"
             )
-        self.listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._depth = 0
         self._readers: list[sqlite3.Connection] = []
@@ -244,27 +242,20 @@ class Store:
         sql = f"SELECT 1 FROM resources WHERE project = ? AND type = ? AND ({where}) LIMIT 1"
         return self.conn.execute(sql, [project, type_id, *params]).fetchone() is not None
 
-    # writes (call inside `write()`)
+    # writes (call inside `write()`; the backend's ``Emulator.commit`` is their one caller)
     def insert(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
         self.conn.execute(
             "INSERT INTO resources(project, type, id, key, doc) VALUES (?, ?, ?, ?, ?)",
             (project, type_id, doc["id"], doc.get("key"), encode(doc)),
         )
-        self._notify(project, type_id, None, doc)
 
-    def replace(self, project: str, type_id: str, doc: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    def replace(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
         self.conn.execute(
             "UPDATE resources SET key = ?, doc = ? WHERE project = ? AND type = ? AND id = ?",
             (doc.get("key"), encode(doc), project, type_id, doc["id"]),
         )
-        self._notify(project, type_id, before, doc)
 
     def delete(self, project: str, type_id: str, doc: dict[str, Any]) -> None:
         self.conn.execute(
             "DELETE FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, doc["id"])
         )
-        self._notify(project, type_id, doc, None)
-
-    def _notify(self, project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        for listener in self.listeners:
-            listener(project, type_id, before, after)

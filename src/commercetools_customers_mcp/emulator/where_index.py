@@ -2,10 +2,10 @@
 
 A predicate such as ``companyName = "Company 0042"`` or ``addresses(country = "LU")`` can only match a document
 that holds that string at that path (``addresses.country``; array positions do not count). ``where_values``
-keeps one row per (document, path, string value), in step with the documents through a store listener (inside
-every write transaction), so the query reads its candidates from an index and runs the full predicate on them
-alone instead of on every document of the project. It is a necessary condition only: ``predicates.py`` still
-decides every match, so the two cannot disagree about semantics.
+keeps one row per (document, path, string value), in step with the documents through a listener of the one
+write path (``Emulator.listeners``, inside every write transaction), so the query reads its candidates from an
+index and runs the full predicate on them alone instead of on every document of the project. It is a necessary
+condition only: ``predicates.py`` still decides every match, so the two cannot disagree about semantics.
 
 Left out, so the table stays small: top-level fields with an expression index of their own
 (``store.INDEXED_FIELDS``, which a top-level `where` uses directly), the password hash, and values longer than
@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..querylang.where import And, Compare, Nested, Or, parse
-from .store import INDEXED_FIELDS, Store, decode
+from .backend import Change, Ctx, Emulator
+from .store import INDEXED_FIELDS, decode
 
 MAX_VALUE = 512
 MAX_CLAUSES = 4
@@ -58,10 +59,11 @@ def values(doc: Mapping[str, Any]) -> set[Pair]:
     return found
 
 
-def install(store: Store, types: Iterable[str]) -> None:
+def install(emulator: Emulator, types: Iterable[str]) -> None:
     """Create the table (filling it from the documents already stored, e.g. a data file from before it
-    existed) and keep it in step with every write of the given resource types."""
+    existed) and keep it in step with every write of the given resource types (a listener of the emulator)."""
     indexed = frozenset(types)
+    store = emulator.store
     conn = store.conn
     with store.write():
         existed = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'where_values'").fetchone()
@@ -73,19 +75,20 @@ def install(store: Store, types: Iterable[str]) -> None:
                 pairs = values(decode(text))
                 conn.executemany(_INSERT, [(project, type_id, path, value, doc_id) for path, value in pairs])
 
-    def listener(project: str, type_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if type_id not in indexed:
+    def listener(ctx: Ctx, change: Change) -> None:
+        if change.type_id not in indexed:
             return
+        project, type_id, before, after = change.project, change.type_id, change.before, change.after
         old = values(before) if before is not None else set()
         new = values(after) if after is not None else set()
-        if old - new:
-            doc_id = before["id"]  # type: ignore[index]
+        if before is not None and old - new:
+            doc_id = before["id"]
             conn.executemany(_DELETE, [(project, type_id, path, value, doc_id) for path, value in old - new])
-        if new - old:
-            doc_id = after["id"]  # type: ignore[index]
+        if after is not None and new - old:
+            doc_id = after["id"]
             conn.executemany(_INSERT, [(project, type_id, path, value, doc_id) for path, value in new - old])
 
-    store.listeners.append(listener)
+    emulator.listeners.append(listener)
 
 
 # ---------------------------------------------------------------- the prefilter

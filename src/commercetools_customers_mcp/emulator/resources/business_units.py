@@ -432,7 +432,7 @@ def seed_demo(ctx: Ctx) -> None:
         ]
 
     stores = [{"key": s["key"]} for s in ctx.store.find(ctx.project, "store", limit=2)]
-    units = [
+    units: list[Doc] = [
         {"unitType": "Company", "key": "acme", "name": "ACME Corporation", "contactEmail": "b2b@acme.example",
          "stores": stores, "addresses": [{"country": "DE", "city": "Munich", "company": "ACME"}],
          "defaultBillingAddress": 0, "associates": associates((0, "admin", "Enabled"))},

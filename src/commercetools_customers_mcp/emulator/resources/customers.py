@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from .. import addresses, errors, oauth
+from .. import addresses, errors, oauth, passwords
 from ..assignments import group_assignment_actions, group_assignments, group_ref, store_refs
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource
 from ..clock import iso
@@ -61,7 +61,7 @@ def _ensure_unique_number(ctx: Ctx, doc: Doc) -> None:
 def _required_password(ctx: Ctx, password: str | None) -> str:
     if password is None:
         raise errors.required_field("password")
-    return ctx.hash_password(password)
+    return passwords.hash_password(ctx, password)
 
 
 async def _prepare_passwords(ctx: Ctx, req: Req) -> None:
@@ -73,7 +73,7 @@ async def _prepare_passwords(ctx: Ctx, req: Req) -> None:
     for action in actions if isinstance(actions, list) else ():
         if isinstance(action, dict) and action.get("action") == "setAuthenticationMode":
             found.append(action.get("password"))
-    await ctx.prepare_passwords(hash=[p for p in found if isinstance(p, str)])
+    await passwords.prepare(ctx, hash=[p for p in found if isinstance(p, str)])
 
 
 # ---------------------------------------------------------------- create and render
@@ -324,7 +324,7 @@ def seed_demo(ctx: Ctx) -> None:
     for key, name in _GROUPS:
         insert(customer_groups.RESOURCE, customer_groups.create(ctx, {"key": key, "groupName": name}))
     for key, name, _ in _STORES:
-        insert(references.STORE, references.STORE.create(ctx, {"key": key, "name": {"en": name}}))
+        insert(references.STORE, references.create_store(ctx, {"key": key, "name": {"en": name}}))
     loyalty = {
         "key": "customer-loyalty",
         "name": {"en": "Customer loyalty"},
@@ -334,14 +334,14 @@ def seed_demo(ctx: Ctx) -> None:
             {"name": "points", "type": {"name": "Number"}, "required": False, "label": {"en": "Points"}},
         ],
     }
-    insert(references.TYPE, references.TYPE.create(ctx, loyalty))
-    password = ctx.emulator.hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
+    insert(references.TYPE, references.create_type(ctx, loyalty))
+    password = passwords.new_hash(ctx.emulator, DEMO_PASSWORD)  # one hash for all: seeding stays fast
     start = ctx.emulator.clock.now() - timedelta(days=89)  # all within the demo project's 90 days of Messages
     for i in range(60):
         ctx.now = iso(start + timedelta(days=i, hours=i % 24))
         draft = _demo_draft(i)
         insert(RESOURCE, build(ctx, draft, password if draft["authenticationMode"] == "Password" else None))
-    ctx.now = ""
+    ctx.now = None
 
 
 FEATURE = Feature("customers", resources=(RESOURCE,), seed_demo=seed_demo)

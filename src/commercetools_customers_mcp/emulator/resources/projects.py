@@ -133,7 +133,8 @@ def status(ctx: Ctx, name: str, doc: Doc | None = None) -> Doc:
     if state["status"] == INDEXING and state["readyAt"] <= iso(now):
         state.update(status=ACTIVATED, lastModifiedAt=state["readyAt"])
     if state["status"] == ACTIVATED:
-        idle_until = datetime.fromisoformat(state.get("lastUsedAt", state["readyAt"])) + timedelta(days=IDLE_DAYS)
+        last_used = state["lastUsedAt"] if "lastUsedAt" in state else state["readyAt"]
+        idle_until = datetime.fromisoformat(last_used) + timedelta(days=IDLE_DAYS)
         if idle_until <= now:
             state = {"status": DEACTIVATED, "lastModifiedAt": iso(idle_until)}
     return state
@@ -232,11 +233,10 @@ def _whole(field: str, source: str, defaults: Doc | None = None, optional: bool 
     """Replace ``doc[field]`` with the action's ``source`` object (or remove it when optional and absent)."""
 
     def handler(ctx: Ctx, doc: Doc, action: Doc) -> None:
-        value = action.get(source)
-        if value is None and optional:
+        if optional and action.get(source) is None:
             doc.pop(field, None)
         else:
-            doc[field] = {**(defaults or {}), **value}
+            doc[field] = {**(defaults or {}), **action[source]}
 
     return handler
 

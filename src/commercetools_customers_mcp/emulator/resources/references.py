@@ -9,12 +9,12 @@ from __future__ import annotations
 from ..backend import Ctx, Doc, Feature, Resource
 
 
-def _create_store(ctx: Ctx, draft: Doc) -> Doc:
+def create_store(ctx: Ctx, draft: Doc) -> Doc:
     return ctx.new_doc({"key": draft["key"], **{k: v for k, v in draft.items() if k in ("name", "languages")}})
 
 
-def _create_type(ctx: Ctx, draft: Doc) -> Doc:
-    fields = {k: draft[k] for k in ("name", "description", "resourceTypeIds", "fieldDefinitions") if k in draft}
+def create_type(ctx: Ctx, draft: Doc) -> Doc:
+    fields: Doc = {k: draft[k] for k in ("name", "description", "resourceTypeIds", "fieldDefinitions") if k in draft}
     return ctx.new_doc({"key": draft["key"], **fields})
 
 
@@ -23,7 +23,7 @@ STORE = Resource(
     endpoint="stores",
     view_scopes=("view_stores",),
     manage_scopes=("manage_stores",),
-    create=_create_store,
+    create=create_store,
     key_required=True,
 )
 TYPE = Resource(
@@ -31,7 +31,7 @@ TYPE = Resource(
     endpoint="types",
     view_scopes=("view_types",),
     manage_scopes=("manage_types",),
-    create=_create_type,
+    create=create_type,
     key_required=True,
 )
 

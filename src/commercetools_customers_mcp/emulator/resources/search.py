@@ -34,6 +34,13 @@ def _int(body: dict[str, Any], name: str, default: int, high: int, low: int) -> 
     return value
 
 
+class _Found:
+    """What a search's ``prepare`` step found, for its handler (``Ctx.scratch``)."""
+
+    def __init__(self) -> None:
+        self.body: dict[str, Any] = {}
+
+
 def _search(kind: SearchKind) -> tuple[Prepare, Operation]:
     """The search runs in the ``prepare`` step, in a worker thread on a read connection (``Ctx.offload``): one
     large fuzzy query takes most of a second. The handler then only records the use (a write)."""
@@ -45,11 +52,11 @@ def _search(kind: SearchKind) -> tuple[Prepare, Operation]:
         limit = _int(body, "limit", 20, MAX_LIMIT, 1)
         offset = _int(body, "offset", 0, MAX_OFFSET, 0)
         run = (ctx.store, ctx.project, kind.type_id, body.get("query"), body.get("sort"), limit, offset)
-        ctx.prepared["search"] = await ctx.offload(search.search, *run)
+        ctx.scratch(_Found).body = await ctx.offload(search.search, *run)
 
     def handler(ctx: Ctx, req: Req) -> tuple[int, Any]:
         projects.touch(ctx, kind.name)
-        return 200, ctx.prepared["search"]
+        return 200, ctx.scratch(_Found).body
 
     return prepare, handler
 
@@ -81,10 +88,10 @@ def _indexing_status(kind: SearchKind) -> Operation:
 def install(emulator: Emulator) -> None:
     by_type = {kind.type_id: kind.name for kind in search.SEARCHES}
 
-    def active(project: str, type_id: str) -> bool:
-        return projects.status(Ctx(emulator, project), by_type[type_id])["status"] != projects.DEACTIVATED
+    def active(ctx: Ctx, type_id: str) -> bool:
+        return projects.status(ctx, by_type[type_id])["status"] != projects.DEACTIVATED
 
-    search.install_index(emulator.store, active)
+    search.install_index(emulator, active)
 
 
 def _routes(kind: SearchKind) -> tuple[Route, ...]:

@@ -11,16 +11,17 @@ Passwords are hashed and checked in a worker thread by each route's ``prepare`` 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .. import errors, oauth
-from ..backend import Ctx, Doc, Feature, Req, Route
+from .. import errors, oauth, passwords
+from ..backend import Ctx, Doc, Feature, Prepare, Req, Route
 from ..clock import iso
 from ..validation import validate
 
 CUSTOMER = "customer"
-KINDS = {"email": "customer-email-token", "password": "customer-password-token"}
 PASSWORD_TOKEN_TTL = 1440  # minutes
 MAX_TTL_MINUTES = 2**31 - 1  # ~4,000 years: the expiry stays a date (ttlMinutes is an int64 in the API)
 VIEW, MANAGE = ("view_customers",), ("manage_customers",)
@@ -45,18 +46,49 @@ def _save(ctx: Ctx, before: Doc, cause: str, **changes: Any) -> Doc:
     return ctx.render(CUSTOMER, after)
 
 
-def _drop_tokens(ctx: Ctx, kind: str, customer_id: str) -> None:
+# ---------------------------------------------------------------- the token flows: email verification, password reset
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One token flow: create a token for a Customer, read the Customer by the token's value, redeem it.
+
+    ``owner`` finds the Customer a create body names (None: an unknown email, which gets a token that looks the
+    same and is never stored); ``ttl`` is the create body's ``ttlMinutes`` default (None: required);
+    ``redeem`` is what redeeming does to the Customer (the changed fields), after the token and every other of
+    its kind for that Customer are deleted; ``cause`` names that write (and its Message)."""
+
+    kind: str  # "email" or "password": in the paths, the internal type, the causes and the errors
+    create_schema: str
+    owner: Callable[[Ctx, Doc], Doc | None]
+    ttl: int | None
+    redeem_path: str
+    redeem_schema: str
+    cause: str
+    redeem: Callable[[Ctx, Doc, Doc], Doc]  # (ctx, request body, Customer) -> the changed fields
+    prepare: Prepare | None = None  # of the redeem route
+
+    @property
+    def type_id(self) -> str:
+        return f"customer-{self.kind}-token"
+
+    @property
+    def param(self) -> str:
+        return f"{self.kind}Token"
+
+
+def _drop_tokens(ctx: Ctx, flow: Flow, customer_id: str) -> None:
     where = "json_extract(doc, '$.customerId') = ?"
-    for token in ctx.store.find(ctx.project, KINDS[kind], where, [customer_id]):
-        ctx.delete(KINDS[kind], token, cause="dropToken")
+    for token in ctx.store.find(ctx.project, flow.type_id, where, [customer_id]):
+        ctx.delete(flow.type_id, token, cause="dropToken")
 
 
-def _issue(ctx: Ctx, kind: str, customer: Doc | None, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
+def _issue(ctx: Ctx, flow: Flow, customer: Doc | None, ttl_minutes: int, invalidate_older: bool) -> tuple[int, Any]:
     """A new token for ``customer``; for None (an unknown email) one that looks the same and is never stored."""
     if not 1 <= ttl_minutes <= MAX_TTL_MINUTES:
         raise errors.invalid_input(f"'ttlMinutes' must be between 1 and {MAX_TTL_MINUTES}.")
     if invalidate_older and customer is not None:
-        _drop_tokens(ctx, kind, customer["id"])
+        _drop_tokens(ctx, flow, customer["id"])
     value = secrets.token_urlsafe(32)
     now = ctx.emulator.clock.now()
     token = {
@@ -70,69 +102,88 @@ def _issue(ctx: Ctx, kind: str, customer: Doc | None, ttl_minutes: int, invalida
     }
     if customer is not None:
         ctx.report("tokenValue", value=value)  # for the Message: shown there when the token lives <= 60 minutes
-        ctx.insert(KINDS[kind], token, cause=f"create{kind.capitalize()}Token")
+        ctx.insert(flow.type_id, token, cause=f"create{flow.kind.capitalize()}Token")
     return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
 
 
-def _redeem(ctx: Ctx, kind: str, value: str) -> tuple[Doc, Doc]:
+def _find(ctx: Ctx, flow: Flow, value: str) -> tuple[Doc, Doc]:
     """The token and its Customer; 404 if unknown or used, 400 Expired…Token if expired."""
-    token = ctx.get_by_key(KINDS[kind], oauth.digest(value))
+    token = ctx.get_by_key(flow.type_id, oauth.digest(value))
     customer = token and ctx.get(CUSTOMER, token["customerId"])
     if token is None or customer is None:
-        raise errors.not_found(f"The {kind} token was not found. It is unknown or has been used already.")
+        raise errors.not_found(f"The {flow.kind} token was not found. It is unknown or has been used already.")
     if token["expiresAt"] <= ctx.timestamp():
-        raise errors.expired_customer_token(kind)
+        raise errors.expired_customer_token(flow.kind)
     return token, customer
 
 
-# ---------------------------------------------------------------- email verification
+def _routes(flow: Flow) -> tuple[Route, ...]:
+    def create(ctx: Ctx, req: Req) -> tuple[int, Any]:
+        validate(flow.create_schema, req.body)
+        ttl = req.body.get("ttlMinutes", flow.ttl)
+        return _issue(ctx, flow, flow.owner(ctx, req.body), ttl, req.body.get("invalidateOlderTokens", False))
+
+    def get(ctx: Ctx, req: Req) -> tuple[int, Any]:
+        return 200, ctx.render(CUSTOMER, _find(ctx, flow, req.path[flow.param])[1])
+
+    def redeem(ctx: Ctx, req: Req) -> tuple[int, Any]:
+        validate(flow.redeem_schema, req.body)
+        _, customer = _find(ctx, flow, req.body["tokenValue"])
+        _check_version(customer, req.body.get("version"))
+        _drop_tokens(ctx, flow, customer["id"])
+        return 200, _save(ctx, customer, flow.cause, **flow.redeem(ctx, req.body, customer))
+
+    return (
+        Route("POST", f"/customers/{flow.kind}-token", create, MANAGE),
+        Route("GET", f"/customers/{flow.kind}-token={{{flow.param}}}", get, VIEW),
+        Route("POST", flow.redeem_path, redeem, MANAGE, flow.prepare),
+    )
 
 
-def create_email_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    validate("CustomerCreateEmailToken", req.body)
-    customer = _customer(ctx, req.body["id"])
-    _check_version(customer, req.body.get("version"))
-    return _issue(ctx, "email", customer, req.body["ttlMinutes"], req.body.get("invalidateOlderTokens", False))
+def _by_id(ctx: Ctx, body: Doc) -> Doc:
+    customer = _customer(ctx, body["id"])
+    _check_version(customer, body.get("version"))
+    return customer
 
 
-def get_by_email_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    return 200, ctx.render(CUSTOMER, _redeem(ctx, "email", req.path["emailToken"])[1])
+def _by_email(ctx: Ctx, body: Doc) -> Doc | None:
+    """The global Customer with that email. The docs: "For security reasons, Composable Commerce doesn't indicate
+    whether the email address exists in the system" (Password reset flow, Learning > Manage sign-ups and
+    sign-ins; the RAML names no error for an unknown email). So an unknown email gets the same answer, a token
+    that was never stored: redeeming it answers 404, like a used one."""
+    return oauth.find_customer_by_email(ctx, body["email"])
 
 
-def confirm_email(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    validate("CustomerEmailVerify", req.body)
-    _, customer = _redeem(ctx, "email", req.body["tokenValue"])
-    _check_version(customer, req.body.get("version"))
-    _drop_tokens(ctx, "email", customer["id"])
-    return 200, _save(ctx, customer, "confirmEmail", isEmailVerified=True)
+def _verified(ctx: Ctx, body: Doc, customer: Doc) -> Doc:
+    return {"isEmailVerified": True}
 
 
-# ---------------------------------------------------------------- password reset and change
-
-
-def create_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    """A reset token for the global Customer with that email. The docs: "For security reasons, Composable
-    Commerce doesn't indicate whether the email address exists in the system" (Password reset flow, Learning
-    > Manage sign-ups and sign-ins; the RAML names no error for an unknown email). So an unknown email gets the
-    same answer, a token that was never stored: redeeming it answers 404, like a used one."""
-    validate("CustomerCreatePasswordResetToken", req.body)
-    customer = oauth.find_customer_by_email(ctx, req.body["email"])
-    ttl = req.body.get("ttlMinutes", PASSWORD_TOKEN_TTL)
-    return _issue(ctx, "password", customer, ttl, req.body.get("invalidateOlderTokens", False))
-
-
-def get_by_password_token(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    return 200, ctx.render(CUSTOMER, _redeem(ctx, "password", req.path["passwordToken"])[1])
-
-
-def reset_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    """A new password; every password token and every password-flow access token of the Customer ends."""
-    validate("CustomerResetPassword", req.body)
-    _, customer = _redeem(ctx, "password", req.body["tokenValue"])
-    _check_version(customer, req.body.get("version"))
-    _drop_tokens(ctx, "password", customer["id"])
+def _new_password(ctx: Ctx, body: Doc, customer: Doc) -> Doc:
+    """A new password; every password-flow access token of the Customer ends too (its tokens of this flow are
+    already gone)."""
     oauth.revoke_customer_tokens(ctx, customer["id"])
-    return 200, _save(ctx, customer, "resetPassword", password=ctx.hash_password(req.body["newPassword"]))
+    return {"password": passwords.hash_password(ctx, body["newPassword"])}
+
+
+async def _prepare_reset(ctx: Ctx, req: Req) -> None:
+    body = req.body if isinstance(req.body, dict) else {}
+    if isinstance(body.get("newPassword"), str):
+        await passwords.prepare(ctx, hash=[body["newPassword"]])
+
+
+FLOWS = (
+    Flow(
+        "email", "CustomerCreateEmailToken", _by_id, None,
+        "/customers/email/confirm", "CustomerEmailVerify", "confirmEmail", _verified,
+    ),
+    Flow(
+        "password", "CustomerCreatePasswordResetToken", _by_email, PASSWORD_TOKEN_TTL,
+        "/customers/password/reset", "CustomerResetPassword", "resetPassword", _new_password, _prepare_reset,
+    ),
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- password change
 
 
 def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
@@ -143,15 +194,9 @@ def change_password(ctx: Ctx, req: Req) -> tuple[int, Any]:
     validate("CustomerChangePassword", req.body)
     customer = _customer(ctx, req.body["id"])
     _check_version(customer, req.body["version"])
-    if not ctx.verify_password(req.body["currentPassword"], customer.get("password")):
+    if not passwords.verify_password(ctx, req.body["currentPassword"], customer.get("password")):
         raise errors.invalid_current_password()
-    return 200, _save(ctx, customer, "changePassword", password=ctx.hash_password(req.body["newPassword"]))
-
-
-async def _prepare_reset(ctx: Ctx, req: Req) -> None:
-    body = req.body if isinstance(req.body, dict) else {}
-    if isinstance(body.get("newPassword"), str):
-        await ctx.prepare_passwords(hash=[body["newPassword"]])
+    return 200, _save(ctx, customer, "changePassword", password=passwords.hash_password(ctx, req.body["newPassword"]))
 
 
 async def _prepare_change(ctx: Ctx, req: Req) -> None:
@@ -161,7 +206,7 @@ async def _prepare_change(ctx: Ctx, req: Req) -> None:
     current, new, customer_id = body.get("currentPassword"), body.get("newPassword"), body.get("id")
     customer = ctx.get(CUSTOMER, customer_id) if isinstance(customer_id, str) else None
     verify = [(current, customer.get("password"))] if customer is not None and isinstance(current, str) else []
-    await ctx.prepare_passwords(hash=[new] if isinstance(new, str) else [], verify=verify)
+    await passwords.prepare(ctx, hash=[new] if isinstance(new, str) else [], verify=verify)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -174,7 +219,7 @@ async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
     if isinstance(body.get("email"), str) and isinstance(body.get("password"), str):
         customer = oauth.find_customer_by_email(ctx, body["email"])
         stored = customer.get("password") if customer is not None else None
-        await ctx.prepare_passwords(verify=[(body["password"], stored)])
+        await passwords.prepare(ctx, verify=[(body["password"], stored)])
 
 
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
@@ -187,7 +232,7 @@ def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
     ):
         raise errors.invalid_json("Missing required value 'email' or 'password'")
     customer = oauth.find_customer_by_email(ctx, body["email"])
-    if customer is None or not ctx.verify_password(body["password"], customer.get("password")):
+    if customer is None or not passwords.verify_password(ctx, body["password"], customer.get("password")):
         raise errors.invalid_credentials()
     return 200, {"customer": ctx.render(CUSTOMER, customer)}
 
@@ -195,12 +240,7 @@ def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
 FEATURE = Feature(
     "tokens",
     routes=(
-        Route("POST", "/customers/email-token", create_email_token, MANAGE),
-        Route("GET", "/customers/email-token={emailToken}", get_by_email_token, VIEW),
-        Route("POST", "/customers/email/confirm", confirm_email, MANAGE),
-        Route("POST", "/customers/password-token", create_password_token, MANAGE),
-        Route("GET", "/customers/password-token={passwordToken}", get_by_password_token, VIEW),
-        Route("POST", "/customers/password/reset", reset_password, MANAGE, _prepare_reset),
+        *(route for flow in FLOWS for route in _routes(flow)),
         Route("POST", "/customers/password", change_password, MANAGE, _prepare_change),
         Route("POST", "/login", sign_in, MANAGE, _prepare_sign_in),
     ),

@@ -86,4 +86,66 @@ def test_console_entry_point_runs_as_module() -> None:
         text=True,
         timeout=30,
     )
-    assert done.returncode == 1 and "Unknown tool" in done.stdout
+    assert done.returncode == 2 and "no tool named" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- first use (issue #18 items 8, 9, 12): one line, never a traceback ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["serve", "--log-level", "bogus"], "'bogus' is not one of DEBUG, INFO"),
+        (["serve", "--port", "99999"], "99999 is not a port number"),
+        (["serve", "--data", "/no/such/folder/e.sqlite3"], "the folder /no/such/folder does not exist"),
+        (["call", P + "list_customers", "--data", "/no/such/folder/e.sqlite3"], "does not exist"),
+        (["emulator", "--data", "/no/such/folder/e.sqlite3"], "does not exist"),
+        (["emulator", "--log-level", "loud"], "'loud' is not one of"),
+    ],
+)
+def test_bad_flags_are_one_line(argv: list[str], says: str, capsys: Any, no_ctp_env: None) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and says in err and "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_before_serving(capsys: Any, caplog: Any, no_ctp_env: None) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--transport", "http", "--port", str(port), "--data", ":memory:", "--no-demo"])
+    assert exit_info.value.code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert "serving MCP" not in caplog.text
+
+
+@pytest.mark.parametrize("command", ["tools", "call list_customers --data :memory:"])
+def test_a_closed_pipe_is_no_traceback(command: str) -> None:
+    script = Path(sys.executable).parent / "commercetools-customers-mcp"
+    done = subprocess.run(f"{script} {command} | head -c 10", shell=True, capture_output=True, text=True, timeout=60)
+    assert len(done.stdout) == 10 and done.stderr == ""
+
+
+def test_call_takes_any_name_form_and_types_arguments_by_schema(capsys: Any, no_ctp_env: None) -> None:
+    created = ["call", "create_customer_groups", "--data", ":memory:", "--arg", "groupName=7", "--arg", "key=123"]
+    assert main(created) == 0  # no prefix; "7" and "123" stay strings, as the schema says
+    assert json.loads(capsys.readouterr().out)["name"] == "7"
+    assert main(["call", "get_customer_groups_by_key", "--data", ":memory:", "--arg", "key=123"]) == 1
+    assert json.loads(capsys.readouterr().out)["statusCode"] == 404  # sent as the string "123": not found
+    assert main(["call", "list_customers", "--data", ":memory:", "--arg", "limit=2"]) == 0
+    assert json.loads(capsys.readouterr().out)["limit"] == 2
+    assert main(["call", "list_custmers", "--data", ":memory:"]) == 2
+    assert "did you mean list_customers" in capsys.readouterr().err
+
+
+def test_help_shows_the_defaults(capsys: Any) -> None:
+    for command, default in (("serve", "(default: INFO)"), ("call", "(default: WARNING)")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert default in out and "(default: 8000)" in out if command == "serve" else default in out

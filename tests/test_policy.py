@@ -311,3 +311,16 @@ async def test_policy_over_stdio_and_http(tmp_path: Path) -> None:
                 created = await mcp.call_tool(P + "create_customers", {**ANN, "email": f"{mode}@example.com"})
             assert created.structured_content["customer"]["email"] == "[REDACTED]"
             assert f"{mode}@example.com" not in text_of(created)
+
+
+def test_an_override_of_a_tool_the_selection_leaves_out_is_no_error(tmp_path: Path, capsys: Any) -> None:
+    """The README's policy example overrides list_customers; with --toolsets customer-groups it used to exit 2
+    (issue #18 item 11). A known tool the selection does not publish is simply not served."""
+    path = policy_file(tmp_path, '[tools.list_customers]\ndescription = "Customers of the EU shop."\n')
+    assert main(["tools", "--policy", str(path), "--toolsets", "customer-groups"]) == 0
+    listed = capsys.readouterr().out
+    assert "list_customer_groups" in listed and "list_customers " not in listed
+    unknown = policy_file(tmp_path, '[tools.list_everything]\ndescription = "x"\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tools", "--policy", str(unknown)])
+    assert exit_info.value.code == 2 and "list_everything" in capsys.readouterr().err

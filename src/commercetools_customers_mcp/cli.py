@@ -37,6 +37,36 @@ if TYPE_CHECKING:  # each side is imported where a command needs it, so `tools` 
     from .upstream.client import CommercetoolsClient
     from .upstream.tokens import EventHook
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(text: str) -> str:
+    """``--log-level``: a level name in any letter case (argparse turns a ValueError into a one-line error)."""
+    if text.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return text.upper()
+
+
+def port_number(text: str) -> int:
+    """``--port``: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
+def data_path(text: str) -> str:
+    """``--data``: ``:memory:`` or a file in a folder that exists (SQLite would fail later with a traceback)."""
+    if text != ":memory:":
+        folder = Path(text).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"the folder {folder} does not exist; create it or give another path")
+    return text
+
+
 EMULATOR_PCID = "emulator"
 EMULATOR_URL = "http://emulator"  # the embedded emulator's pseudo-URL, reached in process only
 
@@ -132,6 +162,8 @@ def _setup_logging(level: str, worker: int | None = None) -> None:
         force=worker is not None,
     )
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # The HTTP app runs two SDK session managers (SSE and JSON answers): each would log its start and stop.
+    logging.getLogger("mcp.server.streamable_http_manager").setLevel(logging.WARNING)
 
 
 def _clients_or_exit(args: argparse.Namespace, events: EventHook | None = None) -> dict[str, CommercetoolsClient]:
@@ -178,9 +210,13 @@ def _selection(args: argparse.Namespace) -> tuple[ToolPolicy, bool, Policy]:
         published = {t.name for t in policy.published()}
     except SelectionError as exc:
         _fail(f"{exc}{f' (policy file {path})' if path else ''}")
-    hidden = sorted(set(rules.tools) - published)
-    if hidden:
-        _fail(f"policy file {path}: [tools] overrides tool(s) this server does not publish: {', '.join(hidden)}")
+    unpublished = sorted(set(rules.tools) - published)
+    if unpublished:  # a known tool (the file's loader refused unknown ones) that this selection leaves out
+        logging.getLogger("commercetools_customers_mcp").info(
+            "policy file %s: overrides of tools this selection does not publish have no effect: %s",
+            path,
+            ", ".join(unpublished),
+        )
     return policy, args.tool_discovery or chosen.get("tool_discovery", False), rules
 
 
@@ -354,6 +390,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .core.server import build_server
     from .serving.transports import http_app, run_http, run_stdio, transport_security
 
+    listening = getattr(args, "listen_socket", None)  # a worker's inherited socket
+    inherited = listening is not None
+    if args.transport == "http" and listening is None:  # bound before saying so: a port in use is one line
+        from .serving.workers import bind
+
+        try:
+            listening = bind(args.host, args.port)
+        except OSError as exc:
+            asyncio.run(_close(clients))
+            _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", prefix="")
+    port = listening.getsockname()[1] if listening is not None else args.port
     policy, discovery, rules = _selection(args)
     observers = [o for o in (audit, metrics) if o is not None]
     server = build_server(
@@ -381,10 +428,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     auth = f"OAuth access tokens from {oauth.settings.issuer}; metadata at {oauth.metadata_url('/mcp')}"
                 else:
                     auth = f"{len(keys.keys)} API key(s)" if keys else "no API keys"
-                logger.info(
-                    "serving MCP on http://%s:%s/commercetools-customers and /mcp (%s)", args.host, args.port, auth
-                )
-                await run_http(app, args.host, args.port, args.log_level, sock=getattr(args, "listen_socket", None))
+                logger.info("serving MCP on http://%s:%s/commercetools-customers and /mcp (%s)", args.host, port, auth)
+                await run_http(app, args.host, port, args.log_level, sock=listening, worker=inherited)
         finally:
             await _close(clients)
             if audit is not None:
@@ -554,8 +599,11 @@ async def _list_tools(server: Server[Any]) -> dict[str, Any]:
     return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def parse_arguments(pairs: Sequence[str], json_text: str | None) -> dict[str, Any]:
-    """``--json`` first, then each ``--arg name=value`` (value parsed as JSON when it is valid JSON)."""
+def parse_arguments(
+    pairs: Sequence[str], json_text: str | None, properties: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``--json`` first, then each ``--arg name=value``: the value as the parameter's schema types it (a string
+    parameter takes the text as it is, so ``key=123`` stays "123"), else as JSON when it is valid JSON."""
     arguments: dict[str, Any] = {}
     if json_text:
         loaded = orjson.loads(json_text)
@@ -566,6 +614,9 @@ def parse_arguments(pairs: Sequence[str], json_text: str | None) -> dict[str, An
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise ValueError(f"--arg expects name=value, got {pair!r}")
+        if (properties or {}).get(name, {}).get("type") == "string":
+            arguments[name] = value
+            continue
         try:
             arguments[name] = orjson.loads(value)
         except orjson.JSONDecodeError:
@@ -573,10 +624,33 @@ def parse_arguments(pairs: Sequence[str], json_text: str | None) -> dict[str, An
     return arguments
 
 
+def resolve_tool(name: str) -> str:
+    """The seed name of a tool named in any form (seed or short, with or without the prefix); a ``ValueError``
+    naming the nearest tools for an unknown name."""
+    import difflib
+
+    from .core.catalog.names import SHORT_NAMES, seed_name
+    from .core.catalog.tools import BY_NAME, PREFIX
+
+    for form in (name, PREFIX + name):
+        if seed_name(form) in BY_NAME:
+            return seed_name(form)
+    forms = [form.removeprefix(PREFIX) for seed in BY_NAME for form in (seed, SHORT_NAMES[seed])]
+    near = difflib.get_close_matches(name.removeprefix(PREFIX), dict.fromkeys(forms), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else "; `commercetools-customers-mcp tools` lists them"
+    raise ValueError(f"no tool named {name!r}{hint}")
+
+
 def cmd_call(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level)
+    from .core.catalog.schemas import input_schema
+    from .core.catalog.tools import BY_NAME
+    from .core.discovery import META_NAMES
+
     try:
-        arguments = parse_arguments(args.arg, args.json)
+        tool = args.tool if args.tool in META_NAMES else resolve_tool(args.tool)
+        properties = input_schema(BY_NAME[tool])["properties"] if tool in BY_NAME else {}
+        arguments = parse_arguments(args.arg, args.json, properties)
     except (ValueError, orjson.JSONDecodeError) as exc:
         print(f"commercetools-customers-mcp: {exc}", file=sys.stderr)
         return 2
@@ -595,7 +669,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
         try:
             async with Client(server) as client:
-                return await client.call_tool(args.tool, arguments)
+                return await client.call_tool(tool, arguments)
         finally:
             await _close(clients)
             if audit is not None:
@@ -636,10 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, level: str = "INFO") -> None:
         p.add_argument("--connections", metavar="FILE", help="TOML file with [connections.<id>] tables")
-        p.add_argument("--data", metavar="PATH", help="emulator SQLite file (default: per-user data dir; :memory:)")
-        p.add_argument("--log-level", default="INFO", metavar="LEVEL", help="stderr log level (default INFO)")
+        p.add_argument(
+            "--data", type=data_path, metavar="PATH", help="emulator SQLite file (default: per-user data dir; :memory:)"
+        )
+        p.add_argument("--log-level", type=log_level, default=level, metavar="LEVEL", help="stderr log level")
         p.add_argument("--audit-log", metavar="FILE", help="append a JSON line per data-changing call; $MCP_AUDIT_LOG")
 
     def tool_policy(p: argparse.ArgumentParser) -> None:
@@ -666,10 +742,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--policy", metavar="FILE", help="TOML policy file ($MCP_POLICY_FILE): output filtering, overrides"
         )
 
-    serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    defaults = argparse.ArgumentDefaultsHelpFormatter  # every --help shows the defaults
+    serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP", formatter_class=defaults)
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="how MCP is served")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
+    serve.add_argument("--port", type=port_number, default=8000, help="HTTP port (0: any free port)")
     common(serve)
     serve.add_argument("--no-demo", action="store_true", help="do not seed the embedded emulator with demo data")
     serve.add_argument("--json-response", action="store_true", help="answer HTTP POSTs with JSON, never SSE")
@@ -702,10 +779,10 @@ def build_parser() -> argparse.ArgumentParser:
     tool_policy(serve)
     serve.set_defaults(func=cmd_serve)
 
-    emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8080)
-    emu.add_argument("--data", metavar="PATH")
+    emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP", formatter_class=defaults)
+    emu.add_argument("--host", default="127.0.0.1", help="bind address")
+    emu.add_argument("--port", type=port_number, default=8080, help="port (0: any free port)")
+    emu.add_argument("--data", type=data_path, metavar="PATH", help="SQLite file (default: per-user data dir)")
     emu.add_argument(
         "--client",
         action="append",
@@ -716,7 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emu.add_argument("--allowed-host", action="append", default=[], metavar="H", help="extra allowed Host header")
     emu.add_argument("--no-demo", action="store_true")
-    emu.add_argument("--log-level", default="INFO", metavar="LEVEL")
+    emu.add_argument("--log-level", type=log_level, default="INFO", metavar="LEVEL", help="stderr log level")
     emu.add_argument("--faults", metavar="SPEC", help="fault injection, e.g. 503:0.1,drop:0.02,seed:7")
     emu.set_defaults(func=cmd_emulator)
 
@@ -727,14 +804,16 @@ def build_parser() -> argparse.ArgumentParser:
     tool_policy(tools)
     tools.set_defaults(func=cmd_tools)
 
-    call = sub.add_parser("call", help="run one tool in process and print its result")
-    call.add_argument("tool")
-    call.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE", help="JSON or plain string")
+    call = sub.add_parser("call", help="run one tool in process and print its result", formatter_class=defaults)
+    call.add_argument("tool", help="a tool name: seed or short, with or without the commercetools_customers_ prefix")
+    call.add_argument(
+        "--arg", action="append", default=[], metavar="NAME=VALUE", help="one argument, typed by the tool's schema"
+    )
     call.add_argument("--json", metavar="OBJECT", help="all arguments as one JSON object")
-    call.add_argument("--pcid", metavar="ID")
-    common(call)
+    call.add_argument("--pcid", metavar="ID", help="the connection (PCID)")
+    common(call, level="WARNING")
     tool_policy(call)
-    call.set_defaults(func=cmd_call, log_level="WARNING")
+    call.set_defaults(func=cmd_call)
 
     hash_key = sub.add_parser("hash-key", help="print the key-file hash line for an API key secret read from stdin")
     hash_key.set_defaults(func=cmd_hash_key)
@@ -743,4 +822,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `tools | head`: the reader left; say nothing more (and let no flush at exit fail)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

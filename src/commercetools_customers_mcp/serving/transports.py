@@ -216,10 +216,11 @@ async def run_http(
     log_level: str = "warning",
     *,
     sock: socket.socket | None = None,
+    worker: bool = False,
 ) -> None:
-    """Serve ``app`` until SIGTERM/SIGINT, then stop gracefully. With ``sock`` (a worker of ``serve --workers``),
-    serve on that inherited listening socket, and let uvicorn's own log lines go through the root logger (whose
-    format names the worker)."""
+    """Serve ``app`` until SIGTERM/SIGINT, then stop gracefully; on ``sock`` when given (already listening). A
+    ``worker`` of ``serve --workers`` lets uvicorn's own log lines go through the root logger (whose format names
+    the worker)."""
     # h11, not httptools: httptools keeps the surrounding whitespace of header values, and MCP requires
     # `Mcp-Name: " x "` to match the body's name (the conformance suite's sep-2243 check).
     config = uvicorn.Config(
@@ -230,6 +231,6 @@ async def run_http(
         lifespan="on",
         http="h11",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        log_config=None if sock is not None else LOGGING_CONFIG,
+        log_config=None if worker else LOGGING_CONFIG,
     )
     await _Server(config).serve(sockets=[sock] if sock is not None else None)

@@ -1,6 +1,6 @@
 """Benchmarks side by side with the peers: ``python -m bench`` (or ``python bench/run.py``).
 
-    python -m bench                       # full run (~13 min: 606 s measured for the first four, ~2.5 for mixed), sizes 1k, 10k, 100k
+    python -m bench                       # full run (~13 min): all workloads, sizes 1k, 10k, 100k
     python -m bench --quick               # ~4 min: sizes 1k and 10k, fewer samples
     python -m bench --workloads emulator,mcp,cold --sizes 1000,10000 --creates 1000
     python -m bench --report-only         # re-render report.md and the chart from results.json

@@ -255,3 +255,52 @@ def test_audit_lines_and_metrics_add_up_over_two_workers(tmp_path: Path) -> None
             if line.startswith("ctmcp_tool_calls_total{") and "create_customer_groups" in line
         )
         assert counted == created, text
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
+    """A SIGKILLed supervisor used to leave its workers serving as orphans, holding the port against a restart
+    (issue #18 item 5): now they get SIGTERM from the kernel and the port is free again."""
+    with serving(tmp_path, "--no-demo") as (proc, base):
+        workers = set(_pids(base, 40))
+        port = int(base.rsplit(":", 1)[1])
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + START_TIMEOUT
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "the workers outlived their supervisor"
+            time.sleep(0.2)
+    import socket
+
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # nothing holds the port
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone too (its parent, the test, has not reaped it)
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+SUPERVISE_A_FAILING_WORKER = """
+import logging, sys
+from commercetools_customers_mcp.serving.workers import Supervisor, bind
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+sys.exit(Supervisor(1, bind("127.0.0.1", 0), lambda index, sock: 3).run())
+"""
+
+
+def test_a_worker_that_cannot_start_is_retried_with_back_off_not_the_end_of_the_server() -> None:
+    """Three deaths right after starting used to stop the whole server (exit 1 within a fraction of a second);
+    now each restart waits twice as long and the supervisor goes on until it is told to stop (issue #18 item 5)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE_A_FAILING_WORKER], env=_env(), stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2.5)  # 0.5 + 1.0 s of back-off: at least three failed starts
+    assert proc.poll() is None, proc.communicate()[1]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "exited with status 3; starting it again in 0.5 s" in err and "starting it again in 1.0 s" in err

@@ -14,9 +14,13 @@ Policy:
   in flight (at most ``transports.GRACEFUL_SHUTDOWN_SECONDS``), closes its clients and exits; the supervisor then
   exits 0. A worker still running ``KILL_AFTER`` seconds after the signal is killed (exit 1).
 * A worker that exits on its own (a crash, the OOM killer) is logged with its exit status and started again under
-  the same index. A worker that exits within ``FAILED_START_SECONDS`` of its start counts as a failed start;
-  ``MAX_FAILED_STARTS`` of them in a row stop the whole server with exit 1 and a message saying so, rather than
-  restarting forever something that cannot serve.
+  the same index. A worker that exits within ``FAILED_START_SECONDS`` of its start counts as a failed start; after
+  a failed start the restart waits, doubling from ``BACKOFF_FIRST`` to at most ``BACKOFF_MAX`` seconds, so a
+  burst of deaths (the OOM killer taking three workers at once) does not stop the server, and a worker that
+  cannot start at all is retried slowly and logged each time instead of spinning. The other workers serve on.
+* A worker never outlives its supervisor: it asks the kernel for SIGTERM when the supervisor dies (Linux
+  ``PR_SET_PDEATHSIG``; elsewhere a thread that watches the parent pid every second), so a SIGKILLed supervisor
+  leaves no orphans holding the port and a restart can bind it again.
 * ``worker_exited(pid)`` runs in the supervisor for every worker that is gone (e.g. to let multi-process metrics
   forget its live gauges).
 
@@ -51,7 +55,8 @@ log = logging.getLogger("commercetools_customers_mcp.serving.workers")
 
 KILL_AFTER = 40.0
 FAILED_START_SECONDS = 5.0
-MAX_FAILED_STARTS = 3
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
 POLL_SECONDS = 0.05
 BACKLOG = 2048
 
@@ -107,6 +112,7 @@ class Supervisor:
         self.workers: dict[int, _Worker] = {}  # pid -> worker
         self._stop_signal: int | None = None
         self._failed_starts = 0
+        self._pending: dict[int, float] = {}  # index -> when to start it again (after failed starts)
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -140,6 +146,10 @@ class Supervisor:
 
     def _supervise(self) -> int:
         while self._stop_signal is None:
+            now = time.monotonic()
+            for index in [i for i, at in self._pending.items() if at <= now]:
+                del self._pending[index]
+                self._start(index)
             reaped = self._reap()
             if reaped is None:
                 time.sleep(POLL_SECONDS)
@@ -149,17 +159,19 @@ class Supervisor:
             if self._stop_signal is not None:
                 break
             self._failed_starts = self._failed_starts + 1 if lived < FAILED_START_SECONDS else 0
-            if self._failed_starts >= MAX_FAILED_STARTS:
+            if self._failed_starts:
+                delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failed_starts - 1))
                 log.error(
-                    "worker=%d (pid %d) %s %.1f s after its start, %d times in a row: stopping the server",
+                    "worker=%d (pid %d) %s; starting it again in %.1f s (%.1f s after its start; %d such in a row)",
                     worker.index,
                     worker.pid,
                     _describe(status),
+                    delay,
                     lived,
                     self._failed_starts,
                 )
-                self._stop_all(signal.SIGTERM)
-                return 1
+                self._pending[worker.index] = time.monotonic() + delay
+                continue
             log.warning("worker=%d (pid %d) %s; starting it again", worker.index, worker.pid, _describe(status))
             self._start(worker.index)
         name = signal.Signals(self._stop_signal).name
@@ -226,6 +238,7 @@ def _run_worker(target: Target, index: int, sock: socket.socket) -> None:
     target, and leave with ``os._exit`` so nothing of the supervisor (atexit hooks, buffers) runs twice."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _die_with_parent(os.getppid())
     code = 1
     try:
         code = target(index, sock)
@@ -241,3 +254,28 @@ def _run_worker(target: Target, index: int, sock: socket.socket) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM this process when ``parent`` (the supervisor) is gone: the kernel's parent-death signal on Linux,
+    else a daemon thread polling the parent pid. Checked once more after asking, for a parent that died first."""
+    asked = False
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            asked = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    if not asked:
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)

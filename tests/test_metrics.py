@@ -302,3 +302,24 @@ async def test_discovery_tools_are_labelled_and_call_tool_counts_as_the_tool_it_
     assert calls == {P + "find_tools": 1, P + "describe_tool": 1, P + "create_customer_groups": 1}
     [line] = [json.loads(text) for text in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert (line["tool"], line["key"], line["status"]) == (P + "create_customer_groups", "dd", 201)
+
+
+async def test_who_may_read_metrics_is_a_setting() -> None:
+    """/metrics counts every tenant's calls: a key limited to some connections may not read it unless named
+    (issue #18 item 5); a key for every connection may, unless readers are named and it is not one of them."""
+    emulator = httpx2.ASGITransport(app=create_app(":memory:", clients=emulator_clients("alpha")))
+    clients = {"eu": CommercetoolsClient(project_connection("eu", "alpha"), transport=emulator)}
+    server = build_server(clients)
+    statuses = {}
+    for readers in (frozenset(), frozenset({"alice"})):
+        metrics = Metrics()
+        app = http_app(server, connection_ids=["eu"], keys=keyring(), metrics=metrics, metrics_readers=readers)
+        async with asyncio.timeout(30), serving(app) as base, httpx2.AsyncClient(base_url=base) as http:
+            for name, key in (("alice", ALICE), ("root", ROOT)):
+                statuses[(readers, name)] = (await http.get("/metrics", headers={"Authorization": f"Bearer {key}"}))
+    await clients["eu"].aclose()
+    assert statuses[(frozenset(), "alice")].status_code == 403
+    assert "may not read /metrics" in statuses[(frozenset(), "alice")].json()["message"]
+    assert statuses[(frozenset(), "root")].status_code == 200
+    assert statuses[(frozenset({"alice"}), "alice")].status_code == 200
+    assert statuses[(frozenset({"alice"}), "root")].status_code == 403

@@ -422,6 +422,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     max_body_bytes=args.max_body_bytes,
                     oauth=oauth,
                     metrics=metrics,
+                    metrics_readers=frozenset(args.metrics_reader),
                     worker=worker,
                 )
                 if oauth is not None:
@@ -768,6 +769,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--oauth-scope-prefix", default="commercetools-customers", metavar="P", help="scopes P:read and P:write"
     )
     serve.add_argument("--oauth-pcids-claim", default="pcids", metavar="NAME", help="claim listing a token's PCIDs")
+    serve.add_argument(
+        "--metrics-reader",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="API key name or token subject that may read /metrics (repeatable; none: keys for every connection)",
+    )
     serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, metavar="N", help="HTTP body limit")
     serve.add_argument(
         "--no-check", action="store_true", help="skip the start-up checks (a token per connection, the OAuth issuer)"

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
 from .. import __version__
+from ..core.calls import ALL_PCIDS, CURRENT_PRINCIPAL, Principal
 from .api_keys import AuthMiddleware, KeyRing, is_loopback
 
 if TYPE_CHECKING:  # PyJWT/cryptography and prometheus-client load only in servers that use OAuth or metrics
@@ -113,6 +114,7 @@ def http_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     oauth: ResourceServer | None = None,
     metrics: Metrics | None = None,
+    metrics_readers: frozenset[str] = frozenset(),
     worker: int | None = None,
 ) -> Starlette:
     """The app serving MCP at both paths plus /healthz (and /metrics with ``metrics``); its lifespan runs the
@@ -121,7 +123,9 @@ def http_app(
     With ``keys`` every request but ``/healthz`` needs ``Authorization: Bearer <key>`` (401 otherwise), and
     /healthz no longer lists the connection ids. ``oauth`` (instead of keys) makes it an OAuth resource server
     (``oauth``). Bodies over ``max_body_bytes`` are answered with 413. A ``worker`` of ``serve --workers``
-    says its number and pid in /healthz."""
+    says its number and pid in /healthz. /metrics counts every connection's calls, so an authenticated caller
+    reads it only when named in ``metrics_readers`` (key names, token subjects) or, with none named, when it may
+    use every connection (``pcids = ["*"]``); others get 403."""
     if keys and oauth is not None:
         raise ValueError("use API keys or OAuth, not both")
     security = security or transport_security("127.0.0.1")
@@ -159,6 +163,10 @@ def http_app(
         refused = await checks.validate_request(request)
         if refused is not None or metrics is None:
             return refused or Response(status_code=404)
+        caller = CURRENT_PRINCIPAL.get()
+        if caller is not None and not may_read_metrics(caller, metrics_readers):
+            message = f"this {caller.kind} may not read /metrics (it counts every connection's calls)"
+            return JSONResponse({"error": "forbidden", "message": message}, status_code=403)
         body, content_type = metrics.exposition(request.headers.get("accept", ""))
         return Response(body, headers={"Content-Type": content_type})
 
@@ -173,6 +181,11 @@ def http_app(
         routes += oauth.routes(MCP_PATHS)
         middleware = [Middleware(OAuthMiddleware, resource=oauth, mcp_paths=MCP_PATHS)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def may_read_metrics(caller: Principal, readers: frozenset[str]) -> bool:
+    """Named readers only, when any are named; else a caller that may use every connection."""
+    return caller.name in readers if readers else ALL_PCIDS in caller.pcids
 
 
 GRACEFUL_SHUTDOWN_SECONDS = 30

@@ -155,7 +155,6 @@ async def test_over_stdio_with_the_flag() -> None:
 async def test_token_values_are_hidden_unless_the_operator_shows_them(demo: Any) -> None:
     """A token value is a credential (issue #18 item 3): a read-only caller of the messages toolset sees the
     token Messages but not their values, and cannot filter or sort on them; the policy can show them."""
-    from commercetools_customers_mcp.core.policy import Policy
     from commercetools_customers_mcp.core.redaction import OutputPolicy
 
     where = ['type = "CustomerPasswordTokenCreated"']
@@ -174,7 +173,8 @@ async def test_token_values_are_hidden_unless_the_operator_shows_them(demo: Any)
     assert value not in orjson.dumps(page).decode()
     assert oracle.is_error and "'value' is hidden by this server" in oracle.structured_content["message"]
     assert sorted_by.is_error
-    shown = Policy(output=OutputPolicy(token_values=True))
+    shown = parse_policy({"output": {"token_values": True}})
+    assert shown.output == OutputPolicy(token_values=True)
     async with Client(build_server({"demo": demo}, policy=WITH_MESSAGES, rules=shown)) as client:
         page = (await client.call_tool(LIST, {"where": where, "sort": ["createdAt desc"]})).structured_content
         filtered = await client.call_tool(LIST, {"where": [*where, f'value = "{value}"']})

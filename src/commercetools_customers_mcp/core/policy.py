@@ -8,6 +8,7 @@ configuration (``McpServer``), in TOML's snake_case::
     preset = "pii"                        # redact the personal fields of customers, units and addresses
     redacted_with = "[REDACTED]"          # default
     format = "json"                       # or "tabular"
+    token_values = false                  # true: token Messages show the token value (a credential)
     keep_field_paths = ["results.firstName"]
     [output.redact]                       # value replaced, field kept
     field_paths = ["customer.dateOfBirth"]
@@ -186,6 +187,7 @@ class OutputTable(_Table):
     preset: str | None = None
     redacted_with: str = REDACTED
     format: str = "json"
+    token_values: StrictBool = False
     keep_field_paths: list[NonEmpty] = []
     redact: MatcherTable = MatcherTable()
     drop: MatcherTable = MatcherTable()
@@ -213,6 +215,7 @@ class OutputTable(_Table):
             frozenset(self.keep_field_paths),
             self.redacted_with,
             self.format,
+            self.token_values,
         )
 
 

@@ -149,3 +149,21 @@ def test_help_shows_the_defaults(capsys: Any) -> None:
             main([command, "--help"])
         out = " ".join(capsys.readouterr().out.split())
         assert default in out and "(default: 8000)" in out if command == "serve" else default in out
+
+
+def test_serve_says_it_is_serving_once() -> None:
+    """The SDK's two session managers (SSE and JSON answers) each logged "StreamableHTTP session manager started"."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--transport", "http", "--port", "0"]
+        + ["--data", ":memory:", "--no-demo"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert err.count("serving MCP on http://127.0.0.1:") == 1 and "Application startup complete" in err
+    assert "session manager" not in err

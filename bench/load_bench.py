@@ -25,11 +25,9 @@ the emulator process spent per call of the HTTP series, and this client's own.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +38,7 @@ import psutil
 from . import loadgen
 from .emulator_bench import CLI
 from .mcp_bench import TOOL, _base_env, _official_args, _ours_env, start_loaded
-from .util import HOST, Child, free_port, wait_port
+from .util import HOST, Child, free_port, run_timed, wait_port
 
 LEGACY, MODERN = "2025-11-25", "2026-07-28"
 CONCURRENCY = (1, 4, 16)
@@ -274,13 +272,4 @@ async def _run(plan: Plan, with_official: bool) -> dict[str, Any]:
 
 def run(plan: Plan, with_official: bool) -> dict[str, Any]:
     """The whole workload on uvloop when installed (the clients then cost less CPU), else on asyncio."""
-    started = time.perf_counter()
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(_run(plan, with_official))
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(_run(plan, with_official))
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    return result
+    return run_timed(_run(plan, with_official))

@@ -49,7 +49,7 @@ import orjson
 from . import builds, loadgen
 from .load_bench import LEGACY, _cpu_seconds, _own_cpu, _percentile, _request, _start
 from .mcp_bench import _base_env
-from .util import HOST
+from .util import HOST, run_timed
 
 CLIENTS = 16
 SEED = 23
@@ -393,13 +393,4 @@ def _load_average() -> str:
 
 def run(plan: Plan, baseline_ref: str | None = None) -> dict[str, Any]:
     """The whole workload on uvloop when installed (as workload 4), else on asyncio."""
-    started = time.perf_counter()
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(_run(plan, baseline_ref))
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(_run(plan, baseline_ref))
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    return result
+    return run_timed(_run(plan, baseline_ref))

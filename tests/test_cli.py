@@ -154,7 +154,6 @@ def test_help_shows_the_defaults(capsys: Any) -> None:
 def test_serve_says_it_is_serving_once() -> None:
     """The SDK's two session managers (SSE and JSON answers) each logged "StreamableHTTP session manager started"."""
     import signal
-    import time
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--transport", "http", "--port", "0"]
@@ -162,8 +161,12 @@ def test_serve_says_it_is_serving_once() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    assert proc.stderr is not None
+    lines = []
+    while "Application startup complete" not in (line := proc.stderr.readline()):  # the test's timeout bounds it
+        assert line, "serve exited before it served: " + "".join(lines)
+        lines.append(line)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    err = "".join(lines) + line + proc.communicate(timeout=60)[1]
     assert err.count("serving MCP on http://127.0.0.1:") == 1 and "Application startup complete" in err
     assert "session manager" not in err

@@ -155,9 +155,9 @@ def test_serve_says_it_is_serving_once() -> None:
     """The SDK's two session managers (SSE and JSON answers) each logged "StreamableHTTP session manager started"."""
     import signal
 
+    argv = ["serve", "--transport", "http", "--port", "0", "--data", ":memory:", "--no-demo"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "commercetools_customers_mcp", "serve", "--transport", "http", "--port", "0"]
-        + ["--data", ":memory:", "--no-demo"],
+        [sys.executable, "-m", "commercetools_customers_mcp", *argv],
         stderr=subprocess.PIPE,
         text=True,
     )

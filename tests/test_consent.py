@@ -380,3 +380,28 @@ async def test_blockers_past_fifty_are_counted(ct: CommercetoolsClient) -> None:
     assert held["count"] == 53 and len(held["examples"]) == 50
     assert body["errors"][0]["message"].endswith("and 3 more.")
     assert "53 business units holding the role" in body["message"] and "and 3 more" in body["message"]
+
+
+@pytest.mark.parametrize("mode", ["if-supported", "always"])
+async def test_a_connection_with_no_way_back(ct: CommercetoolsClient, mode: str) -> None:
+    """A 2025-11-25 client that declared elicitation on a transport that cannot carry the question mid-call:
+    if-supported runs the delete unasked, always refuses it."""
+    from mcp.shared.exceptions import NoBackChannelError
+
+    from commercetools_customers_mcp.core.catalog.tools import BY_NAME, build_request
+    from commercetools_customers_mcp.core.consent import Asker
+
+    await seed(ct)
+
+    async def no_way_back(message: str, schema: dict[str, Any]) -> types.ElicitResult:
+        raise NoBackChannelError("elicitation/create")
+
+    tool, arguments = BY_NAME[DELETE_GROUP], {"key": "vip", "version": 1}
+    record = CallRecord(DELETE_GROUP, "cid", None, tool=tool)
+    gate = server(ct, mode).consent
+    ended = await gate.before_delete(tool, arguments, ct, record, build_request(tool, arguments),
+                                     Asker(True, elicit=no_way_back))  # fmt: skip
+    if mode == "if-supported":
+        assert ended is None and record.confirmation == "not-asked"
+    else:
+        assert isinstance(ended, types.CallToolResult) and ended.is_error and record.confirmation == "unavailable"

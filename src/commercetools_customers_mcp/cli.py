@@ -364,6 +364,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rules=rules,
         observers=observers,
         confirm_destructive=args.confirm_destructive,
+        state_key=getattr(args, "state_key", None),
     )
 
     async def serve() -> None:
@@ -434,6 +435,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
     except OSError as exc:
         _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", prefix="")
     port = sock.getsockname()[1]
+    args.state_key = os.urandom(32)  # one key seals every worker's request states: a retry may reach another
 
     def worker(index: int, listening: socket.socket) -> int:
         mine = copy.copy(args)

@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 import orjson
 from mcp import types
+from mcp.shared.exceptions import NoBackChannelError
 
 from ..upstream.client import ApiResponse, CommercetoolsClient
 from .calls import CallRecord, Outcome
@@ -164,7 +165,17 @@ class Consent:
         assert asker.elicit is not None
         try:
             answer = await asker.elicit(message, FORM)
-        except Exception as exc:  # the client declared elicitation but could not be reached with it
+        except NoBackChannelError:  # declared, but this transport has no way back to the client during a call
+            if self.mode == "if-supported":
+                record.confirmation = Confirmation.NOT_ASKED
+                return None
+            record.outcome, record.confirmation = Outcome.UNCONFIRMED, Confirmation.UNAVAILABLE
+            return _error(
+                "Nothing was deleted: this server's operator requires a confirmation by the user before a delete, "
+                "and this connection cannot carry the question to the client.",
+                "Call again with dry_run: true to see what the delete would affect.",
+            )
+        except Exception as exc:  # the client declared elicitation but failed to answer it
             record.outcome, record.confirmation = Outcome.UNCONFIRMED, Confirmation.UNAVAILABLE
             return _error(
                 f"Nothing was deleted: asking the user for a confirmation failed ({type(exc).__name__}).",

@@ -208,8 +208,9 @@ class ToolServer:
     every call (the log line is always one); ``discovery`` lists three discovery tools instead of the catalogue
     (``discovery.py``); ``rules`` is the operator's policy file (output filtering and tool overrides,
     ``policy.py``); ``confirm_destructive`` (off | if-supported | always; else the policy file's, else
-    if-supported) whether a delete asks its user first (``consent.py``). Raises ``selection.SelectionError`` if no
-    tool is published."""
+    if-supported) whether a delete asks its user first (``consent.py``); ``state_key`` seals its 2026-07-28
+    request states (None: a key of this process; ``--workers`` hands every worker the same one).
+    Raises ``selection.SelectionError`` if no tool is published."""
 
     def __init__(
         self,
@@ -221,12 +222,14 @@ class ToolServer:
         discovery: bool = False,
         rules: Policy | None = None,
         confirm_destructive: str | None = None,
+        state_key: bytes | None = None,
     ) -> None:
         rules = rules or Policy()
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
         self.output: OutputPolicy = rules.output
         mode = confirm_destructive or rules.confirm_destructive or DEFAULT_MODE
+        self._state_key = state_key
         self.consent = Consent(lambda tool, response: api_result(tool, response, self.policy), mode, self.output)
         self.overrides: dict[str, ToolOverride] = dict(rules.tools)
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
@@ -536,7 +539,12 @@ class ToolServer:
             on_call_tool=self.call_tool,
             get_tool_input_schema=self.header_schema,
         )
-        boundary = RequestStateBoundary(RequestStateSecurity.ephemeral(ttl=STATE_TTL), default_audience=SERVER_NAME)
+        security = (
+            RequestStateSecurity(keys=[self._state_key], ttl=STATE_TTL)
+            if self._state_key
+            else RequestStateSecurity.ephemeral(ttl=STATE_TTL)
+        )
+        boundary = RequestStateBoundary(security, default_audience=SERVER_NAME)
         server.middleware += [_state_refused_as_result, boundary]
         return server
 

@@ -550,10 +550,13 @@ class ToolServer:
 
 
 def _asker(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Asker:
-    """How this call can ask its user: the era's way, if the client declared form elicitation."""
+    """How this call can ask its user: the era's way, if the client declared form elicitation. On 2025-11-25 the
+    question is a request to the client during the call, so it also needs a channel back (stdio has one; this
+    server's stateless HTTP keeps no session, so neither the client's capabilities nor a way back)."""
     can_ask = form_elicitation(ctx.session.client_capabilities)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         return Asker(can_ask, round_trip=True, state=params.request_state, responses=params.input_responses)
+    can_ask = can_ask and ctx.session.can_send_request
 
     async def elicit(message: str, schema: dict[str, Any]) -> types.ElicitResult:
         return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)

@@ -117,6 +117,7 @@ def check_workflow_lines(lines: list[dict[str, Any]], facts: dict[str, Any], who
         "actions",
         "actionCount",
         "status",
+        "confirmation",
         "errorCodes",
         "correlationId",
         "durationMs",

@@ -17,7 +17,11 @@ SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
 # The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
 # is created in one call, as the API's DivisionDraft allows).
-EXTRA: dict[str, set[str]] = {"commercetools_customers_create_business_units": {"parentUnit"}}
+# The additions to the seed's parameters: parentUnit (a Division in one call) and every delete's dry_run (MCP-side).
+EXTRA: dict[str, set[str]] = {
+    "commercetools_customers_create_business_units": {"parentUnit"},
+    **{t.name: {"dry_run"} for t in DEFAULT_TOOLS if t.destructive},
+}
 
 TYPES = {
     "string": ("string", None),

@@ -212,5 +212,5 @@ def test_sizes_stay_within_their_budgets() -> None:
     for compact in (False, True):
         listed = asyncio.run(_list_tools(build_server({}, compact=compact)))
         sizes[compact] = len(orjson.dumps(listed))
-    assert sizes[False] <= 82_000 and sizes[True] <= 43_000, sizes
+    assert sizes[False] <= 82_500 and sizes[True] <= 43_000, sizes  # +584 / +232: the deletes' dry_run
     assert sum(len(orjson.dumps(input_schema(t, compact=True))) for t in TOOLS) < 30_000

@@ -99,3 +99,29 @@ def test_a_uvicorn_without_the_internal_serve_relies_on_stops_the_start(monkeypa
         main(["serve", "--transport", "http", "--data", ":memory:", "--port", str(_free_port())])
     assert info.value.code == 2
     assert f"uvicorn {uvicorn.__version__} keeps no Server._captured_signals" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_delete_asks_its_user_over_http(base_url: str, ct_client: Any, mode: str) -> None:
+    """Issue #20 over streamable HTTP: the sealed round trip (2026-07-28); a 2025-11-25 client cannot be asked here."""
+    from mcp import types
+
+    created = await ct_client.request("POST", "/{projectKey}/customer-groups", json={"groupName": "VIP", "key": "vip"})
+    assert created.status == 201
+    seen: list[str] = []
+
+    async def decline_then_accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        seen.append(params.message)
+        if len(seen) == 1:
+            return types.ElicitResult(action="decline")
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(base_url + "/mcp", mode=mode, elicitation_callback=decline_then_accept) as client:
+        first = await client.call_tool(P + "delete_customer_groups_by_key", {"key": "vip", "version": 1})
+        if mode == "legacy":  # stateless HTTP keeps no 2025-11-25 session: no capabilities, no way back
+            assert not first.is_error and seen == []  # so under if-supported it runs unasked (docs/security.md)
+            return
+        accepted = await client.call_tool(P + "delete_customer_groups_by_key", {"key": "vip", "version": 1})
+    assert first.is_error and "Nothing was deleted" in first.structured_content["message"]
+    assert not accepted.is_error and accepted.structured_content["key"] == "vip"
+    assert len(seen) == 2 and "'vip'" in seen[0]

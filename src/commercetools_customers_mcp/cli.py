@@ -404,7 +404,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     policy, discovery, rules = _selection(args)
     observers = [o for o in (audit, metrics) if o is not None]
     server = build_server(
-        clients, compact=args.compact_schemas, policy=policy, discovery=discovery, rules=rules, observers=observers
+        clients,
+        compact=args.compact_schemas,
+        policy=policy,
+        discovery=discovery,
+        rules=rules,
+        observers=observers,
+        confirm_destructive=args.confirm_destructive,
+        state_key=getattr(args, "state_key", None),
     )
 
     async def serve() -> None:
@@ -474,6 +481,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
     except OSError as exc:
         _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", prefix="")
     port = sock.getsockname()[1]
+    args.state_key = os.urandom(32)  # one key seals every worker's request states: a retry may reach another
 
     def worker(index: int, listening: socket.socket) -> int:
         mine = copy.copy(args)
@@ -663,13 +671,26 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     policy, discovery, rules = _selection(args)
     observers = [audit] if audit is not None else []
-    server = build_server(clients, policy=policy, discovery=discovery, rules=rules, observers=observers)
+    server = build_server(
+        clients,
+        policy=policy,
+        discovery=discovery,
+        rules=rules,
+        observers=observers,
+        confirm_destructive=args.confirm_destructive,
+    )
+
+    async def yes(context: Any, params: Any) -> types.ElicitResult:
+        """--yes: the user, answering a delete's confirmation before it is asked."""
+        from mcp import types
+
+        return types.ElicitResult(action="accept", content={"confirm": True})
 
     async def call() -> types.CallToolResult:
         from mcp import Client
 
         try:
-            async with Client(server) as client:
+            async with Client(server, elicitation_callback=yes if args.yes else None) as client:
                 return await client.call_tool(tool, arguments)
         finally:
             await _close(clients)
@@ -743,6 +764,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--policy", metavar="FILE", help="TOML policy file ($MCP_POLICY_FILE): output filtering, overrides"
         )
 
+    def confirm(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--confirm-destructive",
+            choices=["off", "if-supported", "always"],
+            default=None,
+            help="whether a delete asks its user first (default: the policy file's, else if-supported)",
+        )
+
     defaults = argparse.ArgumentDefaultsHelpFormatter  # every --help shows the defaults
     serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP", formatter_class=defaults)
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="how MCP is served")
@@ -785,6 +814,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, metavar="N", help="HTTP: N processes answering on one port (default 1)"
     )
     tool_policy(serve)
+    confirm(serve)
     serve.set_defaults(func=cmd_serve)
 
     emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP", formatter_class=defaults)
@@ -821,6 +851,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--pcid", metavar="ID", help="the connection (PCID)")
     common(call, level="WARNING")
     tool_policy(call)
+    confirm(call)
+    call.add_argument("--yes", action="store_true", help="confirm a delete (stands for the user's answer)")
     call.set_defaults(func=cmd_call)
 
     hash_key = sub.add_parser("hash-key", help="print the key-file hash line for an API key secret read from stdin")

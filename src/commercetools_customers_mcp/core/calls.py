@@ -48,6 +48,10 @@ class Outcome(StrEnum):
     AUTH = "auth"  # the auth server refused a token
     ERROR = "error"  # failed inside the server
     CANCELLED = "cancelled"  # the caller went away (the request may have been applied)
+    DRY_RUN = "dry-run"  # a delete's dry run answered (nothing changed)
+    ASKED = "asked"  # a delete asked its user through an InputRequiredResult (2026-07-28); nothing changed yet
+    DECLINED = "declined"  # the user declined or dismissed a delete's confirmation; nothing changed
+    UNCONFIRMED = "unconfirmed"  # a delete the operator wants confirmed could not be (client, state); nothing changed
 
 
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("mcp_principal", default=None)
@@ -67,6 +71,7 @@ class CallRecord:
     duration_ms: float = 0.0
     request: Request | None = None  # the request sent to the API, if one was built
     response: ApiResponse | None = None  # the API's answer, if one came
+    confirmation: str | None = None  # a delete's consent.Confirmation (dry-run, not-asked, asked, accepted, …)
 
 
 class Observer(Protocol):

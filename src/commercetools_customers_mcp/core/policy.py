@@ -4,6 +4,8 @@ configuration (``McpServer``), in TOML's snake_case::
 
     toolsets = ["customers", "customer-groups"]      # and read_only, allow_tools, deny_tools, tool_names,
                                                      # tool_discovery: a flag given on the command line wins
+    confirm_destructive = "always"                   # off | if-supported (default) | always: a delete asks its
+                                                     # user first (core/consent.py); the flag wins
     [output]
     preset = "pii"                        # redact the personal fields of customers, units and addresses
     redacted_with = "[REDACTED]"          # default
@@ -38,7 +40,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jsonschema_rs
 import orjson
@@ -139,6 +141,7 @@ class Policy:
     output: OutputPolicy = field(default_factory=OutputPolicy)
     tools: Mapping[str, ToolOverride] = field(default_factory=dict)  # seed tool name → override
     selection: Mapping[str, Any] = field(default_factory=dict)  # the SELECTION_KEYS the file sets
+    confirm_destructive: str | None = None  # off | if-supported | always (None: not set; the default applies)
 
 
 def load_policy(path: Path) -> Policy:
@@ -161,7 +164,7 @@ def parse_policy(data: Mapping[str, Any], source: str = "the policy") -> Policy:
         if tool is None:
             raise ConfigError(f"{where}: no tool named {name!r} (see `commercetools-customers-mcp tools`)")
         tools[tool.name] = _tool_override(tool, table, f"tools.{name}", source)
-    return Policy(file.output.policy(), tools, selection)
+    return Policy(file.output.policy(), tools, selection, file.confirm_destructive)
 
 
 # The file's shape, declared: pydantic refuses unknown keys and wrong types, and config.invalid names the table.
@@ -274,11 +277,14 @@ class PolicyFile(_Table):
     deny_tools: list[NonEmpty] | None = None
     tool_names: ToolNames | None = None
     tool_discovery: StrictBool | None = None
+    confirm_destructive: Literal["off", "if-supported", "always"] | None = None
     output: OutputTable = OutputTable()
     tools: dict[str, ToolTable] = {}
 
 
-SELECTION_KEYS = tuple(name for name in PolicyFile.model_fields if name not in ("output", "tools"))
+SELECTION_KEYS = tuple(
+    name for name in PolicyFile.model_fields if name not in ("output", "tools", "confirm_destructive")
+)
 
 
 def _tool_override(tool: Tool, table: ToolTable, name: str, source: str) -> ToolOverride:

@@ -3,8 +3,9 @@
 Flow of a call: find the tool → is it published to this caller (``selection``, a read-only caller) → fill in
 the policy's parameter defaults and pinned values → validate the arguments (every problem is reported) →
 refuse filters and sorts on hidden fields (``catalog/filters``) → resolve ``PCID`` (and the caller's
-connection limits) → build the request from the catalogue row → ``client.request`` → a result → what the
-output policy lets the caller see (``output``). In discovery mode ``call_tool`` enters the same flow.
+connection limits) → build the request from the catalogue row → a delete's dry run or confirmation
+(``consent``) → ``client.request`` → a result (a refused delete names its blockers) → what the output policy lets
+the caller see (``output``). In discovery mode ``call_tool`` enters the same flow.
 Nothing escapes as an exception: every failure is an ``isError`` result with a hint and a correlation id.
 Every call ends as a ``CallRecord`` that the observers see; the first logs one stderr line per call: tool,
 PCID, status, duration, correlation id, caller (never argument values).
@@ -21,6 +22,9 @@ import anyio
 import orjson
 from mcp import types
 from mcp.server import Server, ServerRequestContext
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import __version__
 from ..upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient, new_correlation_id
@@ -31,9 +35,11 @@ from .catalog.descriptions import tool_description
 from .catalog.field_notes import unknown_field_notes
 from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
+from .catalog.impact import BLOCKERS, IMPACT
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
 from .catalog.tools import BY_NAME, MESSAGES, PCID, Tool, build_request, query_string_length
+from .consent import DEFAULT_MODE, STATE_TTL, Asker, Consent, form_elicitation, listing
 from .policy import Policy, ToolOverride
 from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
@@ -201,7 +207,10 @@ class ToolServer:
     published tools (toolsets, read-only mode, allow/deny lists) and picks seed or short names; ``observers`` see
     every call (the log line is always one); ``discovery`` lists three discovery tools instead of the catalogue
     (``discovery.py``); ``rules`` is the operator's policy file (output filtering and tool overrides,
-    ``policy.py``). Raises ``selection.SelectionError`` if no tool is published."""
+    ``policy.py``); ``confirm_destructive`` (off | if-supported | always; else the policy file's, else
+    if-supported) whether a delete asks its user first (``consent.py``); ``state_key`` seals its 2026-07-28
+    request states (None: a key of this process; ``--workers`` hands every worker the same one).
+    Raises ``selection.SelectionError`` if no tool is published."""
 
     def __init__(
         self,
@@ -212,11 +221,16 @@ class ToolServer:
         observers: Sequence[Observer] = (),
         discovery: bool = False,
         rules: Policy | None = None,
+        confirm_destructive: str | None = None,
+        state_key: bytes | None = None,
     ) -> None:
         rules = rules or Policy()
         self.clients = dict(clients)
         self.policy = policy or ToolPolicy()
         self.output: OutputPolicy = rules.output
+        mode = confirm_destructive or rules.confirm_destructive or DEFAULT_MODE
+        self._state_key = state_key
+        self.consent = Consent(lambda tool, response: api_result(tool, response, self.policy), mode, self.output)
         self.overrides: dict[str, ToolOverride] = dict(rules.tools)
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
@@ -285,7 +299,7 @@ class ToolServer:
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         started = time.perf_counter()
         name, given = params.name, dict(params.arguments or {})
         arguments: object = given
@@ -295,6 +309,7 @@ class ToolServer:
         record = CallRecord(loggable_name(name), new_correlation_id(), CURRENT_PRINCIPAL.get())
         for observer in self.observers:
             observer.call_started(record.name)
+        result: types.CallToolResult | types.InputRequiredResult
         try:
             if not isinstance(arguments, dict):  # call_tool's arguments, for the tool it runs
                 record.tool = BY_NAME.get(seed_name(name))  # a refused write is audited like any other
@@ -306,7 +321,7 @@ class ToolServer:
             elif discovered and name in discovery_tools.META_NAMES:
                 result = self._discover(name, arguments, record)
             else:
-                result = await self._call(name, arguments, record)
+                result = await self._call(name, arguments, record, _asker(ctx, params))
         except Exception:
             log.exception("tool %s failed unexpectedly (correlation id %s)", record.name, record.correlation_id)
             record.outcome = Outcome.ERROR
@@ -318,7 +333,7 @@ class ToolServer:
             record.outcome = Outcome.CANCELLED
             self._finished(record, started)
             raise
-        if not (discovered and name in discovery_tools.META_NAMES):
+        if isinstance(result, types.CallToolResult) and not (discovered and name in discovery_tools.META_NAMES):
             result = self._shown(result)
         self._finished(record, started)
         return result
@@ -363,7 +378,9 @@ class ToolServer:
         record.outcome = Outcome.OK
         return _result(discovery_tools.describe(self._by_seed_name[tool.name]))
 
-    async def _call(self, name: str, arguments: dict[str, Any], record: CallRecord) -> types.CallToolResult:
+    async def _call(
+        self, name: str, arguments: dict[str, Any], record: CallRecord, asker: Asker
+    ) -> types.CallToolResult | types.InputRequiredResult:
         """Run one call, noting on ``record`` how far it got."""
         tool = record.tool = BY_NAME.get(seed_name(name))
         if tool is None:
@@ -422,6 +439,10 @@ class ToolServer:
                 hint="Send shorter or fewer where/sort/expand values.",
             )
         try:
+            if tool.destructive:  # a dry run, or the user's confirmation first
+                ended = await self.consent.before_delete(tool, arguments, client, record, req, asker)
+                if ended is not None:
+                    return ended
             response = record.response = await client.request(
                 req.method,
                 req.path,
@@ -451,7 +472,33 @@ class ToolServer:
             )
         record.outcome = response.status
         notes = unknown_field_notes(tool, arguments)
-        return api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
+        result = api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
+        if tool.destructive and _error_code(response) == "ReferenceExists":
+            await self._name_blockers(tool, req, client, record, result)
+        return result
+
+    async def _name_blockers(
+        self, tool: Tool, req: Any, client: CommercetoolsClient, record: CallRecord, result: types.CallToolResult
+    ) -> None:
+        """A delete refused for references: every resource that blocks it (up to 50 each, then the count), found by
+        the API's own queries, added to the result's message and as ``blockedBy``."""
+        try:
+            blockers = await self.consent.blockers(tool, req, client, record)
+        except (ApiConnectionError, AuthError):
+            return
+        body = result.structured_content
+        named = {name: row for name, row in blockers.items() if row.get("count")}
+        if not named or not isinstance(body, dict):
+            return
+        body["blockedBy"] = named
+        nouns = {row.name: row.noun for row in IMPACT.get(tool.family, ())}
+        found = (f"{row['count']} {nouns.get(name, name)}: {listing(row, BLOCKERS)}" for name, row in named.items())
+        told = all(row["count"] <= len(row["examples"]) for row in named.values()) and all(
+            f"'{e}'" in body["message"] for row in named.values() for e in row["examples"]
+        )
+        if not told:  # the API's message does not name them all (the real API names none)
+            body["message"] += " Blocked by " + "; ".join(found) + "."
+        result.content[0] = types.TextContent(type="text", text=_json_text(body))
 
     def _problems(self, tool: Tool, arguments: dict[str, Any]) -> list[Any]:
         """What is wrong with the arguments: the schema's findings, else filters on hidden fields."""
@@ -478,8 +525,10 @@ class ToolServer:
         return pcid, self.clients.get(pcid)
 
     def mcp_server(self) -> Server[Any]:
-        """The MCP server answering with this state. Serves both protocol eras."""
-        return Server(
+        """The MCP server answering with this state. Serves both protocol eras; a 2026-07-28 ``requestState`` (a
+        delete's confirmation) is sealed and checked by the SDK's boundary, and one that fails is an isError
+        result like every other failure."""
+        server: Server[Any] = Server(
             SERVER_NAME,
             version=__version__,
             instructions=(
@@ -490,6 +539,51 @@ class ToolServer:
             on_call_tool=self.call_tool,
             get_tool_input_schema=self.header_schema,
         )
+        security = (
+            RequestStateSecurity(keys=[self._state_key], ttl=STATE_TTL)
+            if self._state_key
+            else RequestStateSecurity.ephemeral(ttl=STATE_TTL)
+        )
+        boundary = RequestStateBoundary(security, default_audience=SERVER_NAME)
+        server.middleware += [_state_refused_as_result, boundary]
+        return server
+
+
+def _asker(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Asker:
+    """How this call can ask its user: the era's way, if the client declared form elicitation. On 2025-11-25 the
+    question is a request to the client during the call, so it also needs a channel back (stdio has one; this
+    server's stateless HTTP keeps no session, so neither the client's capabilities nor a way back)."""
+    can_ask = form_elicitation(ctx.session.client_capabilities)
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return Asker(can_ask, round_trip=True, state=params.request_state, responses=params.input_responses)
+    can_ask = can_ask and ctx.session.can_send_request
+
+    async def elicit(message: str, schema: dict[str, Any]) -> types.ElicitResult:
+        return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+
+    return Asker(can_ask, elicit=elicit)
+
+
+async def _state_refused_as_result(ctx: ServerRequestContext[Any], call_next: Any) -> Any:
+    """A tools/call whose requestState the boundary refuses (altered, expired, another call's): an isError result."""
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        data = exc.data
+        if ctx.method != "tools/call" or not (isinstance(data, dict) and data.get("reason") == "invalid_request_state"):
+            raise
+        log.warning("tools/call refused: requestState invalid or expired")
+        return error_result(
+            "Nothing was deleted: the confirmation state sent back is invalid, altered or expired.",
+            hint="Call the delete again without requestState to be asked again.",
+        )
+
+
+def _error_code(response: ApiResponse) -> str | None:
+    body = response.body if isinstance(response.body, dict) else {}
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    return first.get("code") if response.status >= 400 else None
 
 
 _Arguments = ParamSpec("_Arguments")

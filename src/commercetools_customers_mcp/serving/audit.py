@@ -25,7 +25,12 @@ Each line is one JSON object with every key below (``null`` when not known), in 
     actions        the update actions' names, in order (nothing else from them)
     actionCount    how many actions the update sent (``actions`` is cut short only if the line would pass
                    MAX_LINE bytes)
-    status         the API's HTTP status, or the ``Outcome`` that ended the call before an answer
+    status         the API's HTTP status, or the ``Outcome`` that ended the call before an answer (a delete's
+                   dry-run, asked, declined, unconfirmed)
+    confirmation   deletes only (else null): dry-run, not-asked (mode off, or a client that cannot ask),
+                   asked (2026-07-28: the question went back to the client), accepted, declined, cancelled,
+                   unavailable (mode always, a client that cannot ask), refused (a request state that does not
+                   fit the call or was used) — ``core/consent.py``
     errorCodes     the ``code`` of each error in an API error answer (never its message: a DuplicateField
                    message quotes the duplicate value)
     correlationId  as in the tool result, the stderr log line and the X-Correlation-ID sent to the API
@@ -139,6 +144,7 @@ def audit_entry(record: CallRecord, who: str, now: float) -> dict[str, Any] | No
         "actions": names,
         "actionCount": None if names is None else len(names),
         "status": record.outcome,
+        "confirmation": record.confirmation,
         "errorCodes": error_codes,
         "correlationId": record.correlation_id,
         "durationMs": round(record.duration_ms, 1),

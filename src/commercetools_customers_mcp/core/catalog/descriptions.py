@@ -191,6 +191,7 @@ _NOTES: dict[object, str] = {
     '`createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
     "withTotal": "false skips counting the total (faster).",
     "dataErasure": "true also erases personal data.",
+    "dry_run": "true: show the impact only.",
     "stores": 'e.g. [{"typeId": "store", "key": "eu"}].',
     "addresses": "country, two capital letters, is required in each.",
     "defaultShippingAddress": "An index into addresses.",

@@ -234,8 +234,8 @@ _BY_CODE = {
     "InvalidOperation": _rejected,
     "ReferencedResourceNotFound": _referenced,
     "ReferenceExists": lambda f: (
-        f"Other resources still use this {f.noun} (the message names one); remove those references first, then "
-        "delete again."
+        f"Other resources still use this {f.noun} (blockedBy names them, when this server can find them); remove "
+        "those references first, then delete again."
     ),
     "SearchNotReady": lambda f: (
         f"{f.noun.capitalize()} search is not active or still indexing. {activation(f.tool.family)}"

@@ -22,7 +22,7 @@ from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
 from .publish import share_repeated, tighten_unions
-from .tools import PCID, Tool
+from .tools import DRY_RUN, PCID, Tool
 
 JSON = dict[str, Any]
 
@@ -52,6 +52,7 @@ _QUERY = {
     "withTotal": {"type": "boolean"},
     "dataErasure": {"type": "boolean"},
     "version": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    DRY_RUN: {"type": "boolean"},
 }
 
 
@@ -128,6 +129,8 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
         props.setdefault(name, _property(tool, name))
     if "version" in tool.query:
         required.append("version")
+    if tool.destructive:  # the one MCP-side addition to a delete (core/consent.py)
+        props[DRY_RUN] = _property(tool, DRY_RUN)
     props[PCID] = _property(tool, PCID)
     if pcid_required:
         required.append(PCID)

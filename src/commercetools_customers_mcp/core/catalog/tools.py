@@ -2,7 +2,8 @@
 
 Where each argument goes is decided by the row alone: names in ``{braces}`` of the path template go
 into the path, names listed in ``query`` go into the query string (lists repeat the parameter), and
-every other argument goes into the JSON body. ``PCID`` picks the connection and is never sent.
+every other argument goes into the JSON body. ``PCID`` picks the connection and ``dry_run`` (deletes) asks for
+the impact instead: neither is ever sent.
 
 Kinds and what they imply:
 
@@ -29,6 +30,8 @@ from urllib.parse import quote
 
 PREFIX = "commercetools_customers_"
 PCID = "PCID"
+DRY_RUN = "dry_run"  # a delete's impact, nothing changed (core/consent.py); never sent
+MCP_ONLY = frozenset({PCID, DRY_RUN})  # arguments the MCP side reads and the API never sees
 
 READ_KINDS = frozenset({"get", "list", "status", "search"})
 IDEMPOTENT_KINDS = READ_KINDS | {"update", "delete", "versioned_flow"}
@@ -165,7 +168,7 @@ def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
     params: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     for name, value in arguments.items():
-        if name == PCID or name in path_params:
+        if name in MCP_ONLY or name in path_params:
             continue
         if name in tool.query:
             values = value if isinstance(value, list) else [value]

@@ -1,7 +1,7 @@
 """Associate Roles: named sets of Permissions that Business Units assign to their Associates.
 
 A role is referenced by key from Business Unit role assignments, so it cannot be deleted while any
-Associate (in any unit) holds it: 400 ReferenceExists naming a unit that uses it.
+Associate (in any unit) holds it: 400 ReferenceExists, the API's message followed by every unit that holds it.
 """
 
 from __future__ import annotations
@@ -55,12 +55,19 @@ def _remove_permission(ctx: Ctx, doc: Doc, action: Doc) -> None:
     doc["permissions"].remove(action["permission"])
 
 
+NAMED = 50  # units a refusal names; beyond them, how many more
+
+
 def _before_delete(ctx: Ctx, doc: Doc, req: Req) -> None:
-    units = ctx.store.find(ctx.project, "business-unit", HOLDERS, [doc["key"]], limit=1)
+    """The API's ReferenceExists, its message the template's sentence, then every unit holding the role (up to
+    NAMED, then how many more), so the caller needs no query of its own to find them."""
+    units = ctx.store.find(ctx.project, "business-unit", HOLDERS, [doc["key"]])
     if units:
+        named = ", ".join(f"'{u['key']}'" for u in units[:NAMED])
+        more = f" and {len(units) - NAMED} more" if len(units) > NAMED else ""
         raise errors.reference_exists(
-            f"The associate role '{doc['key']}' is still assigned to associates of the business unit "
-            f"'{units[0]['key']}'; remove those assignments first.",
+            "Can not delete a associate-role while it is referenced by at least one business-unit. "
+            f"Business units whose associates hold '{doc['key']}': {named}{more}.",
             "business-unit",
         )
 

@@ -227,3 +227,47 @@ async def test_business_units_in_a_store(stores):
     assert (await api.delete(f"{US}/business-units/{unit['id']}", params=version)).status_code == 404
     r = await api.delete(f"{DE}/business-units/{unit['id']}", params={"version": unit["version"]})
     assert r.status_code == 200
+
+
+async def test_stores_draft_get_query_update_delete(api):
+    r = await api.post("/stores", json={"key": "fr", "name": {"en": "France"}, "countries": [{"code": "FR"}]})
+    assert r.status_code == 201, r.text
+    fr = r.json()
+    assert (fr["languages"], fr["countries"], fr["distributionChannels"]) == ([], [{"code": "FR"}], [])
+    assert (await api.post("/stores", json={"name": {"en": "x"}})).status_code == 400  # key required
+    assert code(await api.post("/stores", json={"key": "fr"})) == "DuplicateField"
+    r = await api.post("/stores", json={"key": "xx", "languages": ["tlh"]})
+    assert r.status_code == 400 and code(r) == "ProjectNotConfiguredForLanguages"
+    assert (await api.get("/stores/key=fr")).json()["id"] == fr["id"]
+    assert (await api.get(f"/stores/{fr['id']}")).status_code == 200
+    assert (await api.get("/stores", params={"where": 'key = "fr"'})).json()["total"] == 1
+    actions = [
+        {"action": "setName", "name": {"en": "France", "fr": "France"}},
+        {"action": "addCountry", "country": {"code": "MC"}},
+        {"action": "removeCountry", "country": {"code": "FR"}},
+        {"action": "setLanguages", "languages": []},
+    ]
+    r = await api.post("/stores/key=fr", json={"version": 1, "actions": actions})
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"]["fr"], r.json()["countries"], r.json()["version"]) == ("France", [{"code": "MC"}], 2)
+    # a Store a Customer references cannot be deleted (stores.raml: ReferenceExists)
+    ida = await sign_up(api, "/in-store/key=fr")
+    r = await api.delete("/stores/key=fr", params={"version": 2})
+    assert r.status_code == 400 and code(r) == "ReferenceExists"
+    assert (await api.delete(f"/customers/{ida['id']}", params={"version": 1})).status_code == 200
+    assert (await api.delete("/stores/key=fr", params={"version": 2})).status_code == 200
+
+
+async def test_demo_store_customers_share_one_email():
+    app = create_app(":memory:", demo=True, project="demo")
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://e") as http:
+        r = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("c", "s"))
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        where = {"where": 'email = "mia.berg@example.com"'}
+        everywhere = (await http.get("/demo/customers", params=where, headers=headers)).json()
+        assert everywhere["total"] == 2
+        for store in ("de-store", "uk-store"):
+            found = (await http.get(f"/demo/in-store/key={store}/customers", params=where, headers=headers)).json()
+            assert [c["stores"] for c in found["results"]] == [[{"typeId": "store", "key": store}]]
+        units = (await http.get("/demo/in-store/key=de-store/business-units", headers=headers)).json()
+        assert units["total"] >= 1

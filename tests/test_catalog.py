@@ -15,9 +15,11 @@ from mcp_helpers import SEED_COUNT, SEED_TOOLS, P
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
-# The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
-# is created in one call, as the API's DivisionDraft allows).
-EXTRA: dict[str, set[str]] = {"commercetools_customers_create_business_units": {"parentUnit"}}
+# The additions beyond the seed: PCID everywhere, a Division's parentUnit on create_business_units (so a Division
+# is created in one call, as the API's DivisionDraft allows), and an optional storeKey on the 25 tools the API also
+# serves below a Store (customers, account flows, business units: the README says why).
+EXTRA: dict[str, set[str]] = {t.name: {"storeKey"} for t in TOOLS if t.store_scoped}
+EXTRA["commercetools_customers_create_business_units"] |= {"parentUnit"}
 
 TYPES = {
     "string": ("string", None),

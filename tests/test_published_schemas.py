@@ -212,5 +212,6 @@ def test_sizes_stay_within_their_budgets() -> None:
     for compact in (False, True):
         listed = asyncio.run(_list_tools(build_server({}, compact=compact)))
         sizes[compact] = len(orjson.dumps(listed))
-    assert sizes[False] <= 82_000 and sizes[True] <= 43_000, sizes
+    # storeKey on 25 tools (issue #19) costs 2,475 bytes by default and 1,125 compact (README, tools/list size)
+    assert sizes[False] <= 84_500 and sizes[True] <= 44_000, sizes
     assert sum(len(orjson.dumps(input_schema(t, compact=True))) for t in TOOLS) < 30_000

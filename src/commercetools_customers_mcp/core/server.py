@@ -37,6 +37,7 @@ from .catalog.tools import BY_NAME, MESSAGES, PCID, Tool, build_request, query_s
 from .policy import Policy, ToolOverride
 from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
+from .stores import HIDDEN_NOTE, checks_reset_email, unusable_reset_token
 from .tabular import tabular
 
 SERVER_NAME = "commercetools-customers"
@@ -451,6 +452,15 @@ class ToolServer:
             )
         record.outcome = response.status
         notes = unknown_field_notes(tool, arguments)
+        if checks_reset_email(tool, arguments, response.status):  # no silent success (stores.py)
+            if self.output.hides_filter(("email",)):
+                notes = [*notes, HIDDEN_NOTE]
+            else:
+                found = await unusable_reset_token(client, tool.name, arguments["email"], record.correlation_id)
+                if found is not None:
+                    extra = {"stores": found.stores} if found.stores else {}
+                    hint = self.policy.rename_text(found.hint)
+                    return error_result(found.message, hint=hint, correlation_id=record.correlation_id, **extra)
         return api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
 
     def _problems(self, tool: Tool, arguments: dict[str, Any]) -> list[Any]:

@@ -103,3 +103,61 @@ async def test_where_the_policy_hides_email_the_server_does_not_look(shop: Comme
         result = await mcp.call_tool(P + "create_customers_password_token", {"email": "nobody@example.com"})
     assert not result.is_error
     assert "only if a global customer" in result.content[-1].text
+
+
+def test_only_store_reads_the_scopes() -> None:
+    from commercetools_customers_mcp.core.stores import only_store
+
+    assert only_store(["manage_customers:shop:de", "view_business_units:shop:de", "view_types:shop"]) == "de"
+    assert only_store(["manage_customers:shop:de", "manage_customers:shop"]) is None  # the project too
+    assert only_store(["manage_customers:shop:de", "manage_customers:shop:us"]) is None  # two Stores
+    assert only_store(["manage_project:shop"]) is None
+
+
+async def test_a_connection_limited_to_one_store_goes_through_it() -> None:
+    scopes = "manage_customers:shop:de view_business_units:shop:de manage_stores:shop"
+    app = create_app(":memory:", demo=False, project="shop", clients={"emulator": "emulator:" + scopes})
+    connection = project_connection("eu", "shop", scopes=scopes.split())
+    client = CommercetoolsClient(connection, transport=httpx2.ASGITransport(app=app))
+    for key in ("de", "us"):
+        assert (await client.request("POST", "/{projectKey}/stores", json={"key": key})).status == 201
+    async with Client(build_server({"eu": client})) as mcp:
+        made = await mcp.call_tool(P + "create_customers", {"email": EMAIL, "password": "pw"})
+        assert not made.is_error and made.structured_content["customer"]["stores"] == [{"typeId": "store", "key": "de"}]
+        token = await mcp.call_tool(P + "create_customers_password_token", {"email": EMAIL})
+        assert (
+            not token.is_error and token.structured_content["customerId"] == made.structured_content["customer"]["id"]
+        )
+        refused = await mcp.call_tool(P + "list_customers", {"storeKey": "us"})
+        assert refused.is_error and refused.structured_content["allowedStore"] == "de"
+        assert "'de'" in refused.structured_content["message"]
+        # the searches have no Store-scoped endpoint: the client's scopes answer 403 there, as the API would
+        search = await mcp.call_tool(P + "list_customers_search_indexing_status", {})
+        assert search.is_error and search.structured_content["statusCode"] == 403
+    await client.aclose()
+
+
+async def test_a_connection_may_name_its_store() -> None:
+    app = create_app(":memory:", demo=False, project="shop")
+    transport = httpx2.ASGITransport(app=app)
+    admin = CommercetoolsClient(project_connection("admin", "shop"), transport=transport)
+    for key in ("de", "us"):
+        assert (await admin.request("POST", "/{projectKey}/stores", json={"key": key})).status == 201
+    named = CommercetoolsClient(project_connection("us", "shop", store="us"), transport=transport)
+    async with Client(build_server({"us": named})) as mcp:
+        made = await mcp.call_tool(P + "create_customers", {"email": EMAIL, "password": "pw"})
+        assert made.structured_content["customer"]["stores"] == [{"typeId": "store", "key": "us"}]
+        refused = await mcp.call_tool(P + "get_by_key", {"key": "x", "storeKey": "de"})
+        assert refused.is_error and refused.structured_content["allowedStore"] == "us"
+    for client in (admin, named):
+        await client.aclose()
+
+
+def test_store_from_the_environment_and_the_file(tmp_path: Path) -> None:
+    from commercetools_customers_mcp.upstream.connections import load_connections
+
+    env = {"CTP_PROJECT_KEY": "shop", "CTP_CLIENT_ID": "id", "CTP_CLIENT_SECRET": "s", "CTP_STORE_KEY": "de"}
+    assert load_connections(env=env)["default"].store == "de"
+    path = tmp_path / "c.toml"
+    path.write_text('[connections.eu]\nproject_key = "shop"\nclient_id = "i"\nclient_secret = "s"\nstore = "us"\n')
+    assert load_connections(path, env={})["eu"].store == "us"

@@ -1,4 +1,11 @@
-"""Store customers, as the MCP side meets them: no silent success for a password-reset token nobody can use.
+"""Store customers, as the MCP side meets them: a connection's own Store, and no silent success for a
+password-reset token nobody can use.
+
+A connection whose API client holds customer or business-unit scopes of exactly one Store
+(``manage_customers:{projectKey}:{storeKey}``…, and none of the whole project) can reach nothing but that Store's
+endpoints, so the Store-scoped tools go through it when a call names no ``storeKey`` (``connection_store``: the
+connection's ``store`` if set, else the scopes its token response grants); another ``storeKey`` is refused before
+any request, naming the allowed one.
 
 ``POST /customers/password-token`` on the global endpoint answers a token for any email: "For security reasons,
 Composable Commerce doesn't indicate whether the email address exists in the system" (Password reset flow,
@@ -16,12 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import orjson
 
 from ..upstream.client import ApiConnectionError, CommercetoolsClient
 from ..upstream.tokens import AuthError
 from .catalog.tools import CUSTOMERS, PREFIX, STORE_KEY, Tool
 
+# The scopes of the Store-scoped tools' resources (with manage_project, which grants them all).
+STORE_SCOPE_NAMES = frozenset(
+    {"view_customers", "manage_customers", "view_business_units", "manage_business_units", "manage_project"}
+)
 LOOKUP_LIMIT = 100  # customers sharing one email: one global, or one per Store
 HIDDEN_NOTE = (
     "Note: the API answers a token for any email, so a shop cannot tell which emails exist. This token resets a "
@@ -88,3 +100,30 @@ async def unusable_reset_token(
         "exist), and this one resets nothing.",
         f'Check the address ({PREFIX}list_customers with where lowercaseEmail = "..."), or create the customer.',
     )
+
+
+def only_store(scopes: tuple[str, ...] | list[str]) -> str | None:
+    """The one Store that customer / business-unit ``scopes`` are limited to, None when any is of the whole
+    project, when they name several Stores, or none."""
+    stores: set[str] = set()
+    for scope in scopes:
+        name, _, rest = scope.partition(":")
+        if name not in STORE_SCOPE_NAMES:
+            continue
+        _, _, store = rest.partition(":")
+        if not store:
+            return None  # a scope of the whole project: the global endpoints are open
+        stores.add(store)
+    return stores.pop() if len(stores) == 1 else None
+
+
+async def connection_store(client: CommercetoolsClient) -> str | None:
+    """The Store the connection is limited to: its ``store`` setting, else its token's scopes. AuthError when the
+    auth server refuses the token (the call ends there, as its request would); None when it cannot be reached
+    (the request then retries and says so)."""
+    if client.connection.store is not None:
+        return client.connection.store
+    try:
+        return only_store(await client.granted_scopes())
+    except httpx2.TransportError:
+        return None

@@ -41,8 +41,10 @@ class StoreSource:
         return crud.TABLE.prefilter(ctx, type_id, predicates, variables)
 
     def _narrow(self, ctx: Ctx, type_id: str, where: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
-        fields = in_store.STORE_FIELDS[type_id]
-        return f"({where}) AND ({in_store.condition(type_id)})", [*params, *[in_store.key(ctx)] * len(fields)]
+        store_key = in_store.key(ctx)
+        assert store_key is not None  # set by the Store-scoped route before its handler
+        sql, store_params = in_store.condition(ctx.project, type_id, store_key)
+        return f"{sql} AND ({where})", [*store_params, *params]
 
     def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
         where, params = self._narrow(ctx, type_id, selected.where, selected.params)

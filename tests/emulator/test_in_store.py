@@ -271,3 +271,26 @@ async def test_demo_store_customers_share_one_email():
             assert [c["stores"] for c in found["results"]] == [[{"typeId": "store", "key": store}]]
         units = (await http.get("/demo/in-store/key=de-store/business-units", headers=headers)).json()
         assert units["total"] >= 1
+
+
+async def test_a_stores_members_follow_every_write(stores):
+    """The Store's member index (``in_store.install``) follows addStore / removeStore / setStores and deletes, and
+    a filtered and an unfiltered query agree with it."""
+    api = stores
+    glob = await api.create("customers", {"email": "g@example.com", "password": "pw"})
+
+    async def in_de() -> tuple[int, int]:
+        plain = (await api.get(f"{DE}/customers")).json()["total"]
+        where = (await api.get(f"{DE}/customers", params={"where": 'email = "g@example.com"'})).json()["total"]
+        return plain, where
+
+    assert await in_de() == (0, 0)
+    add = {"version": 1, "actions": [{"action": "addStore", "store": {"key": "de"}}]}
+    assert (await api.post(f"/customers/{glob['id']}", json=add)).status_code == 200
+    assert await in_de() == (1, 1)
+    move = {"version": 2, "actions": [{"action": "setStores", "stores": [{"key": "us"}]}]}
+    assert (await api.post(f"/customers/{glob['id']}", json=move)).status_code == 200
+    assert await in_de() == (0, 0)
+    assert (await api.get(f"{US}/customers")).json()["total"] == 1
+    assert (await api.delete(f"/customers/{glob['id']}", params={"version": 3})).status_code == 200
+    assert (await api.get(f"{US}/customers")).json()["total"] == 0

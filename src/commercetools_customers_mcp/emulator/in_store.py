@@ -17,7 +17,8 @@ Nothing here knows HTTP or a resource module: ``resources/in_store.py`` declares
 
 from __future__ import annotations
 
-from .backend import Ctx, Doc
+from .backend import Change, Ctx, Doc, Emulator
+from .store import decode
 
 # the Store fields of each resource type that the Store-scoped endpoints filter on
 STORE_FIELDS = {"customer": ("stores",), "business-unit": ("stores", "inheritedStores")}
@@ -53,10 +54,94 @@ def visible(ctx: Ctx, type_id: str, doc: Doc | None) -> Doc | None:
 
 
 def condition(project: str, type_id: str, store_key: str) -> tuple[str, list[str]]:
-    """An SQL condition on the ``resources`` table (its ``id``): the document is in the Store. Answered from the
-    `where` value table (``where_index``: every string of a document by field path, ``stores.key`` included), an
-    index read, instead of opening each document's ``stores``; measured in bench/in_store_cost.py."""
-    paths = [f"{name}.key" for name in STORE_FIELDS[type_id]]
-    marks = ", ".join("?" * len(paths))
-    sql = f"id IN (SELECT id FROM where_values WHERE project = ? AND type = ? AND path IN ({marks}) AND value = ?)"
-    return sql, [project, type_id, *paths, store_key]
+    """An SQL condition on the ``resources`` table: the document is in the Store (one probe of ``store_members``
+    per candidate the rest of the query leaves; measured in bench/in_store_cost.py)."""
+    sql = (
+        "EXISTS (SELECT 1 FROM store_members AS m WHERE m.project = ? AND m.type = ? AND m.store = ? "
+        "AND m.seq = resources.seq)"
+    )
+    return sql, [project, type_id, store_key]
+
+
+# ---------------------------------------------------------------- the Store's members, in the order of the resources
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS store_members (project TEXT NOT NULL, type TEXT NOT NULL, store TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (project, type, store, seq)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS store_members_id ON store_members(project, type, id)",
+)
+
+
+def stores_of(type_id: str, doc: Doc | None) -> set[str]:
+    """The keys of the Stores ``doc`` is in (none for None)."""
+    if doc is None:
+        return set()
+    return {s["key"] for name in STORE_FIELDS[type_id] for s in doc.get(name) or () if isinstance(s, dict)}
+
+
+def install(emulator: Emulator) -> None:
+    """Keep ``store_members`` (project, type, Store, the document's ``seq``) in step with every write of the
+    Store-filtered types, through the one write path (filled from the documents already stored when the table
+    is new). A Store's first page is then an index range in the resources' own order (``first_page``), where
+    the `where` value table, keyed by id, had to read and sort every member: measured in bench/in_store_cost.py
+    (the SQL of an unfiltered first page of 20 among 1,000 members: 2.1 ms through the value table, 0.07 ms here)."""
+    store = emulator.store
+    types = tuple(STORE_FIELDS)
+    conn = store.conn
+    with store.write():
+        existed = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_members'").fetchone()
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        if not existed:
+            marks = ", ".join("?" * len(types))
+            rows = conn.execute(f"SELECT project, type, seq, id, doc FROM resources WHERE type IN ({marks})", types)
+            for project, type_id, seq, doc_id, text in rows.fetchall():
+                for key in stores_of(type_id, decode(text)):
+                    conn.execute("INSERT OR IGNORE INTO store_members VALUES (?, ?, ?, ?, ?)",
+                                 (project, type_id, key, seq, doc_id))  # fmt: skip
+
+    def listener(ctx: Ctx, change: Change) -> None:
+        if change.type_id not in STORE_FIELDS:
+            return
+        conn = ctx.store.conn
+        project, type_id = change.project, change.type_id
+        before, after = stores_of(type_id, change.before), stores_of(type_id, change.after)
+        if before == after:
+            return
+        doc_id = (change.after or change.before or {})["id"]
+        for key in before - after:
+            conn.execute(
+                "DELETE FROM store_members WHERE project = ? AND type = ? AND id = ? AND store = ?",
+                (project, type_id, doc_id, key),
+            )
+        if after - before:
+            (seq,) = conn.execute(
+                "SELECT seq FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, doc_id)
+            ).fetchone()
+            for key in after - before:
+                conn.execute(
+                    "INSERT OR IGNORE INTO store_members VALUES (?, ?, ?, ?, ?)", (project, type_id, key, seq, doc_id)
+                )
+
+    emulator.listeners.append(listener)
+
+
+def first_page(
+    ctx: Ctx, type_id: str, store_key: str, limit: int, offset: int, with_total: bool
+) -> tuple[list[Doc], int]:
+    """An unfiltered page of the Store's members in the default order (``seq``): the members' index range, then
+    the page's documents by ``seq``; the total is the range's length."""
+    conn = ctx.store.conn
+    rows = conn.execute(
+        "SELECT r.doc FROM store_members AS m CROSS JOIN resources AS r ON r.seq = m.seq "
+        "WHERE m.project = ? AND m.type = ? AND m.store = ? ORDER BY m.seq LIMIT ? OFFSET ?",
+        (ctx.project, type_id, store_key, limit, offset),
+    ).fetchall()
+    total = 0
+    if with_total:
+        (total,) = conn.execute(
+            "SELECT count(*) FROM store_members WHERE project = ? AND type = ? AND store = ?",
+            (ctx.project, type_id, store_key),
+        ).fetchone()
+    return [decode(text) for (text,) in rows], total

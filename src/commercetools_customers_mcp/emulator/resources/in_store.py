@@ -47,6 +47,9 @@ class StoreSource:
         return f"{sql} AND ({where})", [*store_params, *params]
 
     def page(self, ctx: Ctx, type_id: str, selected: Selection) -> tuple[list[Doc], int]:
+        s, store_key = selected, in_store.key(ctx)
+        if s.where == "1" and s.order == "seq" and store_key is not None:  # unfiltered: the members' own index
+            return in_store.first_page(ctx, type_id, store_key, s.limit, s.offset, s.with_total)
         where, params = self._narrow(ctx, type_id, selected.where, selected.params)
         return crud.TABLE.page(ctx, type_id, dataclasses.replace(selected, where=where, params=params))
 
@@ -118,4 +121,4 @@ def _routes() -> tuple[Route, ...]:
     return (*own, *generic)  # a module's own routes first: `/customers/password-token` wins over `/customers/{id}`
 
 
-FEATURE = Feature("in_store", routes=_routes())
+FEATURE = Feature("in_store", routes=_routes(), install=in_store.install)

@@ -15,13 +15,15 @@ from mcp_helpers import SEED_COUNT, SEED_TOOLS, P
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
-# The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
-# is created in one call, as the API's DivisionDraft allows).
-# The additions to the seed's parameters: parentUnit (a Division in one call) and every delete's dry_run (MCP-side).
-EXTRA: dict[str, set[str]] = {
-    "commercetools_customers_create_business_units": {"parentUnit"},
-    **{t.name: {"dry_run"} for t in DEFAULT_TOOLS if t.destructive},
-}
+# The additions beyond the seed: PCID everywhere, a Division's parentUnit on create_business_units (so a Division
+# is created in one call, as the API's DivisionDraft allows), every delete's dry_run (MCP-side), and an optional
+# storeKey on the 25 tools the API also serves below a Store (customers, account flows, business units: the README
+# says why).
+EXTRA: dict[str, set[str]] = {t.name: {"storeKey"} for t in TOOLS if t.store_scoped}
+EXTRA["commercetools_customers_create_business_units"] |= {"parentUnit"}
+for _tool in DEFAULT_TOOLS:
+    if _tool.destructive:
+        EXTRA[_tool.name] = EXTRA.get(_tool.name, set()) | {"dry_run"}
 
 TYPES = {
     "string": ("string", None),

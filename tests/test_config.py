@@ -121,7 +121,7 @@ def test_every_problem_of_a_table_is_named_in_one_message(tmp_path: Path) -> Non
     assert str(info.value) == (
         f"invalid connection in [connections.a] in {path}: scopes must be a list; timeout must be greater than 0; "
         "unknown key(s) colour; allowed: project_key, client_id, client_secret, auth_url, api_url, scopes, "
-        "timeout, connect_timeout, max_retries, max_retry_time, client_secret_env"
+        "timeout, connect_timeout, max_retries, max_retry_time, store, client_secret_env"
     )
 
 

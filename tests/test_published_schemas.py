@@ -212,5 +212,6 @@ def test_sizes_stay_within_their_budgets() -> None:
     for compact in (False, True):
         listed = asyncio.run(_list_tools(build_server({}, compact=compact)))
         sizes[compact] = len(orjson.dumps(listed))
-    assert sizes[False] <= 82_500 and sizes[True] <= 43_000, sizes  # +584 / +232: the deletes' dry_run
+    # dry_run on the 8 deletes (issue #20): +584 / +232 bytes; storeKey on 25 tools (issue #19): +2,475 / +1,125
+    assert sizes[False] <= 85_000 and sizes[True] <= 44_500, sizes
     assert sum(len(orjson.dumps(input_schema(t, compact=True))) for t in TOOLS) < 30_000

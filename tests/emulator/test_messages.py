@@ -523,5 +523,5 @@ async def test_the_demo_project_shows_its_history() -> None:
             headers={"Authorization": f"Bearer {bearer}"},
         )
         project = (await http.get("/demo", headers={"Authorization": f"Bearer {bearer}"})).json()
-    assert r.json()["total"] == 60
+    assert r.json()["total"] == 62  # the 60 demo customers and the two Store customers
     assert project["messages"] == {"enabled": True, "deleteDaysAfterCreation": 90}

@@ -353,7 +353,8 @@ async def test_an_auth_endpoint_is_a_declared_row_and_other_paths_stay_api_paths
         return {"store": req.path["storeKey"]}
 
     emulator = create_emulator(":memory:", clients=PINNED)
-    emulator.auth_routes.append(AuthRoute("/oauth/{projectKey}/in-store/key={storeKey}/customers/token", store_token))
+    path = "/oauth/{projectKey}/in-store/key={storeKey}/customers/token"
+    emulator.auth_routes.insert(0, AuthRoute(path, store_token))  # before the emulator's own row for it
     app = EmulatorApp(emulator)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
         path = "/oauth/demo/in-store/key=de%2Fstore/customers/token"

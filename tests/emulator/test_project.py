@@ -125,8 +125,8 @@ async def test_every_update_action_of_the_raml(api):
 
 
 async def test_project_action_errors(api):
-    await api.create("stores", {"key": "de-store", "languages": ["de"]})
     assert (await project_update(api, {"action": "changeLanguages", "languages": ["en", "de"]})).status_code == 200
+    await api.create("stores", {"key": "de-store", "languages": ["de"]})  # a Store speaks the project's languages
     assert (
         error(await project_update(api, {"action": "changeLanguages", "languages": []}))["code"] == "InvalidOperation"
     )

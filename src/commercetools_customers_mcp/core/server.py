@@ -38,11 +38,12 @@ from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hin
 from .catalog.impact import BLOCKERS, IMPACT
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, MESSAGES, PCID, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, MESSAGES, PCID, STORE_KEY, Tool, build_request, query_string_length
 from .consent import DEFAULT_MODE, STATE_TTL, Asker, Consent, form_elicitation, listing
 from .policy import Policy, ToolOverride
 from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
+from .stores import HIDDEN_NOTE, checks_reset_email, connection_store, unusable_reset_token
 from .tabular import tabular
 
 SERVER_NAME = "commercetools-customers"
@@ -430,6 +431,21 @@ class ToolServer:
         record.pcid = pcid
         if principal is not None and not principal.allows(pcid):
             return self._forbidden(record, principal, pcid)
+        if tool.store_scoped:  # a connection limited to one Store goes through it (stores.py)
+            try:
+                store = await connection_store(client)
+            except AuthError as exc:
+                return self._auth_failed(record, exc)
+            if store is not None and arguments.get(STORE_KEY) is None:
+                arguments = {**arguments, STORE_KEY: store}
+            elif store is not None and arguments[STORE_KEY] != store:
+                record.outcome = Outcome.INVALID
+                return error_result(
+                    f"Connection {pcid!r} reaches the Store {store!r} only; "
+                    f"storeKey {arguments[STORE_KEY]!r} is refused.",
+                    hint=f"Leave storeKey out or pass {store!r}; another Store needs a connection with its scopes.",
+                    allowedStore=store,
+                )
         req = record.request = build_request(tool, arguments)
         if query_string_length(req) > MAX_QUERY_STRING:
             record.outcome = Outcome.INVALID
@@ -463,15 +479,18 @@ class ToolServer:
                 correlation_id=exc.correlation_id,
             )
         except AuthError as exc:
-            record.outcome = Outcome.AUTH
-            detail = f": {exc.description}" if exc.description else ""
-            return error_result(
-                f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
-                hint=auth_hint(exc.error),
-                correlation_id=record.correlation_id,
-            )
+            return self._auth_failed(record, exc)
         record.outcome = response.status
         notes = unknown_field_notes(tool, arguments)
+        if checks_reset_email(tool, arguments, response.status):  # no silent success (stores.py)
+            if self.output.hides_filter(("email",)):
+                notes = [*notes, HIDDEN_NOTE]
+            else:
+                found = await unusable_reset_token(client, tool.name, arguments["email"], record.correlation_id)
+                if found is not None:
+                    extra = {"stores": found.stores} if found.stores else {}
+                    hint = self.policy.rename_text(found.hint)
+                    return error_result(found.message, hint=hint, correlation_id=record.correlation_id, **extra)
         result = api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
         if tool.destructive and _error_code(response) == "ReferenceExists":
             await self._name_blockers(tool, req, client, record, result)
@@ -499,6 +518,15 @@ class ToolServer:
         if not told:  # the API's message does not name them all (the real API names none)
             body["message"] += " Blocked by " + "; ".join(found) + "."
         result.content[0] = types.TextContent(type="text", text=_json_text(body))
+
+    def _auth_failed(self, record: CallRecord, exc: AuthError) -> types.CallToolResult:
+        record.outcome = Outcome.AUTH
+        detail = f": {exc.description}" if exc.description else ""
+        return error_result(
+            f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
+            hint=auth_hint(exc.error),
+            correlation_id=record.correlation_id,
+        )
 
     def _problems(self, tool: Tool, arguments: dict[str, Any]) -> list[Any]:
         """What is wrong with the arguments: the schema's findings, else filters on hidden fields."""

@@ -281,8 +281,10 @@ class EmulatorApp:
         if found is None:
             raise errors.not_found(f"The endpoint '{method} /{project}{rest}' does not exist.")
         route, params = found
-        if not oauth.has_scope(token, project, route.scopes):
-            raise errors.insufficient_scope([f"{s}:{project}" for s in route.scopes])
+        store = params.get("storeKey")  # a Store's endpoint: that Store's scopes grant it too
+        if not oauth.has_scope(token, project, route.scopes, store):
+            wanted = [f"{s}:{project}" for s in route.scopes]
+            raise errors.insufficient_scope(wanted + [f"{s}:{store}" for s in wanted] if store else wanted)
         body = await _read_json(scope, receive) if route.write else None
         ctx = Ctx(
             emulator,

@@ -120,6 +120,15 @@ def language_used_in_stores() -> ApiError:
     )
 
 
+def project_not_configured_for_languages(languages: list[str]) -> ApiError:
+    return _err(
+        400,
+        "ProjectNotConfiguredForLanguages",
+        "The project is not configured for given languages.",
+        languages=languages,
+    )
+
+
 def referenced_not_found(type_id: str, *, id: str | None = None, key: str | None = None) -> ApiError:
     extra: dict[str, Any] = {"typeId": type_id}
     if id is not None:

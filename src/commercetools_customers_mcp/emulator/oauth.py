@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors, passwords, scopes
+from . import errors, in_store, passwords, scopes
 from .backend import ApiClient, AuthRequest, AuthRoute, Ctx, Doc, Emulator
 from .clock import iso
 
@@ -256,7 +256,9 @@ def refresh_grant(emulator: Emulator, client_id: str, params: Mapping[str, str])
 
 
 async def password_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
-    """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``.
+    """``POST /oauth/{projectKey}/customers/token``: ``grant_type=password&username=<email>&password=<password>``;
+    ``/oauth/{projectKey}/in-store/key={storeKey}/customers/token``: the same for a Customer of that Store (a
+    Customer of another Store, or a global one, is not found there: Customer.raml, ``stores``).
 
     The password is checked in a worker thread; an unknown email costs the same check (against a dummy hash at
     the emulator's cost), so the answer's timing does not tell whether the email exists."""
@@ -267,6 +269,9 @@ async def password_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any]
         raise errors.auth_error(400, "invalid_request", "Parameters 'username' and 'password' are required.")
     granted = _requested(params, req.client, project)
     ctx = Ctx(emulator, project, client_id=client_id)
+    store_key = req.path.get("storeKey")
+    if store_key is not None:
+        in_store.enter(ctx, store_key)
     customer = find_customer_by_email(ctx, username)
     stored = customer.get("password") if customer is not None else None
     await passwords.prepare(ctx, verify=[(password, stored)])
@@ -306,10 +311,14 @@ async def anonymous_grant(emulator: Emulator, req: AuthRequest) -> dict[str, Any
 
 
 def find_customer_by_email(ctx: Ctx, email: str) -> Doc | None:
-    """A global customer of the context's project by email, case-insensitively."""
+    """The customer of the context's project with that email, case-insensitively: a global one, or, when the
+    operation goes through a Store (``in_store.key``), one of that Store (emails are unique per Store)."""
     where = "json_extract(doc, '$.lowercaseEmail') = ?"
     found = ctx.store.find(ctx.project, "customer", where, [email.lower()])
-    return next((c for c in found if not c.get("stores")), None)
+    store_key = in_store.key(ctx)
+    if store_key is None:
+        return next((c for c in found if not c.get("stores")), None)
+    return next((c for c in found if in_store.holds("customer", c, store_key)), None)
 
 
 # ---------------------------------------------------------------- ending tokens
@@ -379,9 +388,10 @@ def authenticate(emulator: Emulator, header: str | None) -> Token:
     return token
 
 
-def has_scope(token: Token, project: str, needed: tuple[str, ...]) -> bool:
-    """Whether the token grants one of ``needed`` in ``project`` (``manage_x`` implies ``view_x``)."""
-    return scopes.grants(token.scopes, project, needed)
+def has_scope(token: Token, project: str, needed: tuple[str, ...], store: str | None = None) -> bool:
+    """Whether the token grants one of ``needed`` in ``project`` (``manage_x`` implies ``view_x``); on a Store's
+    endpoint (``store``) a scope of that Store (``manage_customers:<project>:<store>``) does too."""
+    return scopes.grants(token.scopes, project, needed, store)
 
 
 async def introspect(emulator: Emulator, req: AuthRequest) -> dict[str, Any]:
@@ -407,5 +417,6 @@ ROUTES = (
     AuthRoute("/oauth/token/revoke", revoke),
     AuthRoute("/oauth/introspect", introspect),
     AuthRoute("/oauth/{projectKey}/customers/token", password_grant),
+    AuthRoute("/oauth/{projectKey}/in-store/key={storeKey}/customers/token", password_grant),
     AuthRoute("/oauth/{projectKey}/anonymous/token", anonymous_grant),
 )

@@ -233,6 +233,12 @@ class CommercetoolsClient:
             self._events("retry", reason)
             await self._sleep(delay)
 
+    async def granted_scopes(self) -> tuple[str, ...]:
+        """The scopes the connection's token grants (fetching a token if none is cached); AuthError,
+        httpx2.TransportError as a token fetch raises them."""
+        await self._tokens.get_token()
+        return self._tokens.granted
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -9,7 +9,9 @@ Sources, both optional and combinable:
    ``[connections.<id>]`` table per connection: ``project_key``, ``client_id``, ``client_secret`` *or*
    ``client_secret_env`` (the name of an environment variable holding the secret), ``auth_url``, ``api_url``,
    ``scopes`` (list or string) and optionally ``timeout``, ``connect_timeout``, ``max_retries``,
-   ``max_retry_time``.
+   ``max_retry_time`` and ``store`` (``CTP_STORE_KEY`` in the environment): the Store the Store-scoped tools go
+   through when a call names none (a connection whose client holds customer scopes of one Store only finds it
+   from its token without it).
 
 Neither source overrides the other: an id defined by both is a ``ConfigError``. Nothing configured gives ``{}``
 (the CLI then uses the embedded emulator). Error messages name fields and variables, never secret values.
@@ -50,6 +52,7 @@ class Connection(BaseModel):
     connect_timeout: float = Field(10.0, gt=0)
     max_retries: int = Field(3, ge=0)
     max_retry_time: float = Field(30.0, ge=0)
+    store: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{2,256}$")  # the Store's key (StoreDraft.raml)
 
     @field_validator("client_secret")
     @classmethod
@@ -113,7 +116,7 @@ def _from_env(env: Mapping[str, str]) -> Connection:
         "client_secret": env["CTP_CLIENT_SECRET"],
         "scopes": env.get("CTP_SCOPES", ""),
     }
-    for name, var in (("auth_url", "CTP_AUTH_URL"), ("api_url", "CTP_API_URL")):
+    for name, var in (("auth_url", "CTP_AUTH_URL"), ("api_url", "CTP_API_URL"), ("store", "CTP_STORE_KEY")):
         if env.get(var):
             fields[name] = env[var]
     return _build(fields, "the environment (CTP_*)")

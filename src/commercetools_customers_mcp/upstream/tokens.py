@@ -71,6 +71,7 @@ class TokenProvider:
         self._events = events
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
+        self.granted: tuple[str, ...] = ()  # the scopes the last token response granted (its ``scope``)
         self.url = connection.auth_url + TOKEN_PATH
         self.host = endpoint(self.url)
 
@@ -116,6 +117,8 @@ class TokenProvider:
             hide = secret_forms(self._connection.client_id, secret)
             raise AuthError(response.status_code, mask(error, hide), mask(description, hide), self.host)
         self._events("token", "ok")
+        scope = body.get("scope")
+        self.granted = tuple(scope.split()) if isinstance(scope, str) else tuple(self._connection.scopes)
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRES_IN
         margin = min(EXPIRY_MARGIN_MAX, lifetime * EXPIRY_MARGIN_RATIO)

@@ -202,6 +202,8 @@ _NOTES: dict[object, str] = {
     "invalidateOlderTokens": "true revokes the customer's earlier tokens of this kind.",
     "ttlMinutes": "Minutes the token stays valid.",
     "associateId": "The customer's id.",
+    (CUSTOMERS, "storeKey"): "For a customer in a Store (stores not empty).",
+    (BUSINESS_UNITS, "storeKey"): "Only units in this Store.",
     ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
     ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
     ("search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": "ann"}}, '

@@ -120,13 +120,13 @@ def _not_found(f: Failure) -> str:
     if aim == "token":
         return (
             "No usable token with that value: it is unknown, already used, or invalidated (a finished flow, or a "
-            "newer token made with invalidateOlderTokens, voids older ones). Create a new one with "
-            f"{_token_tool(f.tool)}."
+            "newer token made with invalidateOlderTokens, voids older ones); a token made through a Store is known "
+            f"only there: pass the storeKey it was made with. Else create a new one with {_token_tool(f.tool)}."
         )
     if aim == "email":
         return (
             "No global customer has that email (matched ignoring case; customers assigned to stores are not "
-            f'global). Check it with {f.lister}, where lowercaseEmail = "<email in lower case>".'
+            f'global: pass their storeKey). Check it with {f.lister}, where lowercaseEmail = "<email in lower case>".'
         )
     if aim == "associate":
         units = _getter(f.tool)
@@ -145,7 +145,8 @@ def _not_found(f: Failure) -> str:
     if aim == "search":
         return f"{f.noun.capitalize()} search is not activated for this project. {activation(f.tool.family)}"
     keyed = any(t.family == f.tool.family and "key={key}" in t.path for t in TOOLS)
-    return f"No {f.noun} with that {'id or key' if keyed else 'id'}; check it, or find it with {f.lister}."
+    store = " (through a Store, only those in it: storeKey)" if f.tool.store_scoped else ""
+    return f"No {f.noun} with that {'id or key' if keyed else 'id'}{store}; check it, or find it with {f.lister}."
 
 
 def _duplicate(f: Failure) -> str:

@@ -22,7 +22,7 @@ from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
 from .publish import share_repeated, tighten_unions
-from .tools import DRY_RUN, PCID, Tool
+from .tools import DRY_RUN, PCID, STORE_KEY, Tool
 
 JSON = dict[str, Any]
 
@@ -131,6 +131,8 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
         required.append("version")
     if tool.destructive:  # the one MCP-side addition to a delete (core/consent.py)
         props[DRY_RUN] = _property(tool, DRY_RUN)
+    if tool.store_scoped:  # optional: without it the global endpoint, as the seed
+        props[STORE_KEY] = {"type": "string", "maxLength": MAX_IDENTIFIER}  # a wrong key: the API's 404 says it
     props[PCID] = _property(tool, PCID)
     if pcid_required:
         required.append(PCID)

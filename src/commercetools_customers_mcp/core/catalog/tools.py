@@ -32,6 +32,11 @@ PREFIX = "commercetools_customers_"
 PCID = "PCID"
 DRY_RUN = "dry_run"  # a delete's impact, nothing changed (core/consent.py); never sent
 MCP_ONLY = frozenset({PCID, DRY_RUN})  # arguments the MCP side reads and the API never sees
+STORE_KEY = "storeKey"  # the optional Store of the Store-scoped tools: /{projectKey}/in-store/key={storeKey}/...
+IN_STORE = "/in-store/key={storeKey}"
+# The tools the API also serves below a Store (customers-in-store.raml, business-units-in-store.raml): the customer
+# and business-unit CRUD, the account flows and the associate lookups; not the searches (no Store-scoped search).
+STORE_SCOPED_TOOLSETS = frozenset({"customers", "account", "business-units"})
 
 READ_KINDS = frozenset({"get", "list", "status", "search"})
 IDEMPOTENT_KINDS = READ_KINDS | {"update", "delete", "versioned_flow"}
@@ -118,6 +123,16 @@ class Tool:
     body: str | None = None  # spec component: a draft, a flow request, a search request or an update-action union
 
     @property
+    def store_scoped(self) -> bool:
+        """Whether the tool takes ``storeKey`` (the same operation below ``/in-store/key={storeKey}``)."""
+        return self.toolset in STORE_SCOPED_TOOLSETS and self.kind not in ("search", "status")
+
+    @property
+    def store_path(self) -> str:
+        """The path template through a Store: ``/{projectKey}/in-store/key={storeKey}/customers/…``."""
+        return self.path.replace("/{projectKey}", "/{projectKey}" + IN_STORE, 1)
+
+    @property
     def resource(self) -> str:
         return self.family.segment
 
@@ -163,12 +178,16 @@ def query_string_length(request: Request) -> int:
 
 
 def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
-    """Place validated arguments into path, query and body."""
+    """Place validated arguments into path, query and body; with ``storeKey`` the path goes through that Store."""
     path_params = {n: str(arguments[n]) for n in tool.path_args}
+    path = tool.path
+    store = arguments.get(STORE_KEY) if tool.store_scoped else None
+    if store is not None:
+        path, path_params[STORE_KEY] = tool.store_path, str(store)
     params: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     for name, value in arguments.items():
-        if name in MCP_ONLY or name in path_params:
+        if name in MCP_ONLY or name in path_params or (name == STORE_KEY and tool.store_scoped):
             continue
         if name in tool.query:
             values = value if isinstance(value, list) else [value]
@@ -176,7 +195,7 @@ def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
         else:
             body[name] = value
     json = body if tool.method == "POST" else None
-    return Request(tool.method, tool.path, path_params, params, json, tool.idempotent)
+    return Request(tool.method, path, path_params, params, json, tool.idempotent)
 
 
 def _t(family: Family, toolset: str, suffix: str, title: str, method: str, sub: str, kind: str, **kw: Any) -> Tool:

@@ -13,6 +13,7 @@ from . import (
     carts,
     customer_groups,
     customers,
+    in_store,
     messages,
     projects,
     references,
@@ -29,6 +30,7 @@ FEATURES: tuple[Feature, ...] = (
     associate_roles.FEATURE,
     business_units.FEATURE,
     carts.FEATURE,
+    in_store.FEATURE,  # the Store-scoped Customers and Business Units: the modules above, under a Store
     search.FEATURE,
     messages.FEATURE,  # GET /messages, and the listener that writes them
 )

@@ -267,6 +267,7 @@ _PLACES = (
     ("IT", "Milan", "20121", "it-IT"),
 )
 DEMO_PASSWORD = "demo-password"
+STORE_EMAIL = "mia.berg@example.com"  # a customer of de-store and another of uk-store (demo data)
 
 
 def _demo_draft(i: int) -> Doc:
@@ -316,7 +317,8 @@ def _demo_draft(i: int) -> Doc:
 
 
 def seed_demo(ctx: Ctx) -> None:
-    """Customer groups, Stores, the ``customer-loyalty`` Type and 60 Customers in ten cities."""
+    """Customer groups, Stores, the ``customer-loyalty`` Type, 60 Customers in ten cities (every third in its
+    country's Store) and two Store customers sharing one email (``STORE_EMAIL``, in de-store and uk-store)."""
 
     def insert(resource: Resource, doc: Doc) -> None:
         ctx.insert(resource.type_id, doc)
@@ -341,6 +343,12 @@ def seed_demo(ctx: Ctx) -> None:
         ctx.now = iso(start + timedelta(days=i, hours=i % 24))
         draft = _demo_draft(i)
         insert(RESOURCE, build(ctx, draft, password if draft["authenticationMode"] == "Password" else None))
+    # Store customers with one email in two Stores: two accounts, reached only through their Store's endpoints
+    for n, (store, locale) in enumerate((("de-store", "de-DE"), ("uk-store", "en-GB"))):
+        ctx.now = iso(start + timedelta(days=60 + n))
+        draft = {"email": STORE_EMAIL, "key": f"demo-store-customer-{store}", "firstName": "Mia", "lastName": "Berg",
+                 "locale": locale, "stores": [{"key": store}], "isEmailVerified": False}  # fmt: skip
+        insert(RESOURCE, build(ctx, draft, password))
     ctx.now = None
 
 

@@ -1,9 +1,12 @@
-"""Account flows on global Customers: email verification, password reset, password change and sign-in.
+"""Account flows: email verification, password reset, password change and sign-in, for global Customers and,
+under a Store's prefix (``resources/in_store.py``), for the Customers of that Store.
 
 Token values are random strings shown once, in the CustomerToken the create call returns. Only their SHA-256 is
 stored (``oauth.digest``), as the ``key`` of an internal ``customer-email-token`` / ``customer-password-token``
 document (so a lookup by value is one indexed read). A confirm or reset uses the token up: it and every other
-token of that kind for the Customer are deleted, so a second use answers 404 like an unknown token.
+token of that kind for the Customer are deleted, so a second use answers 404 like an unknown token. A token made
+through a Store keeps its key (``storeKey``): it is unknown through any other Store and through the global
+endpoints, as a global token is through a Store.
 
 Passwords are hashed and checked in a worker thread by each route's ``prepare`` step.
 """
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .. import errors, oauth, passwords
+from .. import errors, in_store, oauth, passwords
 from ..backend import Ctx, Doc, Feature, Prepare, Req, Route
 from ..clock import iso
 from ..validation import validate
@@ -28,7 +31,7 @@ VIEW, MANAGE = ("view_customers",), ("manage_customers",)
 
 
 def _customer(ctx: Ctx, customer_id: str) -> Doc:
-    doc = ctx.get(CUSTOMER, customer_id)
+    doc = in_store.visible(ctx, CUSTOMER, ctx.get(CUSTOMER, customer_id))
     if doc is None:
         raise errors.resource_not_found(customer_id)
     return doc
@@ -97,19 +100,22 @@ def _issue(ctx: Ctx, flow: Flow, customer: Doc | None, ttl_minutes: int, invalid
         "customerId": customer["id"] if customer is not None else ctx.new_id(),
         "expiresAt": iso(now + timedelta(minutes=ttl_minutes)),
         "invalidateOlderTokens": invalidate_older,
+        "storeKey": in_store.key(ctx),
         "createdAt": iso(now),
         "lastModifiedAt": iso(now),
     }
     if customer is not None:
         ctx.report("tokenValue", value=value)  # for the Message: shown there when the token lives <= 60 minutes
         ctx.insert(flow.type_id, token, cause=f"create{flow.kind.capitalize()}Token")
-    return 200, {**{k: v for k, v in token.items() if k != "key"}, "value": value}
+    return 200, {**{k: v for k, v in token.items() if k not in ("key", "storeKey")}, "value": value}
 
 
 def _find(ctx: Ctx, flow: Flow, value: str) -> tuple[Doc, Doc]:
     """The token and its Customer; 404 if unknown or used, 400 Expired…Token if expired."""
     token = ctx.get_by_key(flow.type_id, oauth.digest(value))
-    customer = token and ctx.get(CUSTOMER, token["customerId"])
+    if token is not None and token.get("storeKey") != in_store.key(ctx):
+        token = None  # made through another Store (or none): unknown here
+    customer = token and in_store.visible(ctx, CUSTOMER, ctx.get(CUSTOMER, token["customerId"]))
     if token is None or customer is None:
         raise errors.not_found(f"The {flow.kind} token was not found. It is unknown or has been used already.")
     if token["expiresAt"] <= ctx.timestamp():
@@ -147,7 +153,8 @@ def _by_id(ctx: Ctx, body: Doc) -> Doc:
 
 
 def _by_email(ctx: Ctx, body: Doc) -> Doc | None:
-    """The global Customer with that email. The docs: "For security reasons, Composable Commerce doesn't indicate
+    """The Customer with that email: global, or through a Store that Store's. The docs: "For security reasons,
+    Composable Commerce doesn't indicate
     whether the email address exists in the system" (Password reset flow, Learning > Manage sign-ups and
     sign-ins; the RAML names no error for an unknown email). So an unknown email gets the same answer, a token
     that was never stored: redeeming it answers 404, like a used one."""
@@ -223,7 +230,8 @@ async def _prepare_sign_in(ctx: Ctx, req: Req) -> None:
 
 
 def sign_in(ctx: Ctx, req: Req) -> tuple[int, Any]:
-    """``POST /login`` for a global Customer: CustomerSignInResult, or InvalidCredentials."""
+    """``POST /login`` for a global Customer (``/in-store/key={storeKey}/login``: a Customer of that Store):
+    CustomerSignInResult, or InvalidCredentials (also for a Customer of another Store, in-store.raml)."""
     body = req.body
     if (
         not isinstance(body, dict)

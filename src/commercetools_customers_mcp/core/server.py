@@ -444,9 +444,11 @@ class ToolServer:
         except AuthError as exc:
             record.outcome = Outcome.AUTH
             detail = f": {exc.description}" if exc.description else ""
+            failed = exc.status >= 500 or exc.status == 429
+            said = f"answered {exc.status}" if failed else f"refused a token: HTTP {exc.status} {exc.error}"
             return error_result(
-                f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
-                hint=auth_hint(exc.error),
+                f"The auth server {exc.host} {said}{detail}.",
+                hint=auth_hint(exc.error, exc.status),
                 correlation_id=record.correlation_id,
             )
         record.outcome = response.status

@@ -392,17 +392,29 @@ class ToolServer:
         named = arguments.get(PCID)
         if principal is not None and isinstance(named, str) and named in self.clients and not principal.allows(named):
             return self._forbidden(record, principal, named)  # before any costly work on the arguments
+        allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
+        # Without PCID on a server of several connections, the answer names those this caller may use (and any
+        # other problem of the arguments, judged as if PCID had been given).
+        unnamed = PCID not in arguments and len(self.clients) > 1
+        checked = {**arguments, PCID: next(iter(self.clients))} if unnamed else arguments
         if _filter_chars(arguments) > OFF_LOOP_CHARS:  # long where/sort/search: parse in a worker thread
-            problems = problems or await anyio.to_thread.run_sync(self._problems, tool, arguments)
+            problems = problems or await anyio.to_thread.run_sync(self._problems, tool, checked)
         else:
-            problems = problems or self._problems(tool, arguments)
+            problems = problems or self._problems(tool, checked)
+        if unnamed:
+            record.outcome = Outcome.UNKNOWN_PCID
+            return error_result(
+                "PCID is required: this server has several connections (commercetools projects).",
+                hint=f"Pass PCID as one of: {', '.join(allowed)}." if allowed else "This caller may use none of them.",
+                knownConnections=allowed,
+                **({"problems": [str(p) for p in problems]} if problems else {}),
+            )
         if problems:
             record.outcome = Outcome.INVALID
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
             return error_result(message, hint="Fix the listed arguments and call again.", problems=lines)
         pcid, client = self._client(arguments.get(PCID))
-        allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
         if client is None:
             record.outcome = Outcome.UNKNOWN_PCID
             return error_result(

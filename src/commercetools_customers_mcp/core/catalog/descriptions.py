@@ -185,7 +185,7 @@ def tool_description(tool: Tool, compact: bool = False) -> str:
 # What a parameter's name and schema do not say. Keys: (family, kind, name), (kind, name), (family, name) or
 # name; the most specific wins.
 _NOTES: dict[object, str] = {
-    "PCID": "Connection (commercetools project) id.",
+    "PCID": "Connection (project) to use.",
     "actions": 'Each {"action": "<name>", ...its fields}; all applied or none.',
     "where": 'Predicates, ANDed, e.g. `key = "vip"`, `firstName = "Ann" and addresses(country = "DE")`, '
     '`createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',

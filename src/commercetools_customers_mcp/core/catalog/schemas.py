@@ -132,7 +132,7 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     if pcid_required:
         required.append(PCID)
     for name, sub in props.items():
-        note = param_description(tool, name) if name != PCID or pcid_required else None
+        note = param_description(tool, name)
         if note:
             props[name] = {**sub, "description": note}
     schema: JSON = {"type": "object", "properties": props, "additionalProperties": False}
@@ -166,7 +166,7 @@ def compact_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     for name, sub in full["properties"].items():
         props[name] = _flat(sub)
         note = compact_description(tool, name)
-        if note and (name != PCID or pcid_required):
+        if note:
             props[name]["description"] = note
     if "actions" in props:
         props["actions"]["items"] = {

@@ -35,7 +35,7 @@ def test_names_match_the_seed() -> None:
     """What `all` publishes is exactly the seed's catalogue; the opt-in toolsets add to it, never change it."""
     assert len(DEFAULT_TOOLS) == SEED_COUNT
     assert {t.name for t in DEFAULT_TOOLS} == set(SEED_BY_NAME)
-    assert {t.toolset for t in TOOLS if t not in DEFAULT_TOOLS} == OPT_IN_TOOLSETS == {"messages"}
+    assert {t.toolset for t in TOOLS if t not in DEFAULT_TOOLS} == OPT_IN_TOOLSETS == {"messages", "project-settings"}
 
 
 def _resolved(schema: dict, node: dict) -> dict:
@@ -132,7 +132,7 @@ def test_compact_schema_collapses_actions() -> None:
     compact = input_schema(tool, compact=True)
     items = compact["properties"]["actions"]["items"]
     assert "setFirstName" in items["properties"]["action"]["enum"]
-    assert [n for n, p in compact["properties"].items() if "description" in p] == ["actions"]  # its syntax
+    assert [n for n, p in compact["properties"].items() if "description" in p] == ["actions", "PCID"]  # syntax, PCID
     listing = input_schema(BY_NAME[P + "list_customers"], compact=True)["properties"]
     assert "lowercaseEmail" in input_schema(BY_NAME[P + "list_customers"])["properties"]["where"]["description"]
     assert listing["where"]["description"] and "description" not in listing["expand"]

@@ -132,7 +132,7 @@ class Failure:
 
 def endpoint(tool: Tool) -> str:
     """The tool's endpoint as the hints name it: ``GET /customers/search/indexing-status``."""
-    return f"{tool.method} {tool.path.removeprefix('/{projectKey}')}"
+    return f"{tool.method} {tool.path.removeprefix('/{projectKey}') or '/'}"
 
 
 def _instead(tool: Tool) -> str:

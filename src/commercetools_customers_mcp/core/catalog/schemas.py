@@ -90,9 +90,20 @@ def draft_members(component: str) -> tuple[str, dict[str, JSON]] | None:
     return tag, {m["properties"][tag]["const"]: m for m in schema["oneOf"]}
 
 
+def union_parts(body: str) -> tuple[str, frozenset[str] | None]:
+    """An update-action union as a row names it: the component, and the actions it is limited to
+    (``ProjectUpdateAction[changeCustomerSearchStatus,…]``), None for all of them."""
+    base, _, names = body.partition("[")
+    return base, frozenset(names.rstrip("]").split(",")) if names else None
+
+
 @cache
 def _actions_union(component: str) -> JSON:
-    return spec.schema(component)
+    base, only = union_parts(component)
+    schema = spec.schema(base)
+    if only is not None:
+        schema = {**schema, "oneOf": [m for m in schema["oneOf"] if m["properties"]["action"].get("const") in only]}
+    return schema
 
 
 def _property(tool: Tool, name: str) -> JSON:
@@ -182,7 +193,7 @@ def _component_names(tool: Tool) -> dict[bytes, str]:
     """Canonical JSON → component name, for the components a tool's body reaches (to name shared ``$defs``)."""
     if not tool.body:
         return {}
-    return {_canon(spec.schema(name)): name for name in spec.components_under(tool.body)}
+    return {_canon(spec.schema(name)): name for name in spec.components_under(union_parts(tool.body)[0])}
 
 
 def _canon(value: Any) -> bytes:
@@ -200,8 +211,11 @@ def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = Fal
 
 @cache
 def action_members(union: str) -> dict[str, JSON]:
-    """Action name → member schema of an update-action union (cached: do not mutate)."""
-    return spec.union_members(union)
+    """Action name → member schema of an update-action union, or of the actions it is limited to (cached: do not
+    mutate)."""
+    base, only = union_parts(union)
+    members = spec.union_members(base)
+    return members if only is None else {name: m for name, m in members.items() if name in only}
 
 
 MAX_MESSAGE = 300

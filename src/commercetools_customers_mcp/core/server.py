@@ -403,11 +403,13 @@ class ToolServer:
             problems = problems or self._problems(tool, checked)
         if unnamed:
             record.outcome = Outcome.UNKNOWN_PCID
+            extra: dict[str, Any] = {"knownConnections": allowed}
+            if problems:
+                extra["problems"] = [str(p) for p in problems]
             return error_result(
                 "PCID is required: this server has several connections (commercetools projects).",
                 hint=f"Pass PCID as one of: {', '.join(allowed)}." if allowed else "This caller may use none of them.",
-                knownConnections=allowed,
-                **({"problems": [str(p) for p in problems]} if problems else {}),
+                **extra,
             )
         if problems:
             record.outcome = Outcome.INVALID

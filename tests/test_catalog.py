@@ -10,14 +10,23 @@ import pytest
 
 from commercetools_customers_mcp.core.catalog.descriptions import tool_description
 from commercetools_customers_mcp.core.catalog.schemas import ArgumentValidator, input_schema
-from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
+from commercetools_customers_mcp.core.catalog.tools import (
+    BY_NAME,
+    DEFAULT_TOOLS,
+    OPT_IN_TOOLSETS,
+    PROJECTED_KINDS,
+    TOOLS,
+    build_request,
+)
 from mcp_helpers import SEED_COUNT, SEED_TOOLS, P
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
-# The additions beyond the seed: PCID everywhere, and a Division's parentUnit on create_business_units (so a Division
-# is created in one call, as the API's DivisionDraft allows).
+# The additions beyond the seed: PCID everywhere, a Division's parentUnit on create_business_units (so a Division
+# is created in one call, as the API's DivisionDraft allows), and `fields` on every read (issue #21 item 2: the
+# answer trimmed to what was asked; never sent).
 EXTRA: dict[str, set[str]] = {"commercetools_customers_create_business_units": {"parentUnit"}}
+EXTRA.update((t.name, {"fields"}) for t in TOOLS if t.kind in PROJECTED_KINDS and t.name in SEED_BY_NAME)
 
 TYPES = {
     "string": ("string", None),

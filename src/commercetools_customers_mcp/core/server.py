@@ -33,8 +33,9 @@ from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, MESSAGES, PCID, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, FIELDS, MESSAGES, PCID, Tool, build_request, query_string_length
 from .policy import Policy, ToolOverride
+from .projection import project
 from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
 from .tabular import tabular
@@ -133,13 +134,17 @@ def api_result(
     notes: Sequence[str] = (),
     *,
     token_values: bool = False,
+    fields: Sequence[str] | None = None,
 ) -> types.CallToolResult:
     """The API's answer as a tool result; ``notes`` (fields the call named that do not exist) follow the JSON as
     a second text block, or go into an error's ``notes``. Token Messages lose their token value unless
-    ``token_values`` (the output policy's choice)."""
+    ``token_values`` (the output policy's choice). ``fields`` trims a read's answer (``projection``) before the
+    output policy sees it."""
     body = strip_passwords(response.body) if may_hold_password(response.content) else response.body
     if tool.family is MESSAGES and not token_values:
         hide_token_values(body)
+    if response.status < 400 and fields is not None:
+        body = project(tool, body, fields)
     if response.status < 400:
         if isinstance(body, dict):
             result = _result(body)
@@ -467,7 +472,8 @@ class ToolServer:
             )
         record.outcome = response.status
         notes = unknown_field_notes(tool, arguments)
-        return api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
+        fields = arguments.get(FIELDS)
+        return api_result(tool, response, self.policy, notes, token_values=self.output.token_values, fields=fields)
 
     def _problems(self, tool: Tool, arguments: dict[str, Any]) -> list[Any]:
         """What is wrong with the arguments: the schema's findings, else filters on hidden fields."""

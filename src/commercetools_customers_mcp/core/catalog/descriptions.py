@@ -209,6 +209,7 @@ _NOTES: dict[object, str] = {
     "invalidateOlderTokens": "true revokes the customer's earlier tokens of this kind.",
     "ttlMinutes": "Minutes the token stays valid.",
     "associateId": "The customer's id.",
+    "fields": 'Only these (dotted paths, e.g. ["email", "addresses.country"]), plus id and version.',
     ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
     ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
     (CUSTOMERS, "search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": '
@@ -248,7 +249,7 @@ def param_description(tool: Tool, name: str) -> str | None:
 
 
 # The parameters whose words carry syntax a schema cannot: kept in compact mode too.
-_SYNTAX = frozenset({"where", "query", "sort", "actions"})
+_SYNTAX = frozenset({"where", "query", "sort", "actions", "fields"})
 
 
 def compact_description(tool: Tool, name: str) -> str | None:

@@ -22,7 +22,7 @@ from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
 from .publish import share_repeated, tighten_unions
-from .tools import PCID, Tool
+from .tools import FIELDS, PCID, PROJECT, PROJECTED_KINDS, Tool
 
 JSON = dict[str, Any]
 
@@ -52,6 +52,7 @@ _QUERY = {
     "withTotal": {"type": "boolean"},
     "dataErasure": {"type": "boolean"},
     "version": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    "fields": _strings(50, 256),
 }
 
 
@@ -137,6 +138,8 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
         required += req
     for name in tool.query:
         props.setdefault(name, _property(tool, name))
+    if tool.kind in PROJECTED_KINDS and tool.family is not PROJECT:  # the reads of a resource (not the project)
+        props[FIELDS] = _property(tool, FIELDS)
     if "version" in tool.query:
         required.append("version")
     props[PCID] = _property(tool, PCID)

@@ -2,7 +2,8 @@
 
 Where each argument goes is decided by the row alone: names in ``{braces}`` of the path template go
 into the path, names listed in ``query`` go into the query string (lists repeat the parameter), and
-every other argument goes into the JSON body. ``PCID`` picks the connection and is never sent.
+every other argument goes into the JSON body. ``PCID`` picks the connection and ``fields`` trims the answer:
+neither is sent.
 
 Kinds and what they imply:
 
@@ -29,6 +30,8 @@ from urllib.parse import quote
 
 PREFIX = "commercetools_customers_"
 PCID = "PCID"
+FIELDS = "fields"  # the projection a read asks for: applied to the answer, never sent (core/projection.py)
+PROJECTED_KINDS = frozenset({"get", "list", "search"})  # the tools that take it
 
 READ_KINDS = frozenset({"get", "list", "status", "search"})
 IDEMPOTENT_KINDS = READ_KINDS | {"update", "delete", "versioned_flow"}
@@ -169,7 +172,7 @@ def build_request(tool: Tool, arguments: Mapping[str, Any]) -> Request:
     params: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     for name, value in arguments.items():
-        if name == PCID or name in path_params:
+        if name in (PCID, FIELDS) or name in path_params:
             continue
         if name in tool.query:
             values = value if isinstance(value, list) else [value]

@@ -2,7 +2,7 @@
 
 A tool description opens with what the tool does in plain words (the resource, found by what, what comes back),
 then when to use it rather than a sibling and the semantics a model would not guess, then the seed's own
-sentences (Messages produced, LockedField, token validity), and ends with the endpoint. The words are assembled
+sentences (Messages produced, LockedField, token validity). The words are assembled
 from the catalogue row: one sentence per kind, one per family and kind where the API surprises, and one per
 tool only where a tool is unlike its kind (the account flows, the associate lookups, search).
 
@@ -69,9 +69,8 @@ def activation(family: Family) -> str:
     if action is None or status is None:  # a family without a search of its own (a SearchNotReady is odd there)
         return "Activate the search once per project (Merchant Center, or a project update action)."
     return (
-        f'Activate it once per project: {PREFIX}update_project_search_status with {{"action": "{action}", '
-        '"status": "Activated"} (opt-in toolset project-settings; scope manage_project_settings), or the Merchant '
-        f"Center; then poll {status.name} until Ready."
+        f'Activate it once per project ({PREFIX}update_project_search_status, {{"action": "{action}", "status": '
+        f'"Activated"}}, toolset project-settings; or the Merchant Center), then poll {status.name} until Ready.'
     )
 
 
@@ -175,8 +174,9 @@ def _status_what(tool: Tool) -> str:
 
 
 def tool_description(tool: Tool, compact: bool = False) -> str:
-    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages
-    and the endpoint, never the opening sentence or the semantics."""
+    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages,
+    never the opening sentence or the semantics. The endpoint is not said (it led no call; a hint names it when a
+    backend lacks it)."""
     suffix = tool.name.removeprefix(PREFIX)
     if tool.kind == "search":
         parts = [_search_what(tool)]
@@ -187,7 +187,7 @@ def tool_description(tool: Tool, compact: bool = False) -> str:
     else:
         parts = [_what(tool), _FAMILY_NOTES.get((tool.family, tool.kind), "")]
     if not compact:
-        parts += [SEED_TEXT.get(suffix, ""), f"({tool.method} {tool.path.removeprefix('/{projectKey}') or '/'})"]
+        parts.append(SEED_TEXT.get(suffix, ""))
     return " ".join(p for p in parts if p)
 
 
@@ -209,7 +209,7 @@ _NOTES: dict[object, str] = {
     "invalidateOlderTokens": "true revokes the customer's earlier tokens of this kind.",
     "ttlMinutes": "Minutes the token stays valid.",
     "associateId": "The customer's id.",
-    "fields": 'Only these (dotted paths, e.g. ["email", "addresses.country"]), plus id and version.',
+    "fields": 'Only these paths (and id, version), e.g. ["email", "addresses.country"].',
     ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
     ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
     (CUSTOMERS, "search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": '

@@ -231,3 +231,6 @@ def test_hints_come_from_codes_and_routes_never_from_the_words_of_a_message() ->
     token = BY_NAME[P + "list_customers_password_token_password_token"]
     assert "does not offer GET /customers/password-token=" in error_hint(token, 404, off, 1)
     assert "does not offer GET /customers/password-token=" in error_hint(token, 404, route_404, 1)
+    change = BY_NAME[P + "create_customers_password"]
+    hint = error_hint(change, 400, misread, 1)
+    assert "read the request as another endpoint's" in hint and "list_customers" not in hint  # leads nowhere

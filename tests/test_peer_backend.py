@@ -96,3 +96,49 @@ async def test_hints_on_a_backend_without_some_endpoints(mock_url: str) -> None:
         assert "version" not in hint and "actions" not in hint, hint  # arguments a search does not take
     token_hint = hints["list_customers_password_token_password_token"]
     assert "does not offer GET /customers/password-token=" in token_hint, token_hint
+
+
+# One call per tool of `all` and the opt-in toolsets, with arguments the tool takes, on the mock: whatever it
+# answers, the server does not crash, and an error that carries no API code is "this backend does not offer".
+SWEEP: dict[str, dict[str, Any]] = {
+    "get_by_id": {"ID": "{customer}"}, "get_by_key": {"key": "nope"}, "list_customers": {"limit": 2},
+    "create_customers": {"email": "sweep@example.com", "password": "pw"},
+    "update_customers_by_id": {"ID": "{customer}", "version": 1, "actions": [{"action": "setFirstName"}]},
+    "update_customers_by_key": {"key": "nope", "version": 1, "actions": [{"action": "setFirstName"}]},
+    "delete_by_key": {"key": "nope", "version": 1},
+    "create_customers_search": {}, "list_customers_search_indexing_status": {},
+    "create_customers_password": {"id": "{customer}", "version": 1, "currentPassword": "x", "newPassword": "y"},
+    "create_customers_password_token": {"email": "ann@example.com"},
+    "create_customers_password_reset": {"tokenValue": "nope", "newPassword": "x"},
+    "list_customers_password_token_password_token": {"passwordToken": "nope"},
+    "create_customers_email_token": {"id": "{customer}", "ttlMinutes": 5},
+    "create_customers_email_confirm": {"tokenValue": "nope"},
+    "list_customers_email_token_email_token": {"emailToken": "nope"},
+    "list_customer_groups": {}, "get_customer_groups_by_key": {"key": "nope"},
+    "list_business_units": {}, "get_business_units_by_key": {"key": "co"},
+    "get_business_units_associates_by_business_unit_id_and_associate_id": {"businessUnitId": "x",
+                                                                           "associateId": "{customer}"},
+    "create_business_units_search": {}, "list_business_units_search_indexing_status": {},
+    "list_associate_roles": {}, "get_associate_roles_by_key": {"key": "buyer"},
+    "list_messages": {}, "get_project_settings": {},
+}  # fmt: skip
+
+
+async def test_every_tool_on_the_peer_mock_answers_and_no_codeless_error_blames_the_call(mock_url: str) -> None:
+    from commercetools_customers_mcp.core.selection import ToolPolicy, parse_toolsets
+
+    customer = _api(mock_url, "POST", "/customers", {"email": "sweep-ann@example.com", "password": "pw"})["customer"]
+    client = CommercetoolsClient(project_connection("mock", "shop", mock_url, max_retries=0))
+    policy = ToolPolicy(toolsets=parse_toolsets(["all,messages,project-settings"]))
+    async with Client(build_server({"mock": client}, policy=policy)) as session:
+        for tool, args in SWEEP.items():
+            given = {k: v.replace("{customer}", customer["id"]) if isinstance(v, str) else v for k, v in args.items()}
+            result = await session.call_tool(P + tool, given)
+            content = result.structured_content or {}
+            if not result.is_error:
+                continue
+            assert "statusCode" in content and content["hint"], (tool, content)  # the backend answered; no crash
+            coded = any(isinstance(e, dict) and e.get("code") for e in content.get("errors", []))
+            if content["statusCode"] == 404 and not coded:
+                assert "does not offer" in content["hint"], (tool, content)
+    await client.aclose()

@@ -156,13 +156,14 @@ def _instead(tool: Tool) -> str:
         )
     if aim == "token":
         return "The token itself may be valid; no tool here can use it on this backend."
-    if listing is not None and tool.kind != "list":
+    if listing is not None and tool.kind in ("get", "status"):  # a read: a filtered list may find the same
         return f"{listing.name} with `where` may find what you need."
     return "No other tool here does the same."
 
 
 def _missing_route(f: Failure) -> str:
-    return f"This backend does not offer {endpoint(f.tool)} (HTTP {f.status}, no API error code). {_instead(f.tool)}"
+    why = "no API error code" if not f.api_code else "it read the request as another endpoint's"
+    return f"This backend does not offer {endpoint(f.tool)} (HTTP {f.status}, {why}). {_instead(f.tool)}"
 
 
 def _not_found(f: Failure) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 from mcp import Client
 
+from commercetools_customers_mcp import spec
 from commercetools_customers_mcp.core.catalog.descriptions import param_description, tool_description
 from commercetools_customers_mcp.core.catalog.field_notes import unknown_field_notes
 from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, TOOLS, Tool
@@ -49,7 +50,14 @@ def test_every_example_names_fields_of_its_own_resource() -> None:
         for query in examples.get("query", []):
             assert unknown_field_notes(tool, {"query": query}) == [], (tool.name, query)
             checked += 1
-    assert checked >= 30
+    for tool in (t for t in TOOLS if "expand" in t.query):  # expansion paths start at a field of the answer
+        note = param_description(tool, "expand") or ""
+        for path in re.findall(r'"([\w.\[\]*]+)"', note):
+            steps = path.replace("[*]", "").split(".")
+            steps = steps[1:] if tool.kind == "create" and tool.family.segment == "customers" else steps
+            assert steps[0] in spec.schema(tool.family.schema)["properties"], (tool.name, path)
+            checked += 1
+    assert checked >= 40
     groups = param_description(BY_NAME[P + "list_customer_groups"], "where") or ""
     assert "firstName" not in groups and "addresses" not in groups  # customer fields, not a group's
 

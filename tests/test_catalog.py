@@ -10,20 +10,29 @@ import pytest
 
 from commercetools_customers_mcp.core.catalog.descriptions import tool_description
 from commercetools_customers_mcp.core.catalog.schemas import ArgumentValidator, input_schema
-from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, OPT_IN_TOOLSETS, TOOLS, build_request
+from commercetools_customers_mcp.core.catalog.tools import (
+    BY_NAME,
+    DEFAULT_TOOLS,
+    OPT_IN_TOOLSETS,
+    PROJECTED_KINDS,
+    TOOLS,
+    build_request,
+)
 from mcp_helpers import SEED_COUNT, SEED_TOOLS, P
 
 SEED = SEED_TOOLS
 SEED_BY_NAME = {t["name"]: t for t in SEED}
 # The additions beyond the seed: PCID everywhere, a Division's parentUnit on create_business_units (so a Division
-# is created in one call, as the API's DivisionDraft allows), every delete's dry_run (MCP-side), and an optional
-# storeKey on the 25 tools the API also serves below a Store (customers, account flows, business units: the README
-# says why).
+# is created in one call, as the API's DivisionDraft allows), every delete's dry_run (MCP-side), `fields` on every
+# read (issue #21 item 2: the answer trimmed to what was asked; never sent), and an optional storeKey on the 25
+# tools the API also serves below a Store (customers, account flows, business units: the README says why).
 EXTRA: dict[str, set[str]] = {t.name: {"storeKey"} for t in TOOLS if t.store_scoped}
 EXTRA["commercetools_customers_create_business_units"] |= {"parentUnit"}
 for _tool in DEFAULT_TOOLS:
     if _tool.destructive:
         EXTRA[_tool.name] = EXTRA.get(_tool.name, set()) | {"dry_run"}
+    if _tool.kind in PROJECTED_KINDS and _tool.name in SEED_BY_NAME:
+        EXTRA[_tool.name] = EXTRA.get(_tool.name, set()) | {"fields"}
 
 TYPES = {
     "string": ("string", None),
@@ -41,7 +50,7 @@ def test_names_match_the_seed() -> None:
     """What `all` publishes is exactly the seed's catalogue; the opt-in toolsets add to it, never change it."""
     assert len(DEFAULT_TOOLS) == SEED_COUNT
     assert {t.name for t in DEFAULT_TOOLS} == set(SEED_BY_NAME)
-    assert {t.toolset for t in TOOLS if t not in DEFAULT_TOOLS} == OPT_IN_TOOLSETS == {"messages"}
+    assert {t.toolset for t in TOOLS if t not in DEFAULT_TOOLS} == OPT_IN_TOOLSETS == {"messages", "project-settings"}
 
 
 def _resolved(schema: dict, node: dict) -> dict:
@@ -138,7 +147,7 @@ def test_compact_schema_collapses_actions() -> None:
     compact = input_schema(tool, compact=True)
     items = compact["properties"]["actions"]["items"]
     assert "setFirstName" in items["properties"]["action"]["enum"]
-    assert [n for n, p in compact["properties"].items() if "description" in p] == ["actions"]  # its syntax
+    assert [n for n, p in compact["properties"].items() if "description" in p] == ["actions", "PCID"]  # syntax, PCID
     listing = input_schema(BY_NAME[P + "list_customers"], compact=True)["properties"]
     assert "lowercaseEmail" in input_schema(BY_NAME[P + "list_customers"])["properties"]["where"]["description"]
     assert listing["where"]["description"] and "description" not in listing["expand"]

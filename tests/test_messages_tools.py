@@ -56,6 +56,7 @@ async def test_all_is_still_the_seed_and_the_toolset_is_opt_in(demo: Any) -> Non
         "offset",
         "withTotal",
         "expand",
+        "fields",
         "PCID",
     }
     assert tools[GET].input_schema["required"] == ["ID"]

@@ -34,6 +34,8 @@ def odd_backend() -> Starlette:
 
     async def token(request: Request) -> Response:
         form = await request.form()
+        if "gateway" in str(form.get("scope", "")):  # a proxy in front of the auth server, failing
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>", status_code=502)
         if "refuse" in str(form.get("scope", "")):
             body = {"statusCode": 401, "errors": [{"code": "invalid_client", "message": "Unknown client 'x'."}]}
             return JSONResponse(body, status_code=401)
@@ -160,5 +162,18 @@ async def test_a_refused_token_says_why_from_the_errors_list(backend: str) -> No
     content = result.structured_content
     assert "HTTP 401 invalid_client: Unknown client 'x'." in content["message"]
     assert "client id or secret is wrong" in content["hint"]
+    for c in clients.values():
+        await c.aclose()
+
+
+async def test_an_auth_server_502_page_is_a_failure_not_refused_credentials(backend: str) -> None:
+    """Issue #21 item 1: a 502 HTML page from the auth server is "the auth server answered 502", tags stripped."""
+    clients = _clients(backend, scopes=["gateway:shop"])
+    async with Client(build_server(clients)) as client:
+        result = await client.call_tool(P + "get_by_key", {"key": "k"})
+    content = result.structured_content
+    assert "answered 502: 502 Bad Gateway nginx" in content["message"] and "<" not in content["message"]
+    assert "refused" not in content["message"] and "credentials were refused" not in content["hint"]
+    assert "auth server answered 502" in content["hint"] and "auth_url" in content["hint"]
     for c in clients.values():
         await c.aclose()

@@ -9,6 +9,9 @@ import pytest
 from mcp import Client
 from mcp.server import Server
 
+from commercetools_customers_mcp.core.calls import CURRENT_PRINCIPAL, Principal
+from commercetools_customers_mcp.core.catalog.schemas import input_schema
+from commercetools_customers_mcp.core.catalog.tools import DEFAULT_TOOLS
 from commercetools_customers_mcp.core.server import ToolServer, build_server, has_header_annotations, strip_passwords
 from commercetools_customers_mcp.emulator import create_app
 from commercetools_customers_mcp.emulator.faults import Faults
@@ -81,10 +84,39 @@ async def test_unknown_pcid_and_required_pcid(emulator_app: Any, make_connection
         tools = (await client.list_tools()).tools
     assert unknown.is_error and unknown.structured_content["knownConnections"] == ["eu", "us"]
     assert "eu, us" in unknown.structured_content["hint"]
-    assert missing.is_error and any("PCID" in p for p in missing.structured_content["problems"])
+    assert missing.is_error and missing.structured_content["knownConnections"] == ["eu", "us"]
+    assert (
+        "PCID is required" in missing.structured_content["message"] and "eu, us" in missing.structured_content["hint"]
+    )
     assert all("PCID" in t.input_schema["required"] for t in tools)
     for client in clients.values():
         await client.aclose()
+
+
+async def test_a_call_without_pcid_names_the_connections_this_caller_may_use(
+    emulator_app: Any, make_connection: Any
+) -> None:
+    """Issue #21 item 3: several connections, no PCID: the answer lists the connections this caller may use (an
+    API key's or an OAuth claim's limits respected), with any other problem of the arguments; every tool's PCID
+    says what it is, with one connection too, in both schema forms."""
+    transport = httpx2.ASGITransport(app=emulator_app)
+    clients = {pcid: CommercetoolsClient(make_connection(pcid), transport=transport) for pcid in ("eu", "us", "asia")}
+    server = build_server(clients)
+    token = CURRENT_PRINCIPAL.set(Principal("tenant-eu", frozenset({"eu", "asia"})))
+    try:
+        async with Client(server) as client:
+            missing = await client.call_tool(P + "list_customer_groups", {"limit": 999})
+    finally:
+        CURRENT_PRINCIPAL.reset(token)
+    content = missing.structured_content
+    assert missing.is_error and content["knownConnections"] == ["asia", "eu"], content
+    assert content["hint"] == "Pass PCID as one of: asia, eu." and any("limit" in p for p in content["problems"])
+    for client in clients.values():
+        await client.aclose()
+    for compact in (False, True):
+        for tool in DEFAULT_TOOLS:
+            pcid = input_schema(tool, compact=compact)["properties"]["PCID"]
+            assert pcid.get("description") == "Connection (project) to use.", (tool.name, pcid)
 
 
 async def test_without_connections_tools_are_listed_and_calls_explain_setup() -> None:

@@ -11,7 +11,7 @@ from mcp.server import Server
 
 from commercetools_customers_mcp import spec
 from commercetools_customers_mcp.core.catalog.field_notes import unknown_field_notes
-from commercetools_customers_mcp.core.catalog.tools import BY_NAME, FAMILIES, tool_of
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, FAMILIES, PROJECT, tool_of
 from commercetools_customers_mcp.querylang import search_fields as search
 from commercetools_customers_mcp.serving.transports import http_app
 from mcp_helpers import P, serving
@@ -64,6 +64,8 @@ async def test_an_unknown_search_field_is_noted_in_the_error(server: Server[Any]
 def test_every_field_of_each_resource_and_index_is_known() -> None:
     for family in FAMILIES:
         listing = tool_of(family, "list")
+        if family is PROJECT:  # one per project: read, never listed
+            continue
         assert listing is not None
         fields = sorted(spec.schema(family.schema)["properties"])
         for start in range(0, len(fields), 16):

@@ -12,6 +12,7 @@ path as a direct call (selection, read-only caller, validation, connection limit
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -89,20 +90,220 @@ def purpose(description: str) -> str:
     return match.group(1) if match else description.strip()
 
 
+# Words that say nothing about which tool: left out of queries and of the index.
+_STOP = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "the",
+        "to",
+        "of",
+        "for",
+        "in",
+        "on",
+        "by",
+        "with",
+        "from",
+        "at",
+        "as",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "my",
+        "our",
+        "your",
+        "their",
+        "me",
+        "i",
+        "we",
+        "you",
+        "do",
+        "does",
+        "how",
+        "what",
+        "which",
+        "who",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "please",
+        "all",
+        "any",
+        "some",
+        "one",
+    )
+)
+# Plain words a request uses → the words the catalogue uses for them (each also keeps itself).
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "add": ("set", "create", "assign"),
+    "assign": ("set", "add"),
+    "put": ("set", "add"),
+    "move": ("set", "change"),
+    "new": ("create",),
+    "make": ("create",),
+    "register": ("create",),
+    "sign": ("create",),
+    "signup": ("create",),
+    "remove": ("delete", "unset"),
+    "erase": ("delete", "erasure"),
+    "drop": ("delete", "remove"),
+    "gdpr": ("erasure", "delete"),
+    "find": ("list", "search", "get"),
+    "look": ("get", "list", "find"),
+    "lookup": ("get", "list", "find"),
+    "fetch": ("get",),
+    "read": ("get",),
+    "show": ("get", "list"),
+    "view": ("get",),
+    "see": ("get", "list"),
+    "who": ("get",),
+    "filter": ("list", "where"),
+    "query": ("list", "search"),
+    "browse": ("list",),
+    "all": ("list",),
+    "fulltext": ("search",),
+    "fuzzy": ("search",),
+    "change": ("update", "set"),
+    "modify": ("update", "set", "change"),
+    "edit": ("update", "set", "change"),
+    "rename": ("update", "change", "set", "name"),
+    "forgot": ("reset", "password", "token"),
+    "forgotten": ("reset", "password", "token"),
+    "confirm": ("verify", "verified", "email"),
+    "verification": ("verify", "email", "token"),
+    "ready": ("status", "indexing"),
+    "indexing": ("status",),
+    "enable": ("activate", "activated", "status"),
+    "activate": ("activated", "status"),
+    "turn": ("activate", "status"),
+    "switch": ("activate", "status"),
+    "permission": ("role",),
+    "permissions": ("role",),
+    "company": ("business", "unit"),
+    "division": ("business", "unit"),
+    "organisation": ("business", "unit"),
+    "organization": ("business", "unit"),
+    "b2b": ("business", "unit"),
+    "member": ("associate",),
+    "employee": ("associate",),
+    "staff": ("associate",),
+    "user": ("customer",),
+    "shopper": ("customer",),
+    "buyer": ("customer",),
+    "client": ("customer",),
+    "person": ("customer",),
+    "people": ("customer",),
+    "account": ("customer",),
+    "segment": ("group",),
+    "tier": ("group",),
+    "history": ("message",),
+    "changed": ("message",),
+    "changes": ("message",),
+    "audit": ("message",),
+    "log": ("message",),
+    "mail": ("email",),
+    "birthday": ("birth",),
+}
+# How much a word weighs where it is found: the name and title say what the tool is, the update actions what it
+# can change, the parameters what it takes, the description the rest.
+_FIELDS = (("name", 3.0), ("title", 2.0), ("actions", 2.0), ("params", 1.0), ("description", 1.0))
+SYNONYM_WEIGHT = 0.6  # a word the request did not say, but means
+
+
+def _stem(word: str) -> str:
+    """A plural's singular (roles → role, addresses → address, properties → property); other words as they are."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
 def _words(text: str) -> list[str]:
-    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z0-9]+", text.lower())]
+    """Lower-case stems of a text's words, camelCase split (setCustomerGroup → set customer group)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+    return [_stem(w) for w in re.findall(r"[a-z0-9]+", spaced.lower()) if w not in _STOP]
+
+
+def _actions(schema: Any) -> list[str]:
+    """The update actions an input schema names (``action`` consts and enums), wherever they are."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            action = node.get("properties", {}).get("action") if isinstance(node.get("properties"), dict) else None
+            if isinstance(action, dict):
+                found += [action["const"]] if "const" in action else list(action.get("enum", []))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _index(tool: types.Tool) -> dict[str, set[str]]:
+    """The words of each field of a tool, as ``find`` weighs them."""
+    props = tool.input_schema.get("properties", {})
+    params = " ".join(f"{n} {p.get('description', '')}" for n, p in props.items() if isinstance(p, dict))
+    return {
+        "name": set(_words(tool.name.removeprefix(PREFIX).replace("_", " "))),
+        "title": set(_words(tool.title or "")),
+        "actions": set(_words(" ".join(_actions(tool.input_schema)))),
+        "params": set(_words(params)),
+        "description": set(_words(tool.description or "")),
+    }
+
+
+def _query(text: str) -> dict[str, float]:
+    """The query's words with their weights: said (1), or meant through a synonym (SYNONYM_WEIGHT)."""
+    said = re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).lower())
+    wanted: dict[str, float] = {}
+    for word in said:
+        if word in _STOP:
+            continue
+        wanted[_stem(word)] = 1.0
+        for other in _SYNONYMS.get(word, ()):
+            wanted.setdefault(_stem(other), SYNONYM_WEIGHT)
+    return wanted
 
 
 def find(tools: Sequence[types.Tool], query: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """The published tools best matching ``query``: words in the name count 3, in the title 2, elsewhere 1."""
-    wanted = set(_words(query))
+    """The published tools ranked by relevance to ``query``: each word (and the words it means) counts by where it
+    is found (name 3, title 2, update actions 2, parameters 1, description 1) times its rarity among the tools
+    (a word every tool has, like "customer", tells them apart least). A tool matches when it has at least half of
+    the words the request said (or one they mean); ``total`` counts those."""
+    wanted = _query(query)
+    indexes = [_index(tool) for tool in tools]
+    if not wanted:
+        listed = [{"name": t.name, "title": t.title, "purpose": purpose(t.description or "")} for t in tools]
+        return {"tools": listed[:limit], "total": len(tools)}
+    rarity = {}
+    for word in wanted:
+        having = sum(1 for index in indexes if any(word in words for words in index.values()))
+        rarity[word] = math.log(1 + len(tools) / (1 + having))
+    said = [w for w, weight in wanted.items() if weight == 1.0]
+    groups = {w: {w, *(_stem(o) for o in _SYNONYMS.get(w, ()))} for w in said}
     scored = []
-    for index, tool in enumerate(tools):
-        name, title = set(_words(tool.name.removeprefix(PREFIX))), set(_words(tool.title or ""))
-        text = set(_words(tool.description or ""))
-        score = sum(3 * (w in name) + 2 * (w in title) + (w in text) for w in wanted)
-        if score or not wanted:
-            scored.append((-score, index, tool))
+    for order, (tool, index) in enumerate(zip(tools, indexes, strict=True)):
+        score = 0.0
+        for word, weight in wanted.items():
+            best = max((w for field, w in _FIELDS if word in index[field]), default=0.0)
+            score += weight * best * rarity[word]
+        everything = set().union(*index.values())
+        covered = sum(1 for group in groups.values() if group & everything)
+        if score > 0 and covered * 2 >= len(groups):
+            scored.append((-score, order, tool))
     scored.sort(key=lambda item: item[:2])
     found = [
         {"name": tool.name, "title": tool.title, "purpose": purpose(tool.description or "")}

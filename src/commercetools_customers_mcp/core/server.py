@@ -38,9 +38,10 @@ from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hin
 from .catalog.impact import BLOCKERS, IMPACT
 from .catalog.names import SHORT_NAMES, seed_name
 from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
-from .catalog.tools import BY_NAME, MESSAGES, PCID, STORE_KEY, Tool, build_request, query_string_length
+from .catalog.tools import BY_NAME, FIELDS, MESSAGES, PCID, STORE_KEY, Tool, build_request, query_string_length
 from .consent import DEFAULT_MODE, STATE_TTL, Asker, Consent, form_elicitation, listing
 from .policy import Policy, ToolOverride
+from .projection import project
 from .redaction import OutputPolicy, hide_token_values
 from .selection import ToolPolicy
 from .stores import HIDDEN_NOTE, checks_reset_email, connection_store, unusable_reset_token
@@ -140,13 +141,17 @@ def api_result(
     notes: Sequence[str] = (),
     *,
     token_values: bool = False,
+    fields: Sequence[str] | None = None,
 ) -> types.CallToolResult:
     """The API's answer as a tool result; ``notes`` (fields the call named that do not exist) follow the JSON as
     a second text block, or go into an error's ``notes``. Token Messages lose their token value unless
-    ``token_values`` (the output policy's choice)."""
+    ``token_values`` (the output policy's choice). ``fields`` trims a read's answer (``projection``) before the
+    output policy sees it."""
     body = strip_passwords(response.body) if may_hold_password(response.content) else response.body
     if tool.family is MESSAGES and not token_values:
         hide_token_values(body)
+    if response.status < 400 and fields is not None:
+        body = project(tool, body, fields)
     if response.status < 400:
         if isinstance(body, dict):
             result = _result(body)
@@ -410,17 +415,31 @@ class ToolServer:
         named = arguments.get(PCID)
         if principal is not None and isinstance(named, str) and named in self.clients and not principal.allows(named):
             return self._forbidden(record, principal, named)  # before any costly work on the arguments
+        allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
+        # Without PCID on a server of several connections, the answer names those this caller may use (and any
+        # other problem of the arguments, judged as if PCID had been given).
+        unnamed = PCID not in arguments and len(self.clients) > 1
+        checked = {**arguments, PCID: next(iter(self.clients))} if unnamed else arguments
         if _filter_chars(arguments) > OFF_LOOP_CHARS:  # long where/sort/search: parse in a worker thread
-            problems = problems or await anyio.to_thread.run_sync(self._problems, tool, arguments)
+            problems = problems or await anyio.to_thread.run_sync(self._problems, tool, checked)
         else:
-            problems = problems or self._problems(tool, arguments)
+            problems = problems or self._problems(tool, checked)
+        if unnamed:
+            record.outcome = Outcome.UNKNOWN_PCID
+            extra: dict[str, Any] = {"knownConnections": allowed}
+            if problems:
+                extra["problems"] = [str(p) for p in problems]
+            return error_result(
+                "PCID is required: this server has several connections (commercetools projects).",
+                hint=f"Pass PCID as one of: {', '.join(allowed)}." if allowed else "This caller may use none of them.",
+                **extra,
+            )
         if problems:
             record.outcome = Outcome.INVALID
             lines = [str(p) for p in problems]
             message = f"Invalid arguments for {name}: " + "; ".join(lines)
             return error_result(message, hint="Fix the listed arguments and call again.", problems=lines)
         pcid, client = self._client(arguments.get(PCID))
-        allowed = sorted(p for p in self.clients if principal is None or principal.allows(p))
         if client is None:
             record.outcome = Outcome.UNKNOWN_PCID
             return error_result(
@@ -491,7 +510,10 @@ class ToolServer:
                     extra = {"stores": found.stores} if found.stores else {}
                     hint = self.policy.rename_text(found.hint)
                     return error_result(found.message, hint=hint, correlation_id=record.correlation_id, **extra)
-        result = api_result(tool, response, self.policy, notes, token_values=self.output.token_values)
+        fields = arguments.get(FIELDS)
+        result = api_result(
+            tool, response, self.policy, notes, token_values=self.output.token_values, fields=fields
+        )
         if tool.destructive and _error_code(response) == "ReferenceExists":
             await self._name_blockers(tool, req, client, record, result)
         return result
@@ -522,9 +544,11 @@ class ToolServer:
     def _auth_failed(self, record: CallRecord, exc: AuthError) -> types.CallToolResult:
         record.outcome = Outcome.AUTH
         detail = f": {exc.description}" if exc.description else ""
+        failed = exc.status >= 500 or exc.status == 429
+        said = f"answered {exc.status}" if failed else f"refused a token: HTTP {exc.status} {exc.error}"
         return error_result(
-            f"The auth server {exc.host} refused a token: HTTP {exc.status} {exc.error}{detail}.",
-            hint=auth_hint(exc.error),
+            f"The auth server {exc.host} {said}{detail}.",
+            hint=auth_hint(exc.error, exc.status),
             correlation_id=record.correlation_id,
         )
 

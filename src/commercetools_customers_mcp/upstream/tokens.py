@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,6 +151,8 @@ def mask(text: str, forms: list[str]) -> str:
 def _parse(content: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return {"message": content[:500].decode("utf-8", "replace")}
+    except orjson.JSONDecodeError:  # a proxy's page: its text, tags stripped
+        page = content[:4000].decode("utf-8", "replace")
+        text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", page, flags=re.S | re.I)
+        return {"message": " ".join(text.split())[:500]}
     return body if isinstance(body, dict) else {}

@@ -2,7 +2,7 @@
 
 A tool description opens with what the tool does in plain words (the resource, found by what, what comes back),
 then when to use it rather than a sibling and the semantics a model would not guess, then the seed's own
-sentences (Messages produced, LockedField, token validity), and ends with the endpoint. The words are assembled
+sentences (Messages produced, LockedField, token validity). The words are assembled
 from the catalogue row: one sentence per kind, one per family and kind where the API surprises, and one per
 tool only where a tool is unlike its kind (the account flows, the associate lookups, search).
 
@@ -43,6 +43,8 @@ SEED_TEXT = {
     "error is returned. If inactive, you can reactivate it.",
     "delete_associate_roles_by_key": "Deleting an AssociateRole generates the AssociateRoleDeleted Message. An "
     "AssociateRole can only be deleted if it is not assigned to any Associates.",
+    "delete_associate_roles_by_id": "Deleting an AssociateRole generates the AssociateRoleDeleted Message. An "
+    "AssociateRole can only be deleted if it is not assigned to any Associates.",
     "delete_by_id": "Deleting a Customer produces the CustomerDeleted Message.",
     "delete_by_key": "Deleting a Customer produces the CustomerDeleted Message.",
     "update_customers_by_id": "Simultaneously updating two Customers with the same email address can return a "
@@ -60,16 +62,15 @@ def _a(noun: str) -> str:
 
 
 def activation(family: Family) -> str:
-    """How a family's search is switched on (outside these tools), then polled with its status tool."""
+    """How a family's search is switched on (the opt-in project-settings tool, or the Merchant Center), then polled
+    with its status tool."""
     action = spec.SEARCH_STATUS_ACTIONS.get(family.type_id)
     status = tool_of(family, "status")
     if action is None or status is None:  # a family without a search of its own (a SearchNotReady is odd there)
-        return (
-            "Activate the search once per project, outside these tools (Merchant Center, or a project update action)."
-        )
+        return "Activate the search once per project (Merchant Center, or a project update action)."
     return (
-        "Activate search once per project, outside these tools (Merchant Center, or the project update action "
-        f'{{"action": "{action}", "status": "Activated"}}), then poll {status.name} until Ready.'
+        f'Activate it once per project ({PREFIX}update_project_search_status, {{"action": "{action}", "status": '
+        f'"Activated"}}, toolset project-settings; or the Merchant Center), then poll {status.name} until Ready.'
     )
 
 
@@ -141,6 +142,13 @@ _TOOL_WHAT = {
     f"{PREFIX}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
     "list_customers_email_token_email_token": "Gets the customer an email verification token belongs to; a used, "
     f"expired or unknown token answers an error. {GLOBAL_ONLY}",
+    "get_project_settings": "Gets the project's settings: searchIndexing.customers.status and "
+    "searchIndexing.businessUnits.status (Activated or Deactivated; absent: never activated), and the version "
+    f"{PREFIX}update_project_search_status needs.",
+    "update_project_search_status": "Switches Customer or Business Unit Search on or off, e.g. actions "
+    '[{"action": "changeCustomerSearchStatus", "status": "Activated"}] (or changeBusinessUnitSearchStatus), with the '
+    f"version from {PREFIX}get_project_settings; returns the project. After activating, poll the search's "
+    "indexing-status tool until Ready. Needs the API scope manage_project_settings.",
     "get_business_units_associates_by_business_unit_id_and_associate_id": _ASSOCIATE,
     "get_business_units_associates_by_key_and_associate_id": _ASSOCIATE,
 }
@@ -166,8 +174,9 @@ def _status_what(tool: Tool) -> str:
 
 
 def tool_description(tool: Tool, compact: bool = False) -> str:
-    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages
-    and the endpoint, never the opening sentence or the semantics."""
+    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages,
+    never the opening sentence or the semantics. The endpoint is not said (it led no call; a hint names it when a
+    backend lacks it)."""
     suffix = tool.name.removeprefix(PREFIX)
     if tool.kind == "search":
         parts = [_search_what(tool)]
@@ -178,17 +187,16 @@ def tool_description(tool: Tool, compact: bool = False) -> str:
     else:
         parts = [_what(tool), _FAMILY_NOTES.get((tool.family, tool.kind), "")]
     if not compact:
-        parts += [SEED_TEXT.get(suffix, ""), f"({tool.method} {tool.path.removeprefix('/{projectKey}')})"]
+        parts.append(SEED_TEXT.get(suffix, ""))
     return " ".join(p for p in parts if p)
 
 
 # What a parameter's name and schema do not say. Keys: (family, kind, name), (kind, name), (family, name) or
 # name; the most specific wins.
 _NOTES: dict[object, str] = {
-    "PCID": "Connection (commercetools project) id.",
+    "PCID": "Connection (project) to use.",
     "actions": 'Each {"action": "<name>", ...its fields}; all applied or none.',
-    "where": 'Predicates, ANDed, e.g. `key = "vip"`, `firstName = "Ann" and addresses(country = "DE")`, '
-    '`createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
+    "where": 'Predicates, ANDed, e.g. `key = "vip"`, `createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
     "withTotal": "false skips counting the total (faster).",
     "dataErasure": "true also erases personal data.",
     "dry_run": "true: show the impact only.",
@@ -204,11 +212,15 @@ _NOTES: dict[object, str] = {
     "associateId": "The customer's id.",
     (CUSTOMERS, "storeKey"): "For a customer in a Store (stores not empty).",
     (BUSINESS_UNITS, "storeKey"): "Only units in this Store.",
+    "fields": 'Only these paths (and id, version), e.g. ["email", "addresses.country"].',
     ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
     ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
-    ("search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": "ann"}}, '
-    '{"exact": {"field": "email", "value": "ann@example.com"}}, {"fuzzy": {"field": "firstName", "value": "anne", '
-    '"level": 1}}, {"and": [<expression>, …]}; omit it to match all.',
+    (CUSTOMERS, "search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": '
+    '"ann"}}, {"exact": {"field": "email", "value": "ann@example.com"}}, {"fuzzy": {"field": "firstName", "value": '
+    '"anne", "level": 1}}, {"and": [<expression>, …]}; omit it to match all.',
+    (BUSINESS_UNITS, "search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": '
+    '"acme"}}, {"exact": {"field": "unitType", "value": "Division"}}, {"exact": {"field": "parentUnit.key", '
+    '"value": "acme"}}, {"and": [<expression>, …]}; omit it to match all.',
     (CUSTOMERS, "where"): 'Predicates, ANDed, e.g. `lowercaseEmail = "ann@example.com"` (the email in lower '
     'case: `email` compares case-sensitively), `firstName = "Ann" and addresses(country = "DE")`, '
     '`createdAt > "2025-01-01T00:00:00Z"`, `customerGroup(id = "<group id>")`.',
@@ -216,6 +228,11 @@ _NOTES: dict[object, str] = {
     (CUSTOMERS, "password"): "Plain text, stored hashed; required unless authenticationMode is ExternalAuth.",
     (CUSTOMERS, "expand"): 'e.g. ["customerGroup"].',
     (CUSTOMERS, "create", "expand"): 'e.g. ["customer.customerGroup"]: paths start at the result {customer}.',
+    (CUSTOMER_GROUPS, "where"): 'Predicates, ANDed, e.g. `key = "vip"`, `name = "VIP"`, '
+    '`createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
+    (BUSINESS_UNITS, "where"): 'Predicates, ANDed, e.g. `key = "acme"`, `unitType = "Division" and '
+    'parentUnit(key = "acme")`, `associates(customer(id = "<customer id>"))`, `addresses(country = "DE")`.',
+    (ASSOCIATE_ROLES, "where"): 'Predicates, ANDed, e.g. `key = "buyer"`, `buyerAssignable = true`, `name = "Buyer"`.',
     (BUSINESS_UNITS, "unitType"): "A Division also needs parentUnit.",
     (BUSINESS_UNITS, "parentUnit"): 'The parent of a Division, e.g. {"typeId": "business-unit", "key": "acme"}.',
     (BUSINESS_UNITS, "expand"): 'e.g. ["associates[*].customer"].',
@@ -235,7 +252,7 @@ def param_description(tool: Tool, name: str) -> str | None:
 
 
 # The parameters whose words carry syntax a schema cannot: kept in compact mode too.
-_SYNTAX = frozenset({"where", "query", "sort", "actions"})
+_SYNTAX = frozenset({"where", "query", "sort", "actions", "fields"})
 
 
 def compact_description(tool: Tool, name: str) -> str | None:

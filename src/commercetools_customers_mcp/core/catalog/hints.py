@@ -1,10 +1,19 @@
 """Words for the model after a failed call: what the error means for this tool, and the next call to make.
 
-A hint is chosen by the error's code (the API's ``errors[0].code``, else an OAuth ``error``), its status and
-message, and by what the tool addresses, all read from the catalogue row: its family (noun, list and get tools),
-its kind, and its path (a resource by id or key, a token, an email, an associate, the search index). One rule
-per code, a few per target: never one string per tool. Any backend's error body is understood, whatever its
-shape (``message``, OAuth ``error``/``error_description``, an ``errors`` list, plain text or an HTML page).
+A hint is chosen by the error's code (the API's ``errors[0].code``, else an OAuth ``error``), its status, and
+by what the tool addresses, all read from the catalogue row: its family (noun, list and get tools), its kind, and
+its path (a resource by id or key, a token, an email, an associate, the search index). Never by the words of a
+message: a backend may repeat the request's path in one (``Route GET:/…/associates/<id> not found``), and a word
+of the path is no evidence. One rule per code, a few per target: never one string per tool. Any backend's error
+body is understood, whatever its shape (``message``, OAuth ``error``/``error_description``, an ``errors`` list,
+plain text or an HTML page); the message is shown to the model as said, beside the hint.
+
+A 404 without the API's code (``errors[0].code``) is a missing route: the backend does not offer the endpoint
+(a mock, a proxy), so the hint names the endpoint and the way round it, never an argument or an activation that
+cannot help. So is a 400 ``InvalidJsonInput`` on a search or an account flow, whose body this server checked
+against the API's structure before sending, and a 400 naming a ``version`` or ``actions`` field on a tool that
+takes none: the backend read the path as another endpoint's (``POST /customers/search`` as an update of the
+customer with id ``search``), and a hint about arguments the tool lacks would lead nowhere.
 """
 
 from __future__ import annotations
@@ -107,6 +116,12 @@ class Failure:
     attempts: int
 
     @property
+    def api_code(self) -> str:
+        """The API's own code (``errors[0].code``), "" when the body has none (a route a backend lacks)."""
+        code = self.first.get("code")
+        return code if isinstance(code, str) else ""
+
+    @property
     def noun(self) -> str:
         return self.tool.family.noun
 
@@ -115,32 +130,68 @@ class Failure:
         return _name(tool_of(self.tool.family, "list"), "the list tool")
 
 
-def _not_found(f: Failure) -> str:
-    aim = target(f.tool)
-    if aim == "token":
+def endpoint(tool: Tool) -> str:
+    """The tool's endpoint as the hints name it: ``GET /customers/search/indexing-status``."""
+    return f"{tool.method} {tool.path.removeprefix('/{projectKey}') or '/'}"
+
+
+def _instead(tool: Tool) -> str:
+    """The way round a missing endpoint: a list with `where` for a search, the unit for an associate lookup."""
+    aim = target(tool)
+    if aim == "associate":
+        return f"Read the unit with {_getter(tool)} instead: its associates and inheritedAssociates list the roles."
+    listing = tool_of(tool.family, "list")
+    if tool.kind == "status":
+        search = tool_of(tool.family, "search")
+        listing_name = listing.name if listing else "the list tool"
         return (
-            "No usable token with that value: it is unknown, already used, or invalidated (a finished flow, or a "
-            "newer token made with invalidateOlderTokens, voids older ones); a token made through a Store is known "
-            f"only there: pass the storeKey it was made with. Else create a new one with {_token_tool(f.tool)}."
+            f"Call {search.name if search else 'the search tool'} directly; if this backend lacks it too, use "
+            f"{listing_name} with `where`."
+        )
+    if aim == "search" and listing is not None:
+        return (
+            f"Use {listing.name} with `where` instead (exact filters; e.g. lowercaseEmail, firstName, key)."
+            if tool.family is CUSTOMERS
+            else f"Use {listing.name} with `where` instead (exact filters, e.g. on key or name)."
+        )
+    if aim == "token":
+        return "The token itself may be valid; no tool here can use it on this backend."
+    if listing is not None and tool.kind in ("get", "status"):  # a read: a filtered list may find the same
+        return f"{listing.name} with `where` may find what you need."
+    return "No other tool here does the same."
+
+
+def _missing_route(f: Failure) -> str:
+    why = "no API error code" if not f.api_code else "it read the request as another endpoint's"
+    return f"This backend does not offer {endpoint(f.tool)} (HTTP {f.status}, {why}). {_instead(f.tool)}"
+
+
+def _not_found(f: Failure) -> str:
+    if not f.api_code:  # the route itself is missing: not the resource, the token or the activation
+        return _missing_route(f)
+    aim = target(f.tool)
+    if aim == "token":  # the code alone cannot tell a spent token from a backend that took the path for an id
+        return (
+            "No customer for that token: it is unknown, already used, or invalidated (a finished flow, or a newer "
+            "token made with invalidateOlderTokens, voids older ones); a token made through a Store is known only "
+            f"there: pass the storeKey it was made with. Else create a new one with {_token_tool(f.tool)}. "
+            f"If a token just made is refused too, this backend does not offer {endpoint(f.tool)}."
         )
     if aim == "email":
         return (
             "No global customer has that email (matched ignoring case; customers assigned to stores are not "
             f'global: pass their storeKey). Check it with {f.lister}, where lowercaseEmail = "<email in lower case>".'
         )
-    if aim == "associate":
-        units = _getter(f.tool)
-        text = f.message.lower()
-        if "associate" in text:
-            return (
-                "The customer is not an associate of that business unit, explicitly or inherited. Its associates "
-                f"and inheritedAssociates list who is: read the unit with {units}."
-            )
-        if "business unit" in text or "resource with" in text:
-            return f"No business unit with that id or key; find it with {f.lister}."
+    if aim == "associate":  # the API's one code says neither which: both, each with its next call
         return (
-            "Either no business unit has that id or key, or the customer (associateId is the customer's id) is not "
-            f"its associate: read the unit with {units} and look at associates and inheritedAssociates."
+            f"Either no business unit has that id or key (find it with {f.lister}), or the customer (associateId "
+            f"is the customer's id) is not an associate of it: read the unit with {_getter(f.tool)} and look at "
+            "associates and inheritedAssociates."
+        )
+    if aim == "search" and f.tool.kind == "status":  # activated already? then do not send the model round again
+        return (
+            f"{f.noun.capitalize()} search is not activated for this project. {activation(f.tool.family)} If it "
+            f"was activated already, call {_name(tool_of(f.tool.family, 'search'), 'the search tool')} directly."
         )
     if aim == "search":
         return f"{f.noun.capitalize()} search is not activated for this project. {activation(f.tool.family)}"
@@ -253,10 +304,29 @@ _BY_CODE = {
 }
 
 
+# The kinds of tool that take each field a 400 may name: on a tool of another kind, the backend took its path for
+# another endpoint's (``POST /customers/search`` as an update of the customer with id ``search``).
+_TAKEN_BY = {"actions": ("update",), "version": ("update", "delete", "versioned_flow")}
+
+
+_CHECKED_BODIES = frozenset({"search", "flow", "versioned_flow"})  # kinds whose whole body the schema fixes
+
+
+def _misread(tool: Tool, status: int, first: dict[str, Any]) -> bool:
+    if status != 400:
+        return False
+    if first.get("code") == "InvalidJsonInput" and tool.kind in _CHECKED_BODIES:
+        return True
+    field = first.get("field")
+    return isinstance(field, str) and field in _TAKEN_BY and tool.kind not in _TAKEN_BY[field]
+
+
 def error_hint(tool: Tool, status: int, body: Any, attempts: int) -> str:
     """One actionable sentence for an API error response, from any backend."""
     code = error_code(body)
     failure = Failure(tool, status, code, _first(body), describe_body(body), attempts)
+    if _misread(tool, status, failure.first):
+        return _missing_route(failure)
     rule = _BY_CODE.get(code)
     if rule is None and status == 404:
         rule = _not_found
@@ -300,7 +370,16 @@ _AUTH = {
 }
 
 
-def auth_hint(code: str) -> str:
-    """The next step after the auth server refused a token (``code`` is its OAuth ``error``)."""
-    why = _AUTH.get(code, "the credentials were refused")
+def auth_hint(code: str, status: int = 400) -> str:
+    """The next step after the auth server gave no token (``code`` is its OAuth ``error``): a failing server (5xx,
+    429) refused nothing, so the credentials are not blamed."""
+    if status >= 500 or status == 429:
+        return (
+            f"The auth server answered {status}: it failed, nothing was refused and nothing reached the API. Try "
+            "again shortly; if it persists, check the connection's auth_url."
+        )
+    why = _AUTH.get(code)
+    if why is None and code in ("", "invalid_response"):
+        return f"The auth server answered {status} without an OAuth error: check the connection's auth_url."
+    why = why or "the credentials were refused"
     return f"Check the connection's client_id, client_secret, scopes and auth_url: {why}."

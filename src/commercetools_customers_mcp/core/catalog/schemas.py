@@ -22,7 +22,7 @@ from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
 from .publish import share_repeated, tighten_unions
-from .tools import DRY_RUN, PCID, STORE_KEY, Tool
+from .tools import DRY_RUN, FIELDS, PCID, PROJECT, PROJECTED_KINDS, STORE_KEY, Tool
 
 JSON = dict[str, Any]
 
@@ -53,6 +53,7 @@ _QUERY = {
     "dataErasure": {"type": "boolean"},
     "version": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     DRY_RUN: {"type": "boolean"},
+    "fields": _strings(50, 256),
 }
 
 
@@ -91,9 +92,20 @@ def draft_members(component: str) -> tuple[str, dict[str, JSON]] | None:
     return tag, {m["properties"][tag]["const"]: m for m in schema["oneOf"]}
 
 
+def union_parts(body: str) -> tuple[str, frozenset[str] | None]:
+    """An update-action union as a row names it: the component, and the actions it is limited to
+    (``ProjectUpdateAction[changeCustomerSearchStatus,…]``), None for all of them."""
+    base, _, names = body.partition("[")
+    return base, frozenset(names.rstrip("]").split(",")) if names else None
+
+
 @cache
 def _actions_union(component: str) -> JSON:
-    return spec.schema(component)
+    base, only = union_parts(component)
+    schema = spec.schema(base)
+    if only is not None:
+        schema = {**schema, "oneOf": [m for m in schema["oneOf"] if m["properties"]["action"].get("const") in only]}
+    return schema
 
 
 def _property(tool: Tool, name: str) -> JSON:
@@ -127,6 +139,8 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
         required += req
     for name in tool.query:
         props.setdefault(name, _property(tool, name))
+    if tool.kind in PROJECTED_KINDS and tool.family is not PROJECT:  # the reads of a resource (not the project)
+        props[FIELDS] = _property(tool, FIELDS)
     if "version" in tool.query:
         required.append("version")
     if tool.destructive:  # the one MCP-side addition to a delete (core/consent.py)
@@ -137,7 +151,7 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     if pcid_required:
         required.append(PCID)
     for name, sub in props.items():
-        note = param_description(tool, name) if name != PCID or pcid_required else None
+        note = param_description(tool, name)
         if note:
             props[name] = {**sub, "description": note}
     schema: JSON = {"type": "object", "properties": props, "additionalProperties": False}
@@ -171,7 +185,7 @@ def compact_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     for name, sub in full["properties"].items():
         props[name] = _flat(sub)
         note = compact_description(tool, name)
-        if note and (name != PCID or pcid_required):
+        if note:
             props[name]["description"] = note
     if "actions" in props:
         props["actions"]["items"] = {
@@ -187,7 +201,7 @@ def _component_names(tool: Tool) -> dict[bytes, str]:
     """Canonical JSON → component name, for the components a tool's body reaches (to name shared ``$defs``)."""
     if not tool.body:
         return {}
-    return {_canon(spec.schema(name)): name for name in spec.components_under(tool.body)}
+    return {_canon(spec.schema(name)): name for name in spec.components_under(union_parts(tool.body)[0])}
 
 
 def _canon(value: Any) -> bytes:
@@ -205,8 +219,11 @@ def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = Fal
 
 @cache
 def action_members(union: str) -> dict[str, JSON]:
-    """Action name → member schema of an update-action union (cached: do not mutate)."""
-    return spec.union_members(union)
+    """Action name → member schema of an update-action union, or of the actions it is limited to (cached: do not
+    mutate)."""
+    base, only = union_parts(union)
+    members = spec.union_members(base)
+    return members if only is None else {name: m for name, m in members.items() if name in only}
 
 
 MAX_MESSAGE = 300

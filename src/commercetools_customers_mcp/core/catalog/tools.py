@@ -2,8 +2,8 @@
 
 Where each argument goes is decided by the row alone: names in ``{braces}`` of the path template go
 into the path, names listed in ``query`` go into the query string (lists repeat the parameter), and
-every other argument goes into the JSON body. ``PCID`` picks the connection and ``dry_run`` (deletes) asks for
-the impact instead: neither is ever sent.
+every other argument goes into the JSON body. ``PCID`` picks the connection, ``fields`` trims the answer and
+``dry_run`` (deletes) asks for the impact instead: none of them is ever sent.
 
 Kinds and what they imply:
 
@@ -30,8 +30,10 @@ from urllib.parse import quote
 
 PREFIX = "commercetools_customers_"
 PCID = "PCID"
+FIELDS = "fields"  # the projection a read asks for: applied to the answer, never sent (core/projection.py)
+PROJECTED_KINDS = frozenset({"get", "list", "search"})  # the tools that take it
 DRY_RUN = "dry_run"  # a delete's impact, nothing changed (core/consent.py); never sent
-MCP_ONLY = frozenset({PCID, DRY_RUN})  # arguments the MCP side reads and the API never sees
+MCP_ONLY = frozenset({PCID, DRY_RUN, FIELDS})  # arguments the MCP side reads and the API never sees
 STORE_KEY = "storeKey"  # the optional Store of the Store-scoped tools: /{projectKey}/in-store/key={storeKey}/...
 IN_STORE = "/in-store/key={storeKey}"
 # The tools the API also serves below a Store (customers-in-store.raml, business-units-in-store.raml): the customer
@@ -64,7 +66,7 @@ class Family:
 
     @property
     def path(self) -> str:
-        return f"/{{projectKey}}/{self.segment}"
+        return f"/{{projectKey}}/{self.segment}" if self.segment else "/{projectKey}"
 
 
 CUSTOMERS = Family(
@@ -105,7 +107,11 @@ ASSOCIATE_ROLES = Family(
 )
 # The changes to all of the above, as the API records them (read-only; an opt-in toolset).
 MESSAGES = Family("messages", "message", "message", "Message")
-FAMILIES: tuple[Family, ...] = (CUSTOMERS, CUSTOMER_GROUPS, BUSINESS_UNITS, ASSOCIATE_ROLES, MESSAGES)
+# The project itself, for the two settings these tools depend on: whether each search is on (an opt-in toolset).
+# Its update tool takes only the actions named in brackets (``schemas.union_parts``).
+PROJECT = Family("", "project", "project", "Project", updates=(
+    "ProjectUpdateAction[changeCustomerSearchStatus,changeBusinessUnitSearchStatus]"))  # fmt: skip
+FAMILIES: tuple[Family, ...] = (CUSTOMERS, CUSTOMER_GROUPS, BUSINESS_UNITS, ASSOCIATE_ROLES, MESSAGES, PROJECT)
 
 
 @dataclass(frozen=True)
@@ -310,6 +316,10 @@ TOOLS: tuple[Tool, ...] = (
     _t(MESSAGES, "messages", "list_messages", "List messages (what changed, in order)", "GET", "", "list",
        query=_LIST),
     _t(MESSAGES, "messages", "get_messages_by_id", "Get a message by ID", "GET", "/{ID}", "get", query=_GET),
+    _t(PROJECT, "project-settings", "get_project_settings", "Get the project's settings (search status, version)",
+       "GET", "", "get"),
+    _t(PROJECT, "project-settings", "update_project_search_status",
+       "Activate or deactivate Customer or Business Unit Search", "POST", "", "update"),
 )  # fmt: skip
 
 BY_NAME: dict[str, Tool] = {t.name: t for t in TOOLS}
@@ -317,7 +327,7 @@ TOOLSETS: dict[str, tuple[Tool, ...]] = {}
 for _tool in TOOLS:
     TOOLSETS[_tool.toolset] = (*TOOLSETS.get(_tool.toolset, ()), _tool)
 ALL = "all"
-OPT_IN_TOOLSETS: frozenset[str] = frozenset({"messages"})  # toolsets `all` leaves out (published only when named)
+OPT_IN_TOOLSETS: frozenset[str] = frozenset({"messages", "project-settings"})  # `all` leaves out: only when named
 DEFAULT_TOOLSETS: frozenset[str] = frozenset(TOOLSETS) - OPT_IN_TOOLSETS  # what `all` means
 DEFAULT_TOOLS: tuple[Tool, ...] = tuple(t for t in TOOLS if t.toolset in DEFAULT_TOOLSETS)  # what `all` publishes
 

@@ -97,3 +97,28 @@ def test_emulator_and_serve_never_share_a_database_by_default() -> None:
     parser = build_parser()
     assert parser.parse_args(["emulator"]).data is None and EMULATOR_DATA == ":memory:"
     assert default_data_path() != EMULATOR_DATA
+
+
+def test_the_access_log_masks_secrets_and_writes_a_burst_at_once() -> None:
+    import asyncio
+    import io
+
+    from commercetools_customers_mcp.emulator import AccessLog, create_app
+
+    out = io.StringIO()
+    app = AccessLog(create_app(":memory:", demo=False), out)
+
+    async def run() -> None:
+        transport = httpx2.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://e") as http:
+            await http.post("/oauth/token?token=SECRET-1", data={"grant_type": "client_credentials"}, auth=("a", "b"))
+            await http.get("/demo/customers/password-token=SECRET-2")
+        assert out.getvalue() == ""  # not yet: one write for the burst
+        app.flush()
+
+    asyncio.run(run())
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        'INFO:     127.0.0.1:5000 - "POST /oauth/token?token=*** HTTP/1.1" 200 OK',
+        'INFO:     127.0.0.1:5000 - "GET /demo/customers/password-token=*** HTTP/1.1" 401 Unauthorized',
+    ]

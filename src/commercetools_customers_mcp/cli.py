@@ -454,7 +454,15 @@ def _serve_workers(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .emulator import ANY_PROJECT, DEMO_PROJECT, UVICORN_OPTIONS, create_app, parse_client, uvicorn_log_config
+    from .emulator import (
+        ANY_PROJECT,
+        DEMO_PROJECT,
+        UVICORN_OPTIONS,
+        AccessLog,
+        create_app,
+        parse_client,
+        uvicorn_log_config,
+    )
     from .serving.transports import transport_security
 
     _setup_logging(args.log_level)
@@ -511,8 +519,12 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         credentials = ("my-client", "my-secret", open_client)
     print(startup_text(url, shown, *credentials, data=data, any_project=not pinned and not args.project))
     sys.stdout.flush()
+    # our access log (AccessLog: one buffered write per burst, not uvicorn's per-request record and flush)
+    numeric = logging.getLevelName(args.log_level.upper())
+    access = not isinstance(numeric, int) or numeric <= logging.INFO
     config = uvicorn.Config(
-        app,
+        AccessLog(app) if access else app,
+        access_log=False,
         log_level=args.log_level.lower(),
         log_config=uvicorn_log_config(),
         # by name: a dict[str, bool] spread into uvicorn.Config could fill any of its parameters, as far as types go

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from . import crud, oauth, where_index
-from .accesslog import uvicorn_log_config
+from .accesslog import AccessLog, uvicorn_log_config
 from .app import EmulatorApp
 from .backend import ApiClient, Emulator, Settings
 from .clock import Clock
@@ -22,6 +22,7 @@ from .store import Store
 __all__ = [
     "ANY_PROJECT",
     "UVICORN_OPTIONS",
+    "AccessLog",
     "ApiClient",
     "Clock",
     "Emulator",

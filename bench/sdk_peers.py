@@ -29,15 +29,6 @@ if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "bench"
 
-os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-
-from commercetools.platform.client import Client
-from commercetools.platform.models import CustomerDraft
-from commercetools.testing import backend_mocker
-from commercetools.utils import DefaultTokenSaver
-
-from commercetools_customers_mcp.testing import EmulatorServer
-
 
 def _timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
@@ -47,6 +38,10 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 @contextlib.contextmanager
 def _mock() -> Iterator[Any]:
+    from commercetools.platform.client import Client
+    from commercetools.testing import backend_mocker
+    from commercetools.utils import DefaultTokenSaver
+
     DefaultTokenSaver.clear_cache()
     with backend_mocker():
         client = Client(
@@ -60,6 +55,8 @@ def _mock() -> Iterator[Any]:
 
 
 def _workload(api: Any, n: int, lowercase: bool) -> dict[str, float]:
+    from commercetools.platform.models import CustomerDraft
+
     ids: list[str] = []
     creates = []
     for i in range(n):
@@ -85,24 +82,29 @@ def _workload(api: Any, n: int, lowercase: bool) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args(argv)
+METRICS = ["creates/s", "create (password) ms", "GET by id ms", "where email ms", "where lowercaseEmail ms"]
 
+
+def run(sizes: list[int], rounds: int) -> dict[str, Any]:
+    """The workload of ``python -m bench --workloads sdk``: the fixtures' costs, then per size the three targets
+    in rotating order for ``rounds`` rounds; ``{"fixtures": {...}, "sizes": {n: {target: [round, ...]}}}``.
+    Needs the SDK (``pip install -e '.[test]'``)."""
+    from commercetools_customers_mcp.testing import EmulatorServer
+
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the SDK over plain http (the loopback target)
     started = time.perf_counter()
     server = EmulatorServer().start()
     start_ms = (time.perf_counter() - started) * 1000
+    out: dict[str, Any] = {"sizes": {}}
     try:
         projects = [_timed(server.project) for _ in range(2000)]
-        clients = []
-        for _ in range(50):
-            project = server.project()
-            clients.append(_timed(project.sdk_client))
-        print(f"session start-up (imports included): {start_ms:.0f} ms")
-        print(f"ct_emulator per test: {statistics.median(projects) * 1000:.1f} us (a project key and credentials)")
-        print(f"ct_client per test: {statistics.median(clients):.2f} ms (an SDK client and its token, in process)")
+        clients = [_timed(server.project().sdk_client) for _ in range(50)]
+        out["fixtures"] = {
+            "session start-up ms": start_ms,
+            "ct_emulator per test us": statistics.median(projects) * 1000,
+            "ct_client per test ms": statistics.median(clients),
+        }
+        print(f"  fixtures: {out['fixtures']}", flush=True)
 
         def ours(in_process: bool) -> Callable[[], contextlib.AbstractContextManager[Any]]:
             @contextlib.contextmanager
@@ -117,27 +119,50 @@ def main(argv: list[str] | None = None) -> int:
             "ours in process": ours(True),
             "ours over HTTP": ours(False),
         }
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         names = list(targets)
-        for r in range(args.rounds):
-            for name in names[r % len(names) :] + names[: r % len(names)]:
-                with targets[name]() as api:
-                    results[name].append(_workload(api, args.customers, lowercase=name != "sdk-mock"))
-                print(f"round {r + 1}: {name}: {results[name][-1]}", file=sys.stderr, flush=True)
+        for n in sizes:
+            results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+            for r in range(rounds):
+                for name in names[r % len(names) :] + names[: r % len(names)]:
+                    with targets[name]() as api:
+                        results[name].append(_workload(api, n, lowercase=name != "sdk-mock"))
+                    print(f"  {n} customers, round {r + 1}: {name}: {results[name][-1]}", flush=True)
+            out["sizes"][str(n)] = results
     finally:
         server.stop()
+    return out
 
-    metrics = ["creates/s", "create (password) ms", "GET by id ms", "where email ms", "where lowercaseEmail ms"]
-    print(f"\nThe official Python SDK at {args.customers} customers, median per call, {args.rounds} rounds (min-max):")
-    print("| target | " + " | ".join(metrics) + " |")
-    print("|---|" + "---|" * len(metrics))
-    for name, rounds in results.items():
-        cells = []
-        for metric in metrics:
-            values = [r[metric] for r in rounds if metric in r]
-            fmt = "{:.0f}" if metric == "creates/s" else "{:.2f}"
-            cells.append("\u2013".join(fmt.format(v) for v in (min(values), max(values))) if values else "n/a")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+
+def table(result: dict[str, Any]) -> list[str]:
+    """Markdown: one table per size, min-max over the rounds."""
+    lines = []
+    for n, results in result.get("sizes", {}).items():
+        lines += [
+            f"The official Python SDK at {int(n):,} customers, median per call (min-max over the rounds):",
+            "",
+            "| target | " + " | ".join(METRICS) + " |",
+            "|---|" + "---|" * len(METRICS),
+        ]
+        for name, rounds in results.items():
+            cells = []
+            for metric in METRICS:
+                values = [r[metric] for r in rounds if metric in r]
+                fmt = "{:.0f}" if metric == "creates/s" else "{:.2f}"
+                cells.append("\u2013".join(fmt.format(v) for v in (min(values), max(values))) if values else "n/a")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    result = run([args.customers], args.rounds)
+    for name, value in result["fixtures"].items():
+        print(f"{name}: {value:.2f}")
+    print("\n".join(table(result)))
     return 0
 
 

@@ -48,7 +48,9 @@ def ct_env(ct_emulator: Project, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
 
 
 @pytest.fixture
-def ct_client(ct_emulator: Project) -> Any:
+def ct_client(ct_emulator: Project) -> Iterator[Any]:
     """The official Python SDK's client (``commercetools.platform.client.Client``) for this test's project."""
     pytest.importorskip("commercetools")
-    return ct_emulator.sdk_client()
+    client = ct_emulator.sdk_client()
+    yield client
+    client._http_client.close()  # its requests session

@@ -500,6 +500,19 @@ def markdown(r: dict[str, Any]) -> str:
         lines += load_section(r["load"])
     if r.get("mixed"):
         lines += mixed_section(r)
+    if r.get("sdk"):
+        from bench import sdk_peers
+
+        fixtures = r["sdk"].get("fixtures", {})
+        lines += [
+            "## 6. The official Python SDK against its own mock (opt-in: `--workloads sdk`)",
+            "",
+            "`commercetools.testing.backend_mocker` (in process, through requests_mock) against our emulator in "
+            "process (the `ct_client` fixture's requests adapter) and over loopback HTTP, through the same SDK "
+            "client. Fixtures: " + ", ".join(f"{k} {v:.2f}" for k, v in fixtures.items()) + ".",
+            "",
+            *sdk_peers.table(r["sdk"]),
+        ]
     return "\n".join(lines) + "\n"
 
 

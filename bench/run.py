@@ -7,6 +7,7 @@
     python -m bench --workloads load      # serving under load only (~3 min; --quick ~1 min)
     python -m bench --workloads mixed     # reads and updates, ours against the previous release (~2.5 min; --quick ~1)
     python -m bench --workloads mixed --baseline 4a12709   # against a given git ref
+    python -m bench --workloads sdk       # opt-in: the official Python SDK against its own mock (~5 min; --quick ~1)
 
 Writes docs/benchmarks/results.json, report.md and latency.png (``--out`` to change the folder).
 """
@@ -26,10 +27,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 import anyio
 import orjson
 
-from bench import emulator_bench, load_bench, mcp_bench, mixed_bench, peers, report
+from bench import emulator_bench, load_bench, mcp_bench, mixed_bench, peers, report, sdk_peers
 from bench.util import ROOT, machine
 
 WORKLOADS = ("emulator", "mcp", "cold", "load", "mixed")
+OPT_IN = ("sdk",)  # the official Python SDK against its own mock (--workloads sdk; in process, no Node.js)
 NEED_PEERS = ("emulator", "mcp", "cold", "load")  # mixed compares ours with ours
 
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    unknown = set(chosen) - set(WORKLOADS)
+    unknown = set(chosen) - set(WORKLOADS) - set(OPT_IN)
     if unknown:
         print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # e.g. pip could not install a build: the other workloads' results still count
             print(f"  mixed workload not measured: {exc}", flush=True)
             results["mixed"] = {"notes": [f"not measured: {str(exc)[:500]}"]}
+    if "sdk" in chosen:
+        print("workload 6 (opt-in): the official Python SDK against its own mock, in process", flush=True)
+        results["sdk"] = sdk_peers.run([1000] if args.quick else [1000, 10000], 1 if args.quick else 2)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["machine"]["load average at end (1/5/15 min)"] = machine()["load average at start (1/5/15 min)"]
     results["measured"] = {w: results["date"] for w in chosen}
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         # and each section records its own duration.
         merged = dict(earlier)
         merged["measured"] = dict(earlier.get("measured", {}))
-        for workload in WORKLOADS:
+        for workload in (*WORKLOADS, *OPT_IN):
             if workload in earlier:
                 merged["measured"].setdefault(workload, earlier.get("date"))
         merged["plans"] = dict(earlier.get("plans", {}))

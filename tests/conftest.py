@@ -35,12 +35,12 @@ def emulator_app() -> Any:
 
 
 @pytest.fixture
-async def ct_client(emulator_app: Any) -> AsyncIterator[CommercetoolsClient]:
+async def api_client(emulator_app: Any) -> AsyncIterator[CommercetoolsClient]:
     client = CommercetoolsClient(project_connection("emulator", DEMO), transport=httpx2.ASGITransport(app=emulator_app))
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-def server(ct_client: CommercetoolsClient) -> Server[Any]:
-    return build_server({"emulator": ct_client})
+def server(api_client: CommercetoolsClient) -> Server[Any]:
+    return build_server({"emulator": api_client})

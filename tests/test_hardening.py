@@ -40,7 +40,7 @@ async def published(server: Server[Any]) -> dict[str, Any]:
 # --- 2. every array and string is bounded, and refused before any work ----------------------------------------
 
 
-async def test_an_expand_flood_is_refused_before_any_request(server: Server[Any], ct_client: Any) -> None:
+async def test_an_expand_flood_is_refused_before_any_request(server: Server[Any], api_client: Any) -> None:
     """A million one-character expand items (4 MB) used to cost ~1.5 s of the event loop and end in an
     internal error; now it is a validation message and nothing reaches the API."""
     app = http_app(server, json_response=True)
@@ -174,11 +174,11 @@ async def test_startup_errors_mask_reflected_secrets(tmp_path: Path, capsys: Any
 # --- issue #18 item 2: one key holder cannot stall every tenant through `where` parsing ------------------------
 
 
-async def test_a_caller_is_refused_a_connection_before_its_arguments_are_parsed(ct_client: Any) -> None:
+async def test_a_caller_is_refused_a_connection_before_its_arguments_are_parsed(api_client: Any) -> None:
     from commercetools_customers_mcp.core.calls import CURRENT_PRINCIPAL, Principal
     from commercetools_customers_mcp.core.server import build_server
 
-    server = build_server({"a": ct_client, "b": ct_client})
+    server = build_server({"a": api_client, "b": api_client})
     token = CURRENT_PRINCIPAL.set(Principal("tenant-a", frozenset({"a"})))
     try:
         async with Client(server) as client:

@@ -56,10 +56,10 @@ async def test_filtering_or_sorting_on_password_is_refused(
     assert "is hidden by this server" in text and "password" in text.lower()
 
 
-async def test_read_only_mode_refuses_it_too(ct_client: Any) -> None:
+async def test_read_only_mode_refuses_it_too(api_client: Any) -> None:
     from commercetools_customers_mcp.core.server import ToolPolicy
 
-    server = build_server({"emulator": ct_client}, policy=ToolPolicy(read_only=True))
+    server = build_server({"emulator": api_client}, policy=ToolPolicy(read_only=True))
     async with Client(server) as client:
         result = await client.call_tool(P + "list_customers", {"where": ['password >= "scrypt$"']})
     assert result.is_error and "is hidden by this server" in result.structured_content["message"]

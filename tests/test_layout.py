@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "upstream": {"config"},
     "core": {"upstream", "config", "spec", "querylang"},
     "serving": {"core", "upstream", "config"},
+    # the emulator for other people's tests (pytest plugin, emulate()): it serves the emulator and may use upstream
+    "testing": {"emulator", "upstream", "config", "spec", "querylang"},
 }
 ROOT_MODULES = {"__init__", "__main__", "cli"}  # entry points only (and the version)
 

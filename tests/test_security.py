@@ -339,8 +339,8 @@ def test_short_names_are_short_unique_and_documented() -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_short_mode_lists_short_names_and_accepts_both(server: Any, ct_client: Any, mode: str) -> None:
-    short_server = build_server({"emulator": ct_client}, policy=ToolPolicy(names="short"))
+async def test_short_mode_lists_short_names_and_accepts_both(server: Any, api_client: Any, mode: str) -> None:
+    short_server = build_server({"emulator": api_client}, policy=ToolPolicy(names="short"))
     async with Client(short_server, mode=mode) as client:
         tools = (await client.list_tools()).tools
         seed = await client.call_tool(P + "list_business_units_search_indexing_status", {})

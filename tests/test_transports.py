@@ -102,11 +102,11 @@ def test_a_uvicorn_without_the_internal_serve_relies_on_stops_the_start(monkeypa
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_a_delete_asks_its_user_over_http(base_url: str, ct_client: Any, mode: str) -> None:
+async def test_a_delete_asks_its_user_over_http(base_url: str, api_client: Any, mode: str) -> None:
     """Issue #20 over streamable HTTP: the sealed round trip (2026-07-28); a 2025-11-25 client cannot be asked here."""
     from mcp import types
 
-    created = await ct_client.request("POST", "/{projectKey}/customer-groups", json={"groupName": "VIP", "key": "vip"})
+    created = await api_client.request("POST", "/{projectKey}/customer-groups", json={"groupName": "VIP", "key": "vip"})
     assert created.status == 201
     seen: list[str] = []
 

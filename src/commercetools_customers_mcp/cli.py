@@ -508,16 +508,27 @@ def _serve_workers(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .emulator import DEMO_PROJECT, UVICORN_OPTIONS, create_app, parse_client, uvicorn_log_config
+    from .emulator import (
+        ANY_PROJECT,
+        DEMO_PROJECT,
+        UVICORN_OPTIONS,
+        AccessLog,
+        create_app,
+        parse_client,
+        uvicorn_log_config,
+    )
     from .serving.transports import transport_security
 
     _setup_logging(args.log_level)
+    projects = list(dict.fromkeys(args.project)) or [ANY_PROJECT]
+    # the project a token request without scope gets, and the one the start-up output names
+    default_project = args.project[0] if args.project else DEMO_PROJECT
     pinned = None
     if args.client:
         pinned = {}
         for spec in args.client:
             try:
-                client_id, client = parse_client(spec, DEMO_PROJECT)
+                client_id, client = parse_client(spec, default_project)
             except ValueError as exc:
                 print(f"--client: {exc}", file=sys.stderr)
                 return 2
@@ -527,30 +538,106 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     try:
         faults = _parse_faults(args.faults)
         settings = _emulator_settings()
+        open_client = None if pinned else _suggested_scopes(default_project, projects)
     except ConfigError as exc:
         _fail(str(exc), prefix="")
     # the same Host allow-list as `serve` (DNS rebinding): on loopback binds localhost names only
     security = transport_security(args.host, args.allowed_host)
     hosts = security.allowed_hosts if security.enable_dns_rebinding_protection else None
+    data = args.data or EMULATOR_DATA
     app = create_app(
-        args.data or default_data_path(),
+        data,
         clients=pinned,
-        demo=not args.no_demo,
+        demo=not args.no_demo and (ANY_PROJECT in projects or DEMO_PROJECT in projects),
+        project=default_project,
+        projects=projects,
         faults=faults,
         settings=settings,
         allowed_hosts=hosts,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
+    try:
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        sock = socket.create_server((args.host, args.port), family=family)
+    except OSError as exc:
+        _fail(f"cannot listen on {args.host}:{args.port}: {exc}", prefix="")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else host}:{sock.getsockname()[1]}"
+    shown = default_project
+    if pinned:  # the first pinned client, in the first project it holds a scope of
+        client_id, client = next(iter(pinned.items()))
+        credentials = (client_id, client.secret or "", client.scopes)
+        held = [p for p in (s.partition(":")[2] for s in client.scopes) if p != ANY_PROJECT]
+        shown = held[0] if held else default_project
+    else:
+        assert open_client is not None
+        credentials = ("my-client", "my-secret", open_client)
+    print(startup_text(url, shown, *credentials, data=data, any_project=not pinned and not args.project))
+    sys.stdout.flush()
+    # our access log (AccessLog: one buffered write per burst, not uvicorn's per-request record and flush)
+    numeric = logging.getLevelName(args.log_level.upper())
+    access = not isinstance(numeric, int) or numeric <= logging.INFO
+    config = uvicorn.Config(
+        AccessLog(app) if access else app,
+        access_log=False,
         log_level=args.log_level.lower(),
         log_config=uvicorn_log_config(),
-        # by name: a dict[str, bool] spread into uvicorn.run could fill any of its parameters, as far as types go
+        # by name: a dict[str, bool] spread into uvicorn.Config could fill any of its parameters, as far as types go
         proxy_headers=UVICORN_OPTIONS["proxy_headers"],
         server_header=UVICORN_OPTIONS["server_header"],
     )
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+# `emulator` keeps its data apart from `serve`'s: a test double is usually throw-away (each start is a clean
+# slate, and no test data lands in the MCP server's demo project); `--data PATH` keeps it on disk.
+EMULATOR_DATA = ":memory:"
+
+
+def _suggested_scopes(project: str, projects: Sequence[str]) -> tuple[str, ...]:
+    """The scopes the start-up output suggests for the open client: ``manage_project`` of the default project."""
+    from .config import ConfigError
+    from .emulator import scopes
+
+    for key in projects:
+        try:
+            scopes.check(f"manage_project:{key}")
+        except ValueError:
+            raise ConfigError(f"--project: not a project key: {key!r}") from None
+    return (f"manage_project:{project}",)
+
+
+def startup_text(
+    url: str,
+    project: str,
+    client_id: str,
+    secret: str,
+    client_scopes: Sequence[str],
+    *,
+    data: str,
+    any_project: bool,
+) -> str:
+    """What ``emulator`` prints on start (stdout): where it is, credentials that work, lines to paste."""
+    from .testing import INSECURE_TRANSPORT, ctp_env
+
+    wanted = [s for s in client_scopes if s.endswith(f":{project}")] or [
+        s.replace(":*", f":{project}") for s in client_scopes
+    ]
+    env = ctp_env(url, url, project, client_id, secret, tuple(wanted))
+    where = "in memory, gone when it stops; --data PATH keeps it" if data == ":memory:" else f"in {data}"
+    lines = [f"commercetools emulator: API and auth at {url} (data {where})"]
+    if any_project:
+        lines.append(
+            f"Any project key and any client id and secret work: ask for manage_project:<your-key> (or view_…, "
+            f"manage_customers:… of it) and use that key; {project!r} below is an example."
+        )
+    lines += ["Paste into your shell or .env:", *(f"export {k}={v}" for k, v in env.items())]
+    lines += [
+        f"export {k}={v}  # the official Python SDK refuses plain http without it"
+        for k, v in INSECURE_TRANSPORT.items()
+    ]
+    lines.append("# Python SDK: Client(url=os.environ['CTP_API_URL']) reads the other CTP_* itself")
+    return "\n".join(lines)
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
@@ -593,6 +680,7 @@ async def _sizes_table(policy: ToolPolicy, discovery: bool = False, rules: Polic
     for full, compact in zip(listed[0]["tools"], listed[1]["tools"], strict=True):
         lines.append(f"| `{full['name'].removeprefix(PREFIX)}` | {_size(full):,} | {_size(compact):,} |")
     lines.append(f"| **tools/list result** | **{_size(listed[0]):,}** | **{_size(listed[1]):,}** |")
+    lines.append("# Python SDK: Client(url=os.environ['CTP_API_URL']) reads the other CTP_* itself")
     return "\n".join(lines) + "\n"
 
 
@@ -820,14 +908,26 @@ def build_parser() -> argparse.ArgumentParser:
     emu = sub.add_parser("emulator", help="serve the commercetools emulator over HTTP", formatter_class=defaults)
     emu.add_argument("--host", default="127.0.0.1", help="bind address")
     emu.add_argument("--port", type=port_number, default=8080, help="port (0: any free port)")
-    emu.add_argument("--data", type=data_path, metavar="PATH", help="SQLite file (default: per-user data dir)")
+    emu.add_argument(
+        "--data",
+        type=data_path,
+        metavar="PATH",
+        help="SQLite file to keep the data in (default: in memory, apart from serve's file)",
+    )
+    emu.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="serve only these project keys (repeatable; default: any key a client names)",
+    )
     emu.add_argument(
         "--client",
         action="append",
         default=[],
         metavar="ID:SECRET[:SCOPES]",
-        help="pin an API client and its scopes (default manage_project:demo); without any, every client id "
-        "and secret is accepted with manage_project:demo",
+        help="pin an API client and its scopes (default manage_project of the first --project, else demo); "
+        "then only pinned clients are accepted. Without any, every client id and secret is accepted",
     )
     emu.add_argument("--allowed-host", action="append", default=[], metavar="H", help="extra allowed Host header")
     emu.add_argument("--no-demo", action="store_true")

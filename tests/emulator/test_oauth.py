@@ -405,3 +405,37 @@ async def test_expired_tokens_are_purged_every_nth_issue(monkeypatch):
         )  # fmt: skip
         assert r.status_code == 200, r.text
         assert (await client.get("/demo/customers", headers=bearer_of(first))).status_code == 401
+
+
+async def test_the_open_client_of_any_project_gets_what_it_asks_for_in_the_project_it_names():
+    # issue #22: the standalone emulator serves the project key a client names, as a test double does
+    app = create_app(":memory:", demo=False, projects=["*"])
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://e") as http:
+        shop = bearer(await token(http, ("anyone", "anything"), "manage_project:my-shop"))
+        r = await http.post("/my-shop/customers", json={"email": "a@b.c", "password": "pw"}, headers=shop)
+        assert r.status_code == 201, r.text
+        auth_error(await http.get("/demo/customers", headers=shop), 403, "insufficient_scope")
+        viewer = bearer(await token(http, ("anyone", "x"), "view_customers:my-shop"))
+        assert (await http.get("/my-shop/customers", headers=viewer)).json()["total"] == 1
+        r = await http.post("/my-shop/customers", json={"email": "d@e.f", "password": "pw"}, headers=viewer)
+        auth_error(r, 403, "insufficient_scope")
+        # no scope: the default project's; a wildcard is never granted to the open client
+        assert (await token(http, ("anyone", "x"))).json()["scope"] == "manage_project:demo"
+        auth_error(await token(http, ("anyone", "x"), "manage_project:*"), 400, "invalid_scope")
+        # the customer password flow works in any project too
+        r = await http.post(
+            "/oauth/my-shop/customers/token",
+            data={"grant_type": "password", "username": "a@b.c", "password": "pw"},
+            auth=("anyone", "x"),
+        )
+        assert r.json()["scope"].startswith("manage_project:my-shop customer_id:"), r.text
+
+
+async def test_served_projects_restrict_the_open_client():
+    app = create_app(":memory:", demo=False, project="shop", projects=["shop", "shop-us"])
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://e") as http:
+        assert (await token(http, ("anyone", "x"))).json()["scope"] == "manage_project:shop manage_project:shop-us"
+        assert (await token(http, ("anyone", "x"), "view_customers:shop-us")).status_code == 200
+        r = await token(http, ("anyone", "x"), "manage_project:other")
+        auth_error(r, 400, "invalid_scope")
+        assert "--project" in r.json()["error_description"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from . import crud, oauth, where_index
-from .accesslog import uvicorn_log_config
+from .accesslog import AccessLog, uvicorn_log_config
 from .app import EmulatorApp
 from .backend import ApiClient, Emulator, Settings
 from .clock import Clock
@@ -20,7 +20,9 @@ from .resources import FEATURES
 from .store import Store
 
 __all__ = [
+    "ANY_PROJECT",
     "UVICORN_OPTIONS",
+    "AccessLog",
     "ApiClient",
     "Clock",
     "Emulator",
@@ -36,6 +38,7 @@ __all__ = [
 parse_client = oauth.parse_client
 
 DEMO_PROJECT = "demo"
+ANY_PROJECT = "*"  # in ``projects``: the open default client may name any project key
 # How uvicorn should serve the standalone emulator: a local development server is never behind a proxy, so
 # X-Forwarded-* handling (a middleware on every request) and the Server header are left out (~5 % of a GET).
 UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
@@ -44,11 +47,13 @@ UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
 Clients = Mapping[str, "str | ApiClient"]
 
 
-def _clients(clients: Clients | None, project: str) -> tuple[dict[str, ApiClient], ApiClient | None]:
+def _clients(
+    clients: Clients | None, project: str, projects: Sequence[str] | None = None
+) -> tuple[dict[str, ApiClient], ApiClient | None]:
     """Pinned clients (``id -> "SECRET[:SCOPES]"`` or an ``ApiClient``), or when none are given the open default:
-    any id and secret, holding ``manage_project:<project>``."""
+    any id and secret, holding ``manage_project:<project>`` (or of each of ``projects``; ``oauth.open_client``)."""
     if clients is None:
-        return {}, oauth.open_client(project)
+        return {}, oauth.open_client(project, projects)
     return {k: v if isinstance(v, ApiClient) else oauth.client_from(v, project) for k, v in clients.items()}, None
 
 
@@ -59,12 +64,14 @@ def create_emulator(
     clock: Clock | None = None,
     settings: Settings | None = None,
     project: str = DEMO_PROJECT,
+    projects: Sequence[str] | None = None,
 ) -> Emulator:
     """The backend on the SQLite file ``data``: every feature registered and wired in.
 
     ``clients`` pins the API clients (see ``create_app``); ``project`` is the project the open default client
-    set may use when none are pinned."""
-    pinned, any_client = _clients(clients, project)
+    set may use when none are pinned, ``projects`` those it may use instead (``ANY_PROJECT`` among them: any
+    project key a token request names)."""
+    pinned, any_client = _clients(clients, project, projects)
     emulator = Emulator(Store(data), clock, pinned, settings, any_client)
     for feature in FEATURES:
         for resource in feature.resources:
@@ -88,6 +95,7 @@ def create_app(
     demo: bool = True,
     clock: Clock | None = None,
     project: str = DEMO_PROJECT,
+    projects: Sequence[str] | None = None,
     faults: Faults | None = None,
     settings: Settings | None = None,
     allowed_hosts: Sequence[str] | None = None,
@@ -98,14 +106,19 @@ def create_app(
     ``clients`` pins the API clients: ``{id: "SECRET"}`` (the client holds ``manage_project:<project>``) or
     ``{id: "SECRET:SCOPE SCOPE…"}`` (exactly those scopes; ``manage_project:*`` spans every project), or
     ``ApiClient`` values. Without it the open default applies: any client id and secret, holding
-    ``manage_project:<project>`` — one project, never more. A token request gets the scopes it asks for if the
+    ``manage_project:<project>`` — one project, never more — or, given ``projects``, ``manage_project`` of each
+    of them; with ``ANY_PROJECT`` (``"*"``) among them, of any project key a token request names (what the
+    standalone ``emulator`` serves by default: a test double for any project; a token request without ``scope``
+    gets ``project``'s, and a wildcard is never granted). A token request gets the scopes it asks for if the
     client holds them (else 400 ``invalid_scope``), or all of the client's without ``scope``.
 
     ``faults`` (off by default) injects errors, dropped connections, lost responses and latency; see
     ``emulator.faults``. ``settings`` (``Settings``) holds the password hashing cost and the search indexing
     delay. ``allowed_hosts`` turns on the Host header check (421 otherwise). ``app.state.emulator`` is the
     backend, ``app.state.faults`` the faults (None when off)."""
-    emulator = create_emulator(data, clients=clients, clock=clock, settings=settings, project=project)
+    emulator = create_emulator(
+        data, clients=clients, clock=clock, settings=settings, project=project, projects=projects
+    )
     if demo:
         from .demo import seed
 

@@ -87,10 +87,13 @@ class Settings:
 @dataclass(frozen=True)
 class ApiClient:
     """An API client the emulator accepts: its secret (None: any secret, the open default client) and the
-    scopes its tokens may carry (``scopes.covers``). A token request without ``scope`` gets all of them."""
+    scopes its tokens may carry (``scopes.covers``). A token request without ``scope`` gets all of them, or
+    ``default_scopes`` when given (the open client of any project: ``manage_project:*`` held, one project's
+    scope by default)."""
 
     secret: str | None
     scopes: tuple[str, ...]
+    default_scopes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- what resource modules declare

@@ -96,10 +96,17 @@ def parse_client(spec: str, project: str) -> tuple[str, ApiClient]:
     return client_id, client_from(rest, project)
 
 
-def open_client(project: str) -> ApiClient:
-    """The default client set when none is pinned: any id with any secret, each holding
-    ``manage_project:<project>`` of the one project the emulator serves (so no token spans projects)."""
-    return ApiClient(None, (f"manage_project:{project}",))
+def open_client(project: str, projects: Iterable[str] | None = None) -> ApiClient:
+    """The default client set when none is pinned: any id with any secret. Without ``projects`` each holds
+    ``manage_project:<project>`` of the one project the emulator serves (so no token spans projects); with
+    them, ``manage_project`` of each (``*`` among them: of any project key a token request names, as a local
+    test double serves whatever project its client asks for; a request without ``scope`` gets ``project``'s)."""
+    if projects is None:
+        return ApiClient(None, (f"manage_project:{project}",))
+    served = tuple(dict.fromkeys(projects))
+    if scopes.ALL in served:
+        return ApiClient(None, (f"manage_project:{scopes.ALL}",), (f"manage_project:{project}",))
+    return ApiClient(None, tuple(scopes.check(f"manage_project:{p}") for p in served))
 
 
 def check_client(emulator: Emulator, client_id: str | None, secret: str | None) -> tuple[str, ApiClient]:
@@ -118,22 +125,30 @@ def check_client(emulator: Emulator, client_id: str | None, secret: str | None) 
     return client_id, client
 
 
-def _invalid_scope(scope: str) -> errors.ApiError:
+def _invalid_scope(scope: str, client: ApiClient | None = None) -> errors.ApiError:
     shown = scope if len(scope) <= 100 else scope[:100] + "…"
-    return errors.auth_error(400, "invalid_scope", f"The client may not request the scope '{shown}'.")
+    message = f"The client may not request the scope '{shown}'."
+    if client is not None:  # say what it holds and how the emulator's operator changes that
+        held = " ".join(client.scopes)
+        how = "--project KEY" if client.secret is None else "--client ID:SECRET:manage_project:KEY"
+        message += f" It holds '{held}' (emulator: start it with {how} for another project)."
+    return errors.auth_error(400, "invalid_scope", message)
 
 
 def _requested(params: Mapping[str, str], client: ApiClient, project: str | None = None) -> list[str]:
     """The scopes a new token gets: the requested ones, each held by the client (and of ``project`` for a
-    session of one project), or without ``scope`` all the client's (in ``project``)."""
+    session of one project; never a wildcard for the open client), or without ``scope`` all the client's
+    (its ``default_scopes`` if any; in ``project``)."""
     requested = list(dict.fromkeys(params.get("scope", "").split()))
     for scope in requested:
         if not scopes.covers(client.scopes, scope) or (project is not None and scopes.split(scope)[1] != project):
-            raise _invalid_scope(scope)
+            raise _invalid_scope(scope, client)
+        if client.secret is None and scopes.split(scope)[1] == scopes.ALL:
+            raise _invalid_scope(scope, client)
     if requested:
         return requested
     if project is None:
-        return list(client.scopes)
+        return list(client.default_scopes or client.scopes)
     found = scopes.in_project(client.scopes, project)
     if not found:
         raise errors.auth_error(400, "invalid_scope", f"The client has no scope in the project '{project}'.")

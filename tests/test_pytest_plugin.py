@@ -1,0 +1,145 @@
+"""The pytest plugin and emulate() as a user meets them (issue #22 item 4): a test file of theirs, run by a pytest
+of its own outside this repository's conftest, with the plugin registered by installing the package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+USER_TESTS = """
+import os
+
+import requests
+from commercetools.platform.models import CustomerDraft
+
+SEEN = []
+
+
+def test_the_sdk_client_writes_to_a_project_of_its_own(ct_client, ct_emulator):
+    api = ct_client.with_project_key(ct_emulator.project_key)
+    api.customers().post(CustomerDraft(email="ann@example.com", password="pw"))
+    assert api.customers().get().total == 1
+    SEEN.append(ct_emulator.project_key)
+
+
+def test_a_second_test_gets_another_empty_project(ct_client, ct_emulator):
+    api = ct_client.with_project_key(ct_emulator.project_key)
+    assert api.customers().get().total == 0  # the same email again is no DuplicateField either
+    api.customers().post(CustomerDraft(email="ann@example.com", password="pw"))
+    assert ct_emulator.project_key not in SEEN
+
+
+def test_ct_env_sets_what_the_sdk_reads(ct_env):
+    from commercetools.platform.client import Client
+
+    assert os.environ["CTP_PROJECT_KEY"] == ct_env["CTP_PROJECT_KEY"]
+    api = Client(url=os.environ["CTP_API_URL"]).with_project_key(os.environ["CTP_PROJECT_KEY"])  # over HTTP
+    assert api.customers().get().total == 0
+
+
+def test_any_http_client_works_with_the_values(ct_emulator):
+    form = {"grant_type": "client_credentials", "scope": " ".join(ct_emulator.scopes)}
+    auth = (ct_emulator.client_id, ct_emulator.client_secret)
+    token = requests.post(ct_emulator.auth_url + "/oauth/token", data=form, auth=auth).json()["access_token"]
+    r = requests.get(
+        f"{ct_emulator.api_url}/{ct_emulator.project_key}/customers", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 200 and r.json()["total"] == 0
+"""
+
+UNITTEST = """
+import os
+import unittest
+
+from commercetools.platform.client import Client
+from commercetools.platform.models import CustomerDraft
+from commercetools_customers_mcp.testing import emulate
+
+
+class CustomerTest(unittest.TestCase):
+    def test_sign_up(self):
+        with emulate() as project:
+            api = Client(url=os.environ["CTP_API_URL"]).with_project_key(project.project_key)
+            api.customers().post(CustomerDraft(email="ann@example.com", password="pw"))
+            self.assertEqual(api.customers().get().total, 1)
+        self.assertNotIn("CTP_PROJECT_KEY", os.environ)
+
+
+if __name__ == "__main__":
+    unittest.main()
+"""
+
+
+def _run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def user_project(tmp_path: Path) -> Path:
+    (tmp_path / "test_shop.py").write_text(textwrap.dedent(USER_TESTS))
+    return tmp_path
+
+
+def test_a_users_test_file_passes_with_the_three_fixtures(user_project: Path) -> None:
+    done = _run(user_project, "-p", "no:randomly")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
+
+
+def test_the_plugin_can_be_turned_off(user_project: Path) -> None:
+    done = _run(user_project, "-p", "no:commercetools_emulator")
+    assert done.returncode != 0 and "fixture 'ct_client' not found" in done.stdout
+
+
+def test_emulate_for_unittest(tmp_path: Path) -> None:
+    (tmp_path / "test_unit.py").write_text(textwrap.dedent(UNITTEST))
+    env_free = {"PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "unittest", "-q", "test_unit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env_free,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_fixtures_cost_nothing_until_used() -> None:
+    # the plugin loads in every pytest session of an environment with the package (ours too): importing it
+    # imports nothing of the emulator, uvicorn or requests
+    code = (
+        "import sys, commercetools_customers_mcp.testing.pytest_plugin as p; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('uvicorn', 'requests', 'sqlite3', 'orjson') "
+        "or m.startswith('commercetools_customers_mcp.emulator')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_project_costs_microseconds_and_the_adapter_reaches_the_app() -> None:
+    from commercetools_customers_mcp.testing import EmulatorServer
+
+    with EmulatorServer() as server:
+        started = time.perf_counter()
+        projects = [server.project() for _ in range(1000)]
+        assert (time.perf_counter() - started) / 1000 < 0.005
+        assert len({p.project_key for p in projects}) == 1000
+        import requests
+
+        session = requests.Session()
+        session.mount("https://", server.adapter())
+        form = {"grant_type": "client_credentials", "scope": "view_customers:x"}
+        r = session.post(server.url.replace("http:", "https:") + "/oauth/token", data=form, auth=("a", "b"))
+        assert r.status_code == 200 and r.json()["scope"] == "view_customers:x"

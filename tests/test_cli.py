@@ -31,6 +31,13 @@ def test_tools_table_and_json(capsys: Any) -> None:
     assert len(json.loads(capsys.readouterr().out)["tools"]) == SEED_COUNT
 
 
+def test_sizes_table_is_the_readmes(capsys: Any) -> None:
+    assert main(["tools", "--sizes", "--allow-tools", "get_by_*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| Tool") and len(lines) == 2 + 2 + 1  # header, two tools, the total
+    assert lines[-1].startswith("| **tools/list result** |") and all(line.startswith("|") for line in lines)
+
+
 def test_parse_arguments() -> None:
     parsed = parse_arguments(["limit=5", "key=vip", 'where=["a = 1"]', "flag=true", 'key2="5"'], '{"limit": 1, "x": 2}')
     assert parsed == {"limit": 5, "x": 2, "key": "vip", "where": ["a = 1"], "flag": True, "key2": "5"}

@@ -680,7 +680,6 @@ async def _sizes_table(policy: ToolPolicy, discovery: bool = False, rules: Polic
     for full, compact in zip(listed[0]["tools"], listed[1]["tools"], strict=True):
         lines.append(f"| `{full['name'].removeprefix(PREFIX)}` | {_size(full):,} | {_size(compact):,} |")
     lines.append(f"| **tools/list result** | **{_size(listed[0]):,}** | **{_size(listed[1]):,}** |")
-    lines.append("# Python SDK: Client(url=os.environ['CTP_API_URL']) reads the other CTP_* itself")
     return "\n".join(lines) + "\n"
 
 

@@ -65,17 +65,6 @@ def test_fields_is_offered_on_every_read_and_never_sent(tmp_path: Path) -> None:
     for tool in DEFAULT_TOOLS:
         props: dict[str, Any] = input_schema(tool)["properties"]
         assert ("fields" in props) == (tool.kind in PROJECTED_KINDS), tool.name
-    search = next(t for t in DEFAULT_TOOLS if t.kind == "search")
-    request = build_request(search, {"query": {"exact": {"field": "email", "value": "x"}}, "fields": ["email"]})
-    assert request.json == {"query": {"exact": {"field": "email", "value": "x"}}}
-
-
-def test_a_search_hit_keeps_its_relevance() -> None:
-    from commercetools_customers_mcp.core.catalog.tools import BY_NAME
-    from commercetools_customers_mcp.core.projection import project
-
-    hits = {"total": 1, "results": [{"id": "c1", "relevance": 2.5, "other": 1}]}
-    assert project(BY_NAME[P + "create_customers_search"], hits, ["email"]) == {
-        "total": 1,
-        "results": [{"id": "c1", "relevance": 2.5}],
-    }
+    listing = next(t for t in DEFAULT_TOOLS if t.kind == "list")
+    request = build_request(listing, {"limit": 2, "fields": ["email"]})
+    assert [name for name, _ in request.params] == ["limit"]

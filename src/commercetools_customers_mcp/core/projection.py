@@ -1,11 +1,11 @@
 """``fields``: a read's answer trimmed to what was asked, in both the text and ``structuredContent``.
 
 Each path is dotted (``addresses.country``); an array on the way is followed item by item, and a path ends at
-its last name with the whole value there. The resource's ``id`` and ``version`` (and a search hit's
-``relevance``) are always kept. The resources of
-an answer are found by the tool's kind: a get's body, a list's or a search's ``results`` (the page's ``limit``,
-``offset``, ``count`` and ``total`` stay). The output policy applies afterwards, to what is left: a projection
-never shows a field the policy hides (it can only leave out more).
+its last name with the whole value there. The resource's ``id`` and ``version`` are always kept. The resources
+of an answer are found by the tool's kind: a get's body, a list's ``results`` (the page's ``limit``,
+``offset``, ``count`` and ``total`` stay). A search takes no ``fields``: its hits are ``{id, relevance}`` and
+nothing else. The output policy applies afterwards, to what is left: a projection never shows a field the
+policy hides (it can only leave out more).
 """
 
 from __future__ import annotations
@@ -52,8 +52,6 @@ def _pick(value: Any, tree: Tree) -> Any:
 def project(tool: Tool, body: Any, paths: Sequence[str]) -> Any:
     """The answer with each resource trimmed to ``paths`` (plus id and version)."""
     tree = _tree(paths)
-    if tool.kind == "search":
-        tree.setdefault("relevance", None)  # a hit's rank is the search's own answer
-    if tool.kind in ("list", "search") and isinstance(body, dict) and isinstance(body.get("results"), list):
+    if tool.kind == "list" and isinstance(body, dict) and isinstance(body.get("results"), list):
         return {**body, "results": [_pick(item, tree) for item in body["results"]]}
     return _pick(body, tree) if isinstance(body, dict) else body

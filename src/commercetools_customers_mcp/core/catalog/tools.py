@@ -31,7 +31,7 @@ from urllib.parse import quote
 PREFIX = "commercetools_customers_"
 PCID = "PCID"
 FIELDS = "fields"  # the projection a read asks for: applied to the answer, never sent (core/projection.py)
-PROJECTED_KINDS = frozenset({"get", "list", "search"})  # the tools that take it
+PROJECTED_KINDS = frozenset({"get", "list"})  # the tools that take it (a search's hits are only {id, relevance})
 DRY_RUN = "dry_run"  # a delete's impact, nothing changed (core/consent.py); never sent
 MCP_ONLY = frozenset({PCID, DRY_RUN, FIELDS})  # arguments the MCP side reads and the API never sees
 STORE_KEY = "storeKey"  # the optional Store of the Store-scoped tools: /{projectKey}/in-store/key={storeKey}/...

@@ -65,9 +65,10 @@ REQUESTS: list[tuple[str, tuple[str, ...]]] = [
 GOAL = 0.9
 
 
-def _listed() -> list[types.Tool]:
+def _listed(compact: bool = False) -> list[types.Tool]:
+    """The tools find_tools ranks: the catalogue as --tool-discovery holds it (each tool's whole schema)."""
     policy = ToolPolicy(toolsets=parse_toolsets(["all,messages,project-settings"]))
-    return ToolServer({}, policy=policy).tools
+    return ToolServer({}, policy=policy, discovery=True, compact=compact).tools
 
 
 def top3_score(tools: list[types.Tool]) -> tuple[float, list[str]]:
@@ -98,8 +99,7 @@ def test_update_actions_are_found_and_total_counts_real_matches() -> None:
 
 
 def test_compact_listing_ranks_as_well() -> None:
-    policy = ToolPolicy(toolsets=parse_toolsets(["all,messages,project-settings"]))
-    score, misses = top3_score(ToolServer({}, policy=policy, compact=True).tools)
+    score, misses = top3_score(_listed(compact=True))
     assert score >= GOAL, (score, misses)
 
 

@@ -116,7 +116,7 @@ async def test_a_call_without_pcid_names_the_connections_this_caller_may_use(
     for compact in (False, True):
         for tool in DEFAULT_TOOLS:
             pcid = input_schema(tool, compact=compact)["properties"]["PCID"]
-            assert pcid.get("description") == "Connection (project) to use.", (tool.name, pcid)
+            assert pcid.get("description") == "Project connection id.", (tool.name, pcid)
 
 
 async def test_without_connections_tools_are_listed_and_calls_explain_setup() -> None:

@@ -14,7 +14,8 @@ from mcp import Client
 from commercetools_customers_mcp import spec
 from commercetools_customers_mcp.core.catalog.descriptions import param_description, tool_description
 from commercetools_customers_mcp.core.catalog.field_notes import unknown_field_notes
-from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, TOOLS, Tool
+from commercetools_customers_mcp.core.catalog.schemas import input_schema
+from commercetools_customers_mcp.core.catalog.tools import BY_NAME, DEFAULT_TOOLS, FIELDS, TOOLS, Tool
 from commercetools_customers_mcp.core.selection import ToolPolicy, parse_toolsets
 from commercetools_customers_mcp.core.server import build_server
 from commercetools_customers_mcp.emulator import create_app
@@ -57,7 +58,12 @@ def test_every_example_names_fields_of_its_own_resource() -> None:
             steps = steps[1:] if tool.kind == "create" and tool.family.segment == "customers" else steps
             assert steps[0] in spec.schema(tool.family.schema)["properties"], (tool.name, path)
             checked += 1
-    assert checked >= 40
+    for tool in (t for t in TOOLS if FIELDS in input_schema(t)["properties"]):  # paths of the answer's resource
+        answer = "BusinessUnitAssociateResponse" if "associate_id" in tool.name else tool.family.schema
+        for path in re.findall(r'"([\w.]+)"', param_description(tool, FIELDS) or ""):
+            assert path.split(".")[0] in spec.schema(answer)["properties"], (tool.name, path)
+            checked += 1
+    assert checked >= 60
     groups = param_description(BY_NAME[P + "list_customer_groups"], "where") or ""
     assert "firstName" not in groups and "addresses" not in groups  # customer fields, not a group's
 
@@ -69,9 +75,13 @@ def test_siblings_say_the_same_and_search_texts_agree() -> None:
         tool_description(by_id).replace("(by id)", "").split("(DELETE")[0]
         == (tool_description(by_key).replace("(by key)", "").split("(DELETE")[0])
     )
-    for name in ("create_customers_search", "create_business_units_search"):
-        text = tool_description(BY_NAME[P + name])
-        assert "outside these tools" not in text and P + "update_project_search_status" in text, text
+    for name, status in (
+        ("create_customers_search", "list_customers_search_indexing_status"),
+        ("create_business_units_search", "list_business_units_search_indexing_status"),
+    ):  # the search points at its status tool, which says how to activate (said once)
+        text, how = tool_description(BY_NAME[P + name]), tool_description(BY_NAME[P + status])
+        assert "outside these tools" not in text and P + status in text, text
+        assert P + "update_project_search_status" in how and "poll this tool" in how, how
 
 
 async def test_the_project_settings_toolset_makes_search_ready() -> None:

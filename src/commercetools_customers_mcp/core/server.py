@@ -37,7 +37,7 @@ from .catalog.filters import hidden_field_problems
 from .catalog.hints import auth_hint, describe_body, error_hint, unreachable_hint
 from .catalog.impact import BLOCKERS, IMPACT
 from .catalog.names import SHORT_NAMES, seed_name
-from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, input_schema
+from .catalog.schemas import MAX_QUERY_STRING, ArgumentValidator, published_schemas
 from .catalog.tools import BY_NAME, FIELDS, MESSAGES, PCID, STORE_KEY, Tool, build_request, query_string_length
 from .consent import DEFAULT_MODE, STATE_TTL, Asker, Consent, form_elicitation, listing
 from .policy import Policy, ToolOverride
@@ -241,12 +241,20 @@ class ToolServer:
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
         self._compact = compact
+        self._messages = any(t.family is MESSAGES for t in self.policy.published())
         pcid_required = len(self.clients) > 1
         published = self.policy.published()
         self.visible = {t.name for t in published}
         self.schemas: dict[str, dict[str, Any]] = {}
+        schemas = published_schemas(
+            published,
+            pcid_required=pcid_required,
+            compact=compact,
+            name=self.policy.published_name,
+            together=not discovery,
+        )
         for t in published:
-            schema = input_schema(t, pcid_required=pcid_required, compact=compact)
+            schema = schemas[t.name]
             if t.name in self.overrides:
                 schema = self.overrides[t.name].schema(schema)
             self.schemas[t.name] = self.schemas[SHORT_NAMES[t.name]] = schema
@@ -255,7 +263,7 @@ class ToolServer:
         self.tools = [
             types.Tool(
                 name=self.policy.published_name(t),
-                title=t.title,
+                title=None if compact else t.title,
                 description=self._description(t),
                 input_schema=self.schemas[t.name],
                 annotations=tool_annotations(t),
@@ -279,7 +287,7 @@ class ToolServer:
         override = self.overrides.get(tool.name)
         if override is not None and override.description is not None:
             return override.description
-        return self.policy.rename_text(tool_description(tool, self._compact))
+        return self.policy.rename_text(tool_description(tool, self._compact, self._messages))
 
     def validator(self, tool: Tool) -> ArgumentValidator:
         if tool.name not in self._validators:
@@ -511,9 +519,7 @@ class ToolServer:
                     hint = self.policy.rename_text(found.hint)
                     return error_result(found.message, hint=hint, correlation_id=record.correlation_id, **extra)
         fields = arguments.get(FIELDS)
-        result = api_result(
-            tool, response, self.policy, notes, token_values=self.output.token_values, fields=fields
-        )
+        result = api_result(tool, response, self.policy, notes, token_values=self.output.token_values, fields=fields)
         if tool.destructive and _error_code(response) == "ReferenceExists":
             await self._name_blockers(tool, req, client, record, result)
         return result

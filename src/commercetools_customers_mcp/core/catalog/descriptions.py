@@ -12,6 +12,8 @@ search ``query``, and the rules of a few draft fields. A parameter whose name sa
 
 from __future__ import annotations
 
+import re
+
 from ... import spec
 from .tools import ASSOCIATE_ROLES, BUSINESS_UNITS, CUSTOMER_GROUPS, CUSTOMERS, MESSAGES, PREFIX, Family, Tool, tool_of
 
@@ -53,7 +55,6 @@ SEED_TEXT = {
     "LockedField error.",
 }
 
-GLOBAL_ONLY = "Global customers only: one assigned to stores needs the in-store endpoints, which these tools lack."
 EMAIL_UNIQUE = "Email is unique, ignoring case, in the whole project for customers without stores, else per store."
 
 
@@ -118,6 +119,10 @@ _FAMILY_NOTES: dict[tuple[Family, str], str] = {
     (MESSAGES, "get"): f"Find ids with {PREFIX}list_messages.",
 }
 
+_ASSOCIATE_LOOKUPS = (
+    "get_business_units_associates_by_business_unit_id_and_associate_id",
+    "get_business_units_associates_by_key_and_associate_id",
+)
 _ASSOCIATE = (
     "Shows the roles and permissions a customer holds in a business unit, explicit and inherited: "
     "{customer, associateRoles, inheritedAssociateRoles, permissions}. associateId is the customer's id. A 404 "
@@ -128,20 +133,20 @@ _ASSOCIATE = (
 # Tools unlike their kind: the account flows and the associate lookups.
 _TOOL_WHAT = {
     "create_customers_password": "Changes a customer's password, given its id, version and current password; "
-    f"returns the customer. For a forgotten one use {PREFIX}create_customers_password_token. {GLOBAL_ONLY}",
+    f"returns the customer. For a forgotten one use {PREFIX}create_customers_password_token.",
     "create_customers_password_token": "Starts a password reset: creates a token for the customer with that email "
     f"(ignoring case) and returns {{value, expiresAt, customerId, …}}; pass value to "
-    f"{PREFIX}create_customers_password_reset. ttlMinutes defaults to 1440. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_password_reset. ttlMinutes defaults to 1440.",
     "create_customers_password_reset": "Completes a password reset: sets newPassword for the customer the token "
-    f"belongs to; returns the customer. {GLOBAL_ONLY}",
+    "belongs to; returns the customer.",
     "list_customers_password_token_password_token": "Gets the customer a password reset token belongs to; a used, "
-    f"expired or unknown token answers an error. {GLOBAL_ONLY}",
+    "expired or unknown token answers an error.",
     "create_customers_email_token": "Starts email verification: creates a token for the customer (by id) and "
-    f"returns {{value, expiresAt, customerId, …}}; pass value to {PREFIX}create_customers_email_confirm. {GLOBAL_ONLY}",
+    f"returns {{value, expiresAt, customerId, …}}; pass value to {PREFIX}create_customers_email_confirm.",
     "create_customers_email_confirm": "Marks a customer's email verified, given a token value from "
-    f"{PREFIX}create_customers_email_token; returns the customer. {GLOBAL_ONLY}",
+    f"{PREFIX}create_customers_email_token; returns the customer.",
     "list_customers_email_token_email_token": "Gets the customer an email verification token belongs to; a used, "
-    f"expired or unknown token answers an error. {GLOBAL_ONLY}",
+    "expired or unknown token answers an error.",
     "get_project_settings": "Gets the project's settings: searchIndexing.customers.status and "
     "searchIndexing.businessUnits.status (Activated or Deactivated; absent: never activated), and the version "
     f"{PREFIX}update_project_search_status needs.",
@@ -149,8 +154,7 @@ _TOOL_WHAT = {
     '[{"action": "changeCustomerSearchStatus", "status": "Activated"}] (or changeBusinessUnitSearchStatus), with the '
     f"version from {PREFIX}get_project_settings; returns the project. After activating, poll the search's "
     "indexing-status tool until Ready. Needs the API scope manage_project_settings.",
-    "get_business_units_associates_by_business_unit_id_and_associate_id": _ASSOCIATE,
-    "get_business_units_associates_by_key_and_associate_id": _ASSOCIATE,
+    **dict.fromkeys(_ASSOCIATE_LOOKUPS, _ASSOCIATE),
 }
 
 
@@ -158,25 +162,28 @@ def _search_what(tool: Tool) -> str:
     n = tool.family.noun
     get = tool_of(tool.family, "get")
     listing = tool_of(tool.family, "list")
+    status = tool_of(tool.family, "status")
     return (
         f"Searches {n}s by full text and structured expressions, ranked by relevance; returns ids only ({{total, "
         f"results: [{{id, relevance}}]}}): fetch each with {get.name if get else ''}. For exact filters "
         f"{listing.name if listing else ''} is immediate (search follows changes within seconds). "
-        + activation(tool.family)
+        + (f"It needs activating once per project: see {status.name}." if status else activation(tool.family))
     )
 
 
 def _status_what(tool: Tool) -> str:
     return (
         f"Tells whether {tool.family.noun} search is ready: {{status: Ready, Indexing, Scheduled or Failed, states}}. "
-        f"A 404 means search is not activated. {activation(tool.family)}"
+        f"A 404 means search is not activated. {activation(tool.family).replace(tool.name, 'this tool')}"
     )
 
 
-def tool_description(tool: Tool, compact: bool = False) -> str:
-    """The tool's description; ``compact`` (for ``--compact-schemas``) leaves out the seed's sentences on Messages,
-    never the opening sentence or the semantics. The endpoint is not said (it led no call; a hint names it when a
-    backend lacks it)."""
+def tool_description(tool: Tool, compact: bool = False, messages: bool = True) -> str:
+    """The tool's description. The seed's sentences on Messages only when ``messages`` (the list has the tools
+    that read Messages: to a model without them they say nothing it can use). ``compact`` (for
+    ``--compact-schemas``) says the opening sentence alone: what the tool does and what comes back; the rest a
+    model learns from the errors and hints of its first call. The endpoint is not said (it led no call; a hint
+    names it when a backend lacks it)."""
     suffix = tool.name.removeprefix(PREFIX)
     if tool.kind == "search":
         parts = [_search_what(tool)]
@@ -186,16 +193,22 @@ def tool_description(tool: Tool, compact: bool = False) -> str:
         parts = [_TOOL_WHAT[suffix]]
     else:
         parts = [_what(tool), _FAMILY_NOTES.get((tool.family, tool.kind), "")]
-    if not compact:
-        parts.append(SEED_TEXT.get(suffix, ""))
+    if compact:
+        return _sentences(parts[0])[0]
+    seed = _sentences(SEED_TEXT.get(suffix, ""))
+    parts += [sentence for sentence in seed if messages or " Message" not in sentence]
     return " ".join(p for p in parts if p)
 
 
-# What a parameter's name and schema do not say. Keys: (family, kind, name), (kind, name), (family, name) or
-# name; the most specific wins.
+def _sentences(text: str) -> list[str]:
+    return re.split(r"(?<=\.) ", text)
+
+
+# What a parameter's name and schema do not say. Keys: (tool suffix, name), (family, kind, name), (kind, name),
+# (family, name) or name; the most specific wins.
 _NOTES: dict[object, str] = {
-    "PCID": "Connection (project) to use.",
-    "actions": 'Each {"action": "<name>", ...its fields}; all applied or none.',
+    "PCID": "Project connection id.",
+    "actions": 'Each {"action": "<name>", ...its fields}.',
     "where": 'Predicates, ANDed, e.g. `key = "vip"`, `createdAt > "2025-01-01T00:00:00Z"`, `key in ("a", "b")`.',
     "withTotal": "false skips counting the total (faster).",
     "dataErasure": "true also erases personal data.",
@@ -212,8 +225,13 @@ _NOTES: dict[object, str] = {
     "associateId": "The customer's id.",
     (CUSTOMERS, "storeKey"): "For a customer in a Store (stores not empty).",
     (BUSINESS_UNITS, "storeKey"): "Only units in this Store.",
-    "fields": 'Only these paths (and id, version), e.g. ["email", "addresses.country"].',
-    ("list", "sort"): 'e.g. "createdAt desc"; the first sorts first.',
+    (CUSTOMERS, "fields"): 'Only these paths (and id, version), e.g. ["email", "addresses.country"].',
+    (CUSTOMER_GROUPS, "fields"): 'Only these paths (and id, version), e.g. ["name"].',
+    (BUSINESS_UNITS, "fields"): 'Only these paths (and id, version), e.g. ["name", "addresses.country"].',
+    (ASSOCIATE_ROLES, "fields"): 'Only these paths (and id, version), e.g. ["name", "permissions"].',
+    (MESSAGES, "fields"): 'Only these paths (and id, version), e.g. ["type", "resource"].',
+    **{(suffix, "fields"): 'Only these paths, e.g. ["permissions"].' for suffix in _ASSOCIATE_LOOKUPS},
+    ("list", "sort"): 'e.g. "createdAt desc".',
     ("search", "sort"): 'e.g. [{"field": "createdAt", "order": "desc"}]; field "score" sorts by relevance.',
     (CUSTOMERS, "search", "query"): 'One expression or compound, e.g. {"fullText": {"field": "all", "value": '
     '"ann"}}, {"exact": {"field": "email", "value": "ann@example.com"}}, {"fuzzy": {"field": "firstName", "value": '
@@ -245,7 +263,8 @@ _NOTES: dict[object, str] = {
 
 def param_description(tool: Tool, name: str) -> str | None:
     """What a parameter's name and schema do not say, or None."""
-    for key in ((tool.family, tool.kind, name), (tool.kind, name), (tool.family, name), name):
+    suffix = tool.name.removeprefix(PREFIX)
+    for key in ((suffix, name), (tool.family, tool.kind, name), (tool.kind, name), (tool.family, name), name):
         if key in _NOTES:
             return _NOTES[key]
     return None
@@ -256,4 +275,6 @@ _SYNTAX = frozenset({"where", "query", "sort", "actions", "fields"})
 
 
 def compact_description(tool: Tool, name: str) -> str | None:
-    return param_description(tool, name) if name in _SYNTAX or name == "PCID" else None
+    """The words compact mode keeps: the syntax notes (of ``fields``, its example alone) and PCID's."""
+    note = param_description(tool, name) if name in _SYNTAX or name == "PCID" else None
+    return note[note.index("e.g.") :] if note and name == "fields" else note

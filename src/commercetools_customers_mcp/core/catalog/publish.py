@@ -1,9 +1,14 @@
 """The input schema a client sees: the precise schema, said in fewer bytes without losing a field, a type, an
-enum, a pattern or a bound.
+enum, a pattern or a rule of the API.
 
-Four rewrites, each plain JSON Schema 2020-12 that any validator (and the MCP SDKs, the Inspector and the
-conformance suite) accepts, and each accepting and refusing exactly what the precise schema does (with shorter
-descriptions, they are how the default ``tools/list`` got smaller: the README's "tools/list size"):
+Five rewrites, each plain JSON Schema 2020-12 that any validator (and the MCP SDKs, the Inspector and the
+conformance suite) accepts, and each accepting and refusing exactly what the precise schema does but for sizes
+(with shorter descriptions, they are how the default ``tools/list`` got smaller: the README's "tools/list size"):
+
+* **Sizes unsaid.** String lengths, item counts and the ranges of 32- and 64-bit integers are the server's
+  guards against oversized input, not something a model must plan around: the server still holds every call to
+  them and answers a one-line error naming the bound. Ranges that carry meaning (a page's ``limit`` and
+  ``offset``, a fuzzy ``level``, a version's minimum) stay.
 
 * **Defaults unsaid.** ``"additionalProperties": true`` goes.
 * **Discriminated unions said once.** In a ``oneOf`` whose members are told apart by a ``const`` property (the
@@ -98,6 +103,20 @@ def _one_key(members: list[Any]) -> list[str] | None:
             return None
         keys.append(next(iter(m["properties"])))
     return keys if len(set(keys)) == len(keys) else None
+
+
+_SIZES = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
+_WIDTHS = {-(2**31), 2**31 - 1, -(2**63), 2**63 - 1}  # the integer formats' ranges (spec._INT_RANGES)
+
+
+def unsized(node: JSON) -> JSON:
+    """A copy without size guards: string lengths, item counts and integer-format ranges."""
+    node = _map(node, unsized)
+    return {
+        k: v
+        for k, v in node.items()
+        if k not in _SIZES and not (k in ("minimum", "maximum") and isinstance(v, int) and v in _WIDTHS)
+    }
 
 
 def tighten_unions(node: JSON) -> JSON:

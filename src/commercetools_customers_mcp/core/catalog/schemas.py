@@ -10,7 +10,7 @@ every argument against the full schema.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,7 +21,7 @@ import orjson
 from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
-from .publish import share_repeated, tighten_unions
+from .publish import share_repeated, tighten_unions, unsized
 from .tools import DRY_RUN, FIELDS, PCID, PROJECT, PROJECTED_KINDS, STORE_KEY, Tool
 
 JSON = dict[str, Any]
@@ -162,14 +162,18 @@ def full_schema(tool: Tool, pcid_required: bool = False) -> JSON:
     return schema
 
 
-# Kept in compact mode: the scalar rules of a parameter (its nested structure goes; the server still checks it).
-_SCALAR_KEYWORDS = frozenset(
-    {"type", "enum", "const", "pattern", "format", "minimum", "maximum", "minLength", "maxLength", "maxItems"}
-)
+# Kept in compact mode: the type and the values a parameter takes (its nested structure and its bounds go; the
+# server still checks them and its errors name them). An enum longer than ``MAX_COMPACT_ENUM`` goes too (an
+# associate role's 47 permissions): the error for a wrong value lists them.
+_SCALAR_KEYWORDS = frozenset({"type", "enum", "const", "pattern", "format"})
+MAX_COMPACT_ENUM = 16
 
 
 def _flat(sub: JSON) -> JSON:
     out = {k: v for k, v in sub.items() if k in _SCALAR_KEYWORDS}
+    if len(out.get("enum", ())) > MAX_COMPACT_ENUM:
+        del out["enum"]
+        out.setdefault("type", "string")
     if "$ref" in sub or "oneOf" in sub or "properties" in sub:
         out.setdefault("type", "object")
     if isinstance(sub.get("items"), dict):
@@ -193,7 +197,7 @@ def compact_schema(tool: Tool, pcid_required: bool = False) -> JSON:
             "properties": {"action": {"enum": sorted(action_members(tool.body))}},
             "required": ["action"],
         }
-    return {k: v for k, v in {**full, "properties": props}.items() if k != "$defs"}
+    return {k: v for k, v in {**full, "properties": props}.items() if k not in ("$defs", "additionalProperties")}
 
 
 @cache
@@ -214,7 +218,71 @@ def input_schema(tool: Tool, *, pcid_required: bool = False, compact: bool = Fal
     discriminated unions said once and repeated sub-schemas shared in ``$defs`` (``publish.py``); it accepts and
     refuses exactly what they do."""
     schema = compact_schema(tool, pcid_required) if compact else full_schema(tool, pcid_required)
-    return share_repeated(tighten_unions(schema), _component_names(tool))
+    return share_repeated(tighten_unions(unsized(schema)), _component_names(tool))
+
+
+def _seed(tool: Tool) -> str:
+    return tool.name
+
+
+# Parameters whose nested structure is the same in several tools of one list, and what makes it the same: the
+# by-id and by-key update tools of a resource take one update-action union; the two searches, one grammar.
+_SAID_ONCE: dict[str, tuple[tuple[str, ...], Callable[[Tool], str]]] = {
+    "update": (("actions",), lambda tool: tool.body or ""),
+    "search": (("query", "sort"), lambda tool: "search"),
+}
+
+
+def published_schemas(
+    tools: Sequence[Tool],
+    *,
+    pcid_required: bool = False,
+    compact: bool = False,
+    name: Callable[[Tool], str] = _seed,
+    together: bool = True,
+) -> dict[str, JSON]:
+    """The input schemas of a tools/list, by seed name: each tool's ``input_schema``, with a structure several
+    tools share said once in the list (``_SAID_ONCE``): the first tool listed carries it in full, the others
+    keep the parameter's own type with a pointer to that tool (``name`` gives the
+    name the list shows). Alone in a list (a selection, a policy), or read one at a time (``together`` false:
+    ``describe_tool``), a tool carries all. The server checks every call against the full schema either way."""
+    out: dict[str, JSON] = {}
+    carrier: dict[tuple[str, str], Tool] = {}
+    for tool in tools:
+        schema = input_schema(tool, pcid_required=pcid_required, compact=compact)
+        shared = _SAID_ONCE.get(tool.kind) if together else None
+        if shared is not None:
+            first = carrier.setdefault((tool.kind, shared[1](tool)), tool)
+            if first is not tool:
+                pointed = _pointing(schema, shared[0], name(first), out[first.name])
+                schema = pointed if len(orjson.dumps(pointed)) < len(orjson.dumps(schema)) else schema
+        out[tool.name] = schema
+    return out
+
+
+def _pointing(schema: JSON, params: tuple[str, ...], name: str, carrier: JSON) -> JSON:
+    """``schema`` with the nested structure of ``params`` left to the ``carrier`` schema (listed as ``name``):
+    each keeps its type, an update action that it is an object naming its ``action``, and its description behind
+    "As in <name>" where it differs from the carrier's (a business unit search's examples)."""
+    props = dict(schema["properties"])
+    for param in params:
+        if param not in props:
+            continue
+        sub = props[param]
+        pointer: JSON = {"type": sub.get("type", "object")}
+        if param == "actions":
+            pointer["items"] = {"type": "object", "required": ["action"]}
+        elif "items" in sub:
+            pointer["items"] = {"type": "object"}
+        note = sub.get("description", "")
+        same = note == carrier["properties"].get(param, {}).get("description", "")
+        pointer["description"] = f"As in {name}" + (f": {note[0].lower()}{note[1:]}" if note and not same else ".")
+        props[param] = pointer
+    return {k: v for k, v in {**schema, "properties": props}.items() if k != "$defs" or _refs(props)}
+
+
+def _refs(node: Any) -> bool:
+    return "$ref" in orjson.dumps(node).decode()
 
 
 @cache

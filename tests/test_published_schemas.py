@@ -290,3 +290,18 @@ def test_compact_says_what_each_tool_does_in_one_sentence() -> None:
         assert "additionalProperties" not in tool.input_schema
     roles = compact[P + "create_associate_roles"].input_schema["properties"]["permissions"]
     assert roles == {"type": "array", "items": {"type": "string"}}  # 47 names: the error for a wrong one lists them
+
+
+async def test_what_compact_leaves_out_the_first_error_says(emulator_app: Any, make_connection: Any) -> None:
+    """Compact lists no permission names and the by-key update tool no action names: a wrong one is answered with
+    the nearest and every allowed value, in one error."""
+    client = CommercetoolsClient(make_connection("emulator"), transport=httpx2.ASGITransport(app=emulator_app))
+    async with Client(build_server({"emulator": client}, compact=True)) as mcp:
+        role = await mcp.call_tool(P + "create_associate_roles", {"key": "r", "permissions": ["ViewCarts"]})
+        message = role.structured_content["message"]
+        assert role.is_error and "nearest: ViewMyCarts, ViewOthersCarts" in message, message
+        assert "DeleteOthersShoppingLists" in message and "other candidates" not in message
+        action = [{"action": "setFirstname", "firstName": "A"}]
+        update = await mcp.call_tool(P + "update_customers_by_key", {"key": "k", "version": 1, "actions": action})
+        assert update.is_error and "nearest valid actions: setFirstName" in update.structured_content["message"]
+    await client.aclose()

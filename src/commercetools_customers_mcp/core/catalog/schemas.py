@@ -304,9 +304,10 @@ class Problem:
 
     path: str
     message: str
+    whole: bool = False  # a message built from the schema alone (every allowed value), never shortened
 
     def __post_init__(self) -> None:
-        if len(self.message) > MAX_MESSAGE:
+        if len(self.message) > MAX_MESSAGE and not self.whole:
             object.__setattr__(self, "message", f"{self.message[:100]} … {self.message[-(MAX_MESSAGE - 103) :]}")
 
     def __str__(self) -> str:
@@ -381,8 +382,22 @@ class _Checker:
                         node = node[step] if isinstance(node, list) and isinstance(step, int) else {}
                 sub = node.get("properties", {}).get(name) if isinstance(node, dict) else None
                 message = f"missing required '{name}'" + (f" ({expected(sub)})" if sub else "")
+            elif isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum):
+                found.append(Problem(_dotted([*path, *error.instance_path]), _not_one_of(error), whole=True))
+                continue
             found.append(Problem(_dotted([*path, *error.instance_path]), message))
         return found
+
+
+def _not_one_of(error: Any) -> str:
+    """A value outside an enum: the nearest allowed values, then all of them (compact schemas leave a long enum
+    out, so this is where a model learns them), never "A, B or 45 other candidates"."""
+    options = [str(option) for option in error.kind.options]
+    got = orjson.dumps(error.instance).decode()
+    got = got if len(got) <= 80 else f"{got[:40]} … {got[-30:]}"
+    near = difflib.get_close_matches(str(error.instance), options, n=3, cutoff=0.6)
+    nearest = f"; nearest: {', '.join(near)}" if near else ""
+    return f"{got} is not allowed{nearest}; allowed: {', '.join(options)}"
 
 
 @cache

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import spec
 from . import errors, where_index
 from .backend import Ctx, Doc, Resource, Route, Selection, Source
 from .expansion import expand
@@ -21,7 +22,7 @@ from .sorting import SortError, compile_sort
 from .store import decode, encode
 from .validation import check_key, validate, validate_actions
 
-MAX_LIMIT, MAX_OFFSET = 500, 10_000
+MAX_LIMIT, MAX_OFFSET = spec.MAX_QUERY_LIMIT, spec.MAX_QUERY_OFFSET
 # PagedQueryResponse.total: "When the results are filtered with a Query Predicate, `total` is subject to a limit"
 # (RAML, CustomerPagedQueryResponse; the limit is the maximum offset, 10,000). Unfiltered, it is the count.
 MAX_FILTERED_TOTAL = MAX_OFFSET

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import spec
 from .. import errors
 from .. import search_index as search
 from ..backend import Ctx, Emulator, Feature, Operation, Prepare, Req, Route
@@ -15,7 +16,7 @@ from ..search_index import SearchKind
 from ..validation import validate
 from . import projects
 
-MAX_LIMIT, MAX_OFFSET = 100, 9900
+MAX_LIMIT, MAX_OFFSET = spec.MAX_SEARCH_LIMIT, spec.MAX_SEARCH_OFFSET
 
 
 def _ready(ctx: Ctx, kind: SearchKind) -> None:
@@ -49,7 +50,7 @@ def _search(kind: SearchKind) -> tuple[Prepare, Operation]:
         body = req.body if req.body is not None else {}
         validate(kind.request_schema, body)
         _ready(ctx, kind)
-        limit = _int(body, "limit", 20, MAX_LIMIT, 1)
+        limit = _int(body, "limit", 20, MAX_LIMIT, spec.MIN_SEARCH_LIMIT)
         offset = _int(body, "offset", 0, MAX_OFFSET, 0)
         run = (ctx.store, ctx.project, kind.type_id, body.get("query"), body.get("sort"), limit, offset)
         ctx.scratch(_Found).body = await ctx.offload(search.search, *run)

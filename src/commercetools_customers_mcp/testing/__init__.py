@@ -188,6 +188,20 @@ class EmulatorServer:
             server=self,
         )
 
+    def drop(self, project_key: str, timeout: float = 30.0) -> int:
+        """Delete everything stored of a project (``Emulator.drop_project``), on the server's event loop like
+        every request, so no request sees it half done. The ``ct_emulator`` fixture drops each test's project
+        at teardown, so a long session's database holds only the running test's data. The number of resources
+        deleted; 0 when the emulator is not running."""
+        if self.app is None or self.loop is None or self.loop.is_closed():
+            return 0
+        emulator = self.app.state.emulator
+
+        async def drop() -> int:
+            return emulator.drop_project(project_key)
+
+        return asyncio.run_coroutine_threadsafe(drop(), self.loop).result(timeout)
+
     def adapter(self) -> Any:
         """A requests transport adapter that calls the app in process (``InProcessAdapter``)."""
         from .inprocess import InProcessAdapter

@@ -298,3 +298,35 @@ def test_in_process_calls_run_on_the_callers_thread_unless_http_requests_are_in_
             return session.get(f"{base}/p/customers/{customer}").status_code
 
         assert asyncio.run(from_a_running_loop()) == 200 and hops == [1, 1]
+
+
+def test_a_threads_own_loop_is_closed_when_the_thread_ends() -> None:
+    """In-process calls from a thread run on an event loop of that thread's own; when the thread ends the loop is
+    closed with it, so a user's suite with warnings as errors sees no "unclosed event loop" ResourceWarning."""
+    import gc
+    import threading
+    import warnings
+
+    import requests
+
+    from commercetools_customers_mcp.testing import EmulatorServer
+
+    with EmulatorServer() as server:
+        statuses = []
+
+        def work() -> None:
+            session = requests.Session()
+            session.mount("https://", server.adapter())
+            form = {"grant_type": "client_credentials", "scope": "manage_project:p"}
+            r = session.post(server.url.replace("http:", "https:") + "/oauth/token", data=form, auth=("a", "b"))
+            statuses.append(r.status_code)
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                thread = threading.Thread(target=work)
+                thread.start()
+                thread.join(30)
+            gc.collect()
+        assert statuses == [200, 200, 200]
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]

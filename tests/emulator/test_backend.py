@@ -240,6 +240,45 @@ async def test_hashing_runs_off_the_event_loop() -> None:
             assert count >= 5, (r.request.url, count, elapsed)
 
 
+async def test_cheap_hashing_stays_on_the_event_loop_and_a_costly_stored_hash_still_leaves_it(monkeypatch) -> None:
+    """At the development cost a hash takes less than a worker-thread hop, so sign-up, sign-in and the password
+    grant hash and check in place (the hop was a third of a sign-up's server CPU); a stored hash of a higher
+    cost than ``INLINE_MAX_COST`` (written before the setting changed) is still checked in a worker thread."""
+    from commercetools_customers_mcp.emulator import passwords
+
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        hops.append(getattr(fn, "__qualname__", "?"))
+        return await real(fn, *args)
+
+    monkeypatch.setattr(passwords.asyncio, "to_thread", counted)
+    app = create_app(":memory:", demo=False, project="test")
+    assert app.state.emulator.settings.password_cost <= passwords.INLINE_MAX_COST
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://emulator") as client:
+        client.headers["Authorization"] = f"Bearer {await token(client)}"
+        calls = (
+            lambda: client.post("/test/customers", json={"email": "a@x.com", "password": "pw-1"}),
+            lambda: client.post("/test/login", json={"email": "a@x.com", "password": "pw-1"}),
+            lambda: client.post("/test/login", json={"email": "nobody@x.com", "password": "pw-1"}),  # the dummy
+            lambda: client.post(
+                "/oauth/test/customers/token",
+                data={"grant_type": "password", "username": "a@x.com", "password": "pw-1"},
+                auth=("c", "s"),
+            ),
+        )
+        statuses = [(await call()).status_code for call in calls]
+        assert statuses == [201, 200, 400, 200] and hops == []
+        app.state.emulator.settings = Settings(password_cost=passwords.INLINE_MAX_COST * 2)
+        r = await client.post("/test/customers", json={"email": "b@x.com", "password": "pw-2"})
+        assert r.status_code == 201 and len(hops) == 1
+        app.state.emulator.settings = Settings()  # back to the cheap cost: b's stored hash still costs more
+        assert (await client.post("/test/login", json={"email": "b@x.com", "password": "pw-2"})).status_code == 200
+        assert len(hops) == 2
+    app.state.emulator.store.close()
+
+
 async def test_access_tokens_expire_and_revoked_password_flow_tokens_stop_at_once(api):
     """Client-credentials tokens are cached once seen, password-flow tokens never: both kinds still end."""
     assert (await api.get("/customer-groups")).status_code == 200  # the fixture's client token, now cached

@@ -296,6 +296,9 @@ class Emulator:
         self.state_watchers: list[Callable[[Ctx], bool]] = []
         self.signup_hooks: list[SignupHook] = []  # after a Customer is created; the first Cart returned wins
         self.state = Slots()  # each feature's long-lived object (oauth.TokenCache, passwords.Dummy)
+        # What a feature must delete itself when a project is dropped (``drop_project``): rows of its tables that
+        # are not keyed by project (the search index's full-text rows); run before the tables keyed by project.
+        self.project_droppers: list[Callable[[Store, str], None]] = []
 
     def add_resource(self, resource: Resource) -> None:
         if resource.type_id in self.registry:
@@ -327,6 +330,18 @@ class Emulator:
                     "The request is too complex to run; use fewer nested fields, values or expressions."
                 ) from None
             raise
+
+    def drop_project(self, project: str) -> int:
+        """Delete everything stored of ``project`` in one write transaction, without Messages or listeners: a
+        test harness's clean-up of a throw-away project (the testing fixtures drop each test's), not an API
+        operation. The API clients' tokens live in their own project and expire as usual. The number of
+        resources deleted."""
+        if project == "" or not isinstance(project, str):
+            raise ValueError("drop_project needs a project key")
+        with self.store.write():
+            for drop in self.project_droppers:
+                drop(self.store, project)
+            return self.store.drop_project(project)
 
     def commit(self, ctx: Ctx, change: Change) -> None:
         """Apply one change to the store and show it to every listener, in one write transaction.

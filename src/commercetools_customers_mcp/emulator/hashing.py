@@ -5,7 +5,8 @@ holds test accounts, so the default (``DEVELOPMENT_COST``, 2**6: about 0.15 ms a
 cheap to guess, so not for real passwords) keeps sign-ups fast, and ``PRODUCTION_COST`` (2**14: about 40 ms)
 behaves like a real identity store for those who want its timing or store anything that matters. A hash keeps
 verifying whatever the current setting is, since it names its own cost. ``hashlib.scrypt`` releases the GIL, so
-the operations hash and check in a worker thread (``passwords.prepare``) and the event loop goes on serving.
+the operations hash and check at a costly N in a worker thread (``passwords.prepare``) and the event loop goes
+on serving; a cheap hash runs in place, where it costs less than the hop.
 """
 
 from __future__ import annotations

@@ -212,6 +212,13 @@ def install_index(emulator: Emulator, active: Callable[[Ctx, str], bool]) -> Non
 
     emulator.listeners.append(listener)
 
+    def drop(store: Store, project: str) -> None:  # the full-text rows are keyed by search_fields' rowid only
+        store.conn.execute(
+            "DELETE FROM search_text WHERE rowid IN (SELECT rowid FROM search_fields WHERE project = ?)", (project,)
+        )
+
+    emulator.project_droppers.append(drop)
+
 
 def drop(store: Store, project: str, type_id: str) -> None:
     """Forget one project's index of one type (call inside a write transaction)."""

@@ -115,6 +115,7 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self.parallel_reads = path != ":memory:" and not path.startswith("file:")
+        self._tables: tuple[int, tuple[str, ...]] | None = None  # (schema version, tables keyed by project)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -259,3 +260,25 @@ class Store:
         self.conn.execute(
             "DELETE FROM resources WHERE project = ? AND type = ? AND id = ?", (project, type_id, doc["id"])
         )
+
+    def _project_tables(self) -> tuple[str, ...]:
+        """The tables other than ``resources`` with a ``project`` column, read again when the schema changed."""
+        version = self.conn.execute("PRAGMA schema_version").fetchone()[0]
+        if self._tables is None or self._tables[0] != version:
+            found = self.conn.execute(
+                "SELECT m.name FROM sqlite_master AS m WHERE m.type = 'table' AND m.name <> 'resources' "
+                "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) AS c WHERE c.name = 'project')"
+            )
+            self._tables = (version, tuple(name for (name,) in found))
+        return self._tables[1]
+
+    def drop_project(self, project: str) -> int:
+        """Delete every row of ``project`` from every table with a ``project`` column: the resources and each
+        feature's tables keyed by project (the `where` value table, the search index's values, Messages, Store
+        members), found in the schema so that a table added later is not forgotten. Each of them leads an index
+        with ``project``, so a project's rows are found without a scan. The number of resources deleted."""
+        if not project:
+            raise ValueError("drop_project needs a project key")
+        for table in self._project_tables():
+            self.conn.execute(f'DELETE FROM "{table}" WHERE project = ?', (project,))
+        return self.conn.execute("DELETE FROM resources WHERE project = ?", (project,)).rowcount

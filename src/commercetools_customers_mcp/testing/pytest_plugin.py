@@ -3,7 +3,8 @@ turns it off): the commercetools emulator for your own tests.
 
 - ``ct_emulator``: a project of its own for this test on an emulator started once per session (HTTP on a free
   loopback port): ``api_url``, ``auth_url``, ``project_key``, ``client_id``, ``client_secret``, ``scopes``,
-  ``env`` (the ``CTP_*`` variables).
+  ``env`` (the ``CTP_*`` variables). Its data is deleted after the test, so a long session's database holds
+  only the running test's.
 - ``ct_env``: those variables (and ``OAUTHLIB_INSECURE_TRANSPORT=1``) set in ``os.environ`` for the test; the
   ``CTP_*`` dict.
 - ``ct_client``: the official Python SDK's client for that project (skipped when ``commercetools`` is not
@@ -34,9 +35,11 @@ def ct_emulator_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def ct_emulator(ct_emulator_server: EmulatorServer) -> Project:
-    """A new project for this test, and credentials that work for it."""
-    return ct_emulator_server.project()
+def ct_emulator(ct_emulator_server: EmulatorServer) -> Iterator[Project]:
+    """A new project for this test, and credentials that work for it; its data is deleted after the test."""
+    project = ct_emulator_server.project()
+    yield project
+    ct_emulator_server.drop(project.project_key)
 
 
 @pytest.fixture

@@ -206,9 +206,11 @@ class EmulatorServer:
         of resources deleted; 0 when the emulator is not running."""
         if self.app is None or self.loop is None or self.loop.is_closed():
             return 0
+        from .inprocess import in_running_loop
+
         emulator = self.app.state.emulator
         gate = self.gate
-        if gate is not None and asyncio._get_running_loop() is None and gate.lock.acquire(timeout=timeout):
+        if gate is not None and not in_running_loop() and gate.lock.acquire(timeout=timeout):
             try:  # here, as an in-process call runs (inprocess.Gate), unless HTTP requests are in flight
                 if not gate.in_flight:
                     return emulator.drop_project(project_key)

@@ -73,6 +73,15 @@ class _OwnLoop:
 _local = threading.local()  # each caller thread's ``_OwnLoop``, made on its first in-process call
 
 
+def in_running_loop() -> bool:
+    """Whether this thread is inside a running event loop (an async test calling the synchronous SDK)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _own_loop() -> asyncio.AbstractEventLoop:
     own = getattr(_local, "own", None)
     if own is None or own.loop.is_closed():
@@ -131,7 +140,7 @@ class InProcessAdapter(BaseAdapter):
 
     def _run(self, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         gate = self.gate
-        if gate is None or asyncio._get_running_loop() is not None:  # no gate, or inside a running loop
+        if gate is None or in_running_loop():  # no gate, or inside a running loop
             return self._hop(scope, body)
         if not gate.lock.acquire(timeout=self.timeout):
             raise TimeoutError(f"the emulator was busy for {self.timeout} s")

@@ -321,6 +321,7 @@ def test_a_threads_own_loop_is_closed_when_the_thread_ends() -> None:
             r = session.post(server.url.replace("http:", "https:") + "/oauth/token", data=form, auth=("a", "b"))
             statuses.append(r.status_code)
 
+        gc.collect()  # what earlier tests left unclosed warns now, not inside the check below
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for _ in range(3):
@@ -329,4 +330,5 @@ def test_a_threads_own_loop_is_closed_when_the_thread_ends() -> None:
                 thread.join(30)
             gc.collect()
         assert statuses == [200, 200, 200]
-        assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+        loops = [w for w in caught if issubclass(w.category, ResourceWarning) and "event loop" in str(w.message)]
+        assert not loops, [str(w.message) for w in caught]

@@ -10,37 +10,21 @@ as ``commercetools-customers-mcp tools --sizes`` does it. Sizes are compact JSON
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import orjson
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
 
-from . import peers
+from . import mcp_bench, peers
 from .emulator_bench import CLI
 from .util import HOST, Child, free_port, wait_port
 
 CUSTOMER_SIDE = ("customer", "business_unit", "associate")
 
 
-async def _official(url: str) -> dict[str, Any]:
-    args = [
-        str(peers.COMMERCE_MCP),
-        "--tools=all",
-        "--isAdmin=true",
-        "--authType=client_credentials",
-        "--clientId=bench-client",
-        "--clientSecret=bench-secret",
-        f"--authUrl={url}",
-        f"--apiUrl={url}",
-        "--projectKey=demo",
-        "--dynamicToolLoadingThreshold=100000",
-    ]
-    with open(os.devnull, "w") as errlog:
-        transport = stdio_client(StdioServerParameters(command="node", args=args), errlog=errlog)
-        async with Client(transport, cache=None) as client:  # type: ignore[arg-type]
-            listed = await client.list_tools()
+async def _official(node: str, url: str) -> dict[str, Any]:
+    args = [*mcp_bench._official_args(url, "all"), "--dynamicToolLoadingThreshold=100000"]
+    async with mcp_bench._stdio(node, args, mcp_bench._base_env()) as client:
+        listed = await client.list_tools()
     return listed.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -68,7 +52,7 @@ async def main() -> None:
     port = free_port()
     with Child([CLI, "emulator", "--host", HOST, "--port", str(port), "--log-level", "warning"], name="emulator"):
         wait_port(port, 30)
-        official = (await _official(f"http://{HOST}:{port}"))["tools"]
+        official = (await _official(found.node or "node", f"http://{HOST}:{port}"))["tools"]
     side = [t for t in official if any(word in t["name"] for word in CUSTOMER_SIDE)]
     version = peers.commerce_mcp_version()
     rows.append(_row(f"commerce-mcp {version}, its customer-side tools", side))

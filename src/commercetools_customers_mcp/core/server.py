@@ -241,9 +241,9 @@ class ToolServer:
         self.observers: tuple[Observer, ...] = (LogObserver(), *observers)
         self.discovery = discovery
         self._compact = compact
-        self._messages = any(t.family is MESSAGES for t in self.policy.published())
         pcid_required = len(self.clients) > 1
         published = self.policy.published()
+        self._messages = any(t.family is MESSAGES for t in published)
         self.visible = {t.name for t in published}
         self.schemas: dict[str, dict[str, Any]] = {}
         schemas = published_schemas(

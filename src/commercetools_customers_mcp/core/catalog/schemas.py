@@ -21,7 +21,7 @@ import orjson
 from ... import spec
 from ...querylang.sort import MAX_PATH_LENGTH, MAX_SORTS
 from .descriptions import compact_description, param_description
-from .publish import share_repeated, tighten_unions, unsized
+from .publish import share_repeated, size, tighten_unions, unsized
 from .tools import DRY_RUN, FIELDS, PCID, PROJECT, PROJECTED_KINDS, STORE_KEY, Tool
 
 JSON = dict[str, Any]
@@ -255,7 +255,7 @@ def published_schemas(
             first = carrier.setdefault((tool.kind, shared[1](tool)), tool)
             if first is not tool:
                 pointed = _pointing(schema, shared[0], name(first), out[first.name])
-                schema = pointed if len(orjson.dumps(pointed)) < len(orjson.dumps(schema)) else schema
+                schema = pointed if size(pointed) < size(schema) else schema
         out[tool.name] = schema
     return out
 
@@ -282,7 +282,7 @@ def _pointing(schema: JSON, params: tuple[str, ...], name: str, carrier: JSON) -
 
 
 def _refs(node: Any) -> bool:
-    return "$ref" in orjson.dumps(node).decode()
+    return b'"$ref"' in orjson.dumps(node)
 
 
 @cache

@@ -252,8 +252,9 @@ def _actions(schema: Any) -> list[str]:
     return found
 
 
-def _index(tool: types.Tool) -> dict[str, set[str]]:
-    """The words of each field of a tool, as ``find`` weighs them."""
+def index(tool: types.Tool) -> dict[str, set[str]]:
+    """The words of each field of a tool, as ``find`` weighs them (a server builds them once: ``find``'s
+    ``indexes``)."""
     props = tool.input_schema.get("properties", {})
     params = " ".join(f"{n} {p.get('description', '')}" for n, p in props.items() if isinstance(p, dict))
     return {
@@ -278,29 +279,36 @@ def _query(text: str) -> dict[str, float]:
     return wanted
 
 
-def find(tools: Sequence[types.Tool], query: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+def find(
+    tools: Sequence[types.Tool],
+    query: str,
+    limit: int = DEFAULT_LIMIT,
+    indexes: Mapping[str, dict[str, set[str]]] | None = None,
+) -> dict[str, Any]:
     """The published tools ranked by relevance to ``query``: each word (and the words it means) counts by where it
     is found (name 3, title 2, update actions 2, parameters 1, description 1) times its rarity among the tools
     (a word every tool has, like "customer", tells them apart least). A tool matches when it has at least half of
-    the words the request said (or one they mean); ``total`` counts those."""
+    the words the request said (or one they mean); ``total`` counts those. ``indexes``: each tool's ``index`` by
+    name, built ahead (a tool without one is indexed here)."""
     wanted = _query(query)
-    indexes = [_index(tool) for tool in tools]
     if not wanted:
         listed = [{"name": t.name, "title": t.title, "purpose": purpose(t.description or "")} for t in tools]
         return {"tools": listed[:limit], "total": len(tools)}
+    known = indexes or {}
+    words_of = [known.get(tool.name) or index(tool) for tool in tools]
     rarity = {}
     for word in wanted:
-        having = sum(1 for index in indexes if any(word in words for words in index.values()))
+        having = sum(1 for fields in words_of if any(word in words for words in fields.values()))
         rarity[word] = math.log(1 + len(tools) / (1 + having))
     said = [w for w, weight in wanted.items() if weight == 1.0]
     groups = {w: {w, *(_stem(o) for o in _SYNONYMS.get(w, ()))} for w in said}
     scored = []
-    for order, (tool, index) in enumerate(zip(tools, indexes, strict=True)):
+    for order, (tool, fields) in enumerate(zip(tools, words_of, strict=True)):
         score = 0.0
         for word, weight in wanted.items():
-            best = max((w for field, w in _FIELDS if word in index[field]), default=0.0)
+            best = max((w for field, w in _FIELDS if word in fields[field]), default=0.0)
             score += weight * best * rarity[word]
-        everything = set().union(*index.values())
+        everything = set().union(*fields.values())
         covered = sum(1 for group in groups.values() if group & everything)
         if score > 0 and covered * 2 >= len(groups):
             scored.append((-score, order, tool))

@@ -77,9 +77,7 @@ def tabular(body: Any) -> str | None:
     columns = list(dict.fromkeys(column for flat in flats for column in flat))
     lines = [meta] if meta else []
     if len(flats) > 1:
-        missing = object()
-        constant = [c for c in columns if len({_cell(f.get(c, missing)) if c in f else None for f in flats}) == 1]
-        constant = [c for c in constant if all(c in f for f in flats)]
+        constant = [c for c in columns if all(c in f for f in flats) and len({_cell(f[c]) for f in flats}) == 1]
         if constant:
             lines.append("in every row: " + "; ".join(f"{c}={_cell(flats[0][c])}" for c in constant))
         columns = [c for c in columns if c not in constant]

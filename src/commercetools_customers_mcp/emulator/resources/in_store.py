@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .. import crud, errors, in_store
+from .. import crud, in_store
 from ..backend import Ctx, Doc, Feature, Prepare, Req, Route, Selection
 from . import business_units, customers, tokens
 
@@ -107,11 +107,7 @@ def _scoped(route: Route, check: Callable[[Ctx, Req], None] | None = None) -> Ro
 
 def _unit_in_store(ctx: Ctx, req: Req) -> None:
     """The Business Unit of an associate lookup must be in the Store: ResourceNotFound otherwise."""
-    if "key" in req.path:
-        if SOURCE.get_by_key(ctx, business_units.TYPE_ID, req.path["key"]) is None:
-            raise errors.resource_not_found(req.path["key"], by_key=True)
-    elif SOURCE.get(ctx, business_units.TYPE_ID, req.path["id"]) is None:
-        raise errors.resource_not_found(req.path["id"])
+    crud.load(ctx, BUSINESS_UNIT, req)
 
 
 def _routes() -> tuple[Route, ...]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import errors
 from ..backend import Ctx, Doc, Feature, Handler, Req, Resource
+from ..setters import set_or_unset
 from . import projects
 
 STORE_TYPE = "store"
@@ -68,10 +69,8 @@ def create_store(ctx: Ctx, draft: Doc) -> Doc:
 
 
 def _set_name(ctx: Ctx, doc: Doc, action: Doc) -> None:
-    if action.get("name") is None:
-        doc.pop("name", None)
-    else:
-        doc["name"] = _localized(action["name"], "name")
+    name = action.get("name")
+    set_or_unset(doc, "name", None if name is None else _localized(name, "name"))
 
 
 def _set_languages(ctx: Ctx, doc: Doc, action: Doc) -> None:

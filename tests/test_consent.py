@@ -405,3 +405,32 @@ async def test_a_connection_with_no_way_back(ct: CommercetoolsClient, mode: str)
         assert ended is None and record.confirmation == "not-asked"
     else:
         assert isinstance(ended, types.CallToolResult) and ended.is_error and record.confirmation == "unavailable"
+
+
+class _ImpactQueriesUnreachable(httpx2.AsyncBaseTransport):
+    """The emulator, but a listing with a `where` (the impact and blocker queries) fails as a network error would:
+    a dropped connection cannot be made to happen on purpose in process."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx2.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and b"where=" in request.url.query:
+            raise httpx2.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_an_unreachable_impact_query_is_not_counted_not_an_internal_error() -> None:
+    app = create_app(":memory:", demo=False)
+    ct = CommercetoolsClient(project_connection("emulator", "demo"), transport=httpx2.ASGITransport(app=app))
+    await seed(ct)
+    flaky = CommercetoolsClient(project_connection("emulator", "demo"), transport=_ImpactQueriesUnreachable(app))
+    async with Client(server(flaky, "off").mcp_server()) as client:
+        dry = await client.call_tool(DELETE_GROUP, {"key": "vip", "version": 1, "dry_run": True})
+        held = await client.call_tool(P + "delete_associate_roles_by_key", {"key": "buyer", "version": 1})
+    assert not dry.is_error, dry.content
+    customers = dry.structured_content["impact"]["customers"]
+    assert customers["count"] is None and "could not be counted" in customers["error"], customers
+    assert held.is_error and held.structured_content["errors"][0]["code"] == "ReferenceExists", held.content
+    await ct.aclose()
+    await flaky.aclose()

@@ -32,7 +32,8 @@ import orjson
 from mcp import types
 from mcp.shared.exceptions import NoBackChannelError
 
-from ..upstream.client import ApiResponse, CommercetoolsClient
+from ..upstream.client import ApiConnectionError, ApiResponse, CommercetoolsClient
+from ..upstream.tokens import AuthError
 from .calls import CallRecord, Outcome
 from .catalog.impact import BLOCKERS, EXAMPLES, IMPACT, Impact
 from .catalog.tools import Request, Tool
@@ -251,7 +252,10 @@ class Consent:
         found: dict[str, dict[str, Any]] = {}
 
         async def one(row: Impact) -> None:
-            found[row.name] = await self._row(row, target, client, record, limit)
+            try:
+                found[row.name] = await self._row(row, target, client, record, limit)
+            except (ApiConnectionError, AuthError) as exc:  # in a task group it would leave as an ExceptionGroup
+                found[row.name] = {"count": None, "blocks": row.blocks, "error": f"could not be counted: {exc}"}
 
         async with anyio.create_task_group() as group:
             for row in rows:

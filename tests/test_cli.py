@@ -75,7 +75,8 @@ def test_emulator_settings_from_the_environment(monkeypatch: Any, capsys: Any, n
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["customer"]["email"] == "a@x.com"
     monkeypatch.setenv("CTP_EMULATOR_PASSWORD_COST", "fast")
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the emulator started despite a bad setting"))
+    started = "the emulator started despite a bad setting"
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: pytest.fail(started))
     for command in (
         ["emulator", "--data", ":memory:", "--port", "0"],
         ["call", P + "list_customers", "--data", ":memory:"],

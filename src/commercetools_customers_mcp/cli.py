@@ -574,8 +574,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     print(startup_text(url, shown, *credentials, data=data, any_project=not pinned and not args.project))
     sys.stdout.flush()
     # our access log (AccessLog: one buffered write per burst, not uvicorn's per-request record and flush)
-    numeric = logging.getLevelName(args.log_level.upper())
-    access = not isinstance(numeric, int) or numeric <= logging.INFO
+    access = logging.getLevelName(args.log_level) <= logging.INFO  # a known name: --log-level checks it
     config = uvicorn.Config(
         AccessLog(app) if access else app,
         access_log=False,

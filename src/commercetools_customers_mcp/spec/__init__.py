@@ -33,7 +33,7 @@ def _expands(name: str, raw: JSON) -> bool:
 _FORMATS = {"date-only": "date", "datetime": "date-time", "time-only": "time"}
 # Integer formats become ranges: a value outside them is refused before any work (and JSON encoders fail on
 # integers beyond 64 bits).
-_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 # Where the vendored structure is looser or odder than the API, say what the API does.
 _PATCHES: dict[str, JSON] = {
@@ -154,9 +154,9 @@ def _resolve(node: Any, stack: tuple[str, ...]) -> Any:
         if k == "format":
             if v in _FORMATS:
                 out[k] = _FORMATS[v]
-            elif v in _INT_RANGES and node.get("type") == "integer":
-                out.setdefault("minimum", _INT_RANGES[v][0])
-                out.setdefault("maximum", _INT_RANGES[v][1])
+            elif v in INT_RANGES and node.get("type") == "integer":
+                out.setdefault("minimum", INT_RANGES[v][0])
+                out.setdefault("maximum", INT_RANGES[v][1])
             continue
         if k == "properties":
             # an expanded reference's "obj" is the whole target resource: do not inline it

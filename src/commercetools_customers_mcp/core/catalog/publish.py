@@ -33,6 +33,8 @@ from typing import Any
 
 import orjson
 
+from ... import spec
+
 JSON = dict[str, Any]
 
 # Keywords whose value is a schema, a list of schemas, or a map of name → schema.
@@ -106,7 +108,7 @@ def _one_key(members: list[Any]) -> list[str] | None:
 
 
 _SIZES = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
-_WIDTHS = {-(2**31), 2**31 - 1, -(2**63), 2**63 - 1}  # the integer formats' ranges (spec._INT_RANGES)
+_WIDTHS = {bound for bounds in spec.INT_RANGES.values() for bound in bounds}  # the integer formats' ranges
 
 
 def unsized(node: JSON) -> JSON:

@@ -515,7 +515,6 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         AccessLog,
         create_app,
         parse_client,
-        uvicorn_log_config,
     )
     from .serving.transports import transport_security
 
@@ -579,7 +578,6 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         AccessLog(app) if access else app,
         access_log=False,
         log_level=args.log_level.lower(),
-        log_config=uvicorn_log_config(),
         # by name: a dict[str, bool] spread into uvicorn.Config could fill any of its parameters, as far as types go
         proxy_headers=UVICORN_OPTIONS["proxy_headers"],
         server_header=UVICORN_OPTIONS["server_header"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from . import crud, oauth, where_index
-from .accesslog import AccessLog, uvicorn_log_config
+from .accesslog import AccessLog
 from .app import EmulatorApp
 from .backend import ApiClient, Emulator, Settings
 from .clock import Clock
@@ -32,7 +32,6 @@ __all__ = [
     "create_app",
     "create_emulator",
     "parse_client",
-    "uvicorn_log_config",
 ]
 
 parse_client = oauth.parse_client
